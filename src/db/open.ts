@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import * as schema from './schema';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+/** An open database: the drizzle handle and the raw connection for hot-path statements. */
+export interface DbHandle {
+  readonly db: Db;
+  readonly sqlite: Database.Database;
+  readonly path: string;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations (default true). The CLI's read-only checks pass false. */
+  readonly migrate?: boolean;
+  readonly readonly?: boolean;
+  /** How long a statement waits for another process's lock (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+}
+
+/** The SQL migrations shipped beside the compiled code (`drizzle/` at the package root). */
+export const MIGRATIONS_FOLDER = path.resolve(__dirname, '..', '..', 'drizzle');
+
+/**
+ * Opens (and creates) the database with the pragmas every process relies on: WAL so readers
+ * never block the writer, a busy timeout so concurrent writers wait instead of failing, foreign
+ * keys on. The folder and the file are created readable by their owner only.
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): DbHandle {
+  const readonly = options.readonly ?? false;
+  if (!readonly) {
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+  const sqlite = new Database(file, { readonly, fileMustExist: readonly });
+  try {
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (!readonly) {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+    }
+    sqlite.pragma('foreign_keys = ON');
+    if (!readonly && options.migrate !== false) migrate(sqlite);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  const db = drizzle(sqlite, { schema });
+  return { db, sqlite, path: file, close: () => sqlite.close() };
+}
+
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/**
+ * Applies drizzle-kit's migrations under one `BEGIN IMMEDIATE`. drizzle's own migrator reads the
+ * applied list before it takes the write lock, so two processes starting at once would both try
+ * the same migration; here the read and the writes happen under the same lock, and the second
+ * process finds nothing left to do. The bookkeeping table is drizzle's, so drizzle-kit agrees.
+ */
+export function migrate(sqlite: Database.Database, folder: string = MIGRATIONS_FOLDER): number {
+  const migrations = readMigrationFiles({ migrationsFolder: folder });
+  const run = sqlite.transaction(() => {
+    sqlite.exec(
+      `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id INTEGER PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+    );
+    const last = sqlite.prepare(`SELECT created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1`).get() as
+      | { created_at: number }
+      | undefined;
+    let applied = 0;
+    for (const migration of migrations) {
+      if (last && Number(last.created_at) >= migration.folderMillis) continue;
+      for (const statement of migration.sql) if (statement.trim() !== '') sqlite.exec(statement);
+      sqlite
+        .prepare(`INSERT INTO "${MIGRATIONS_TABLE}" (hash, created_at) VALUES (?, ?)`)
+        .run(migration.hash, migration.folderMillis);
+      applied++;
+    }
+    return applied;
+  });
+  return run.immediate();
+}
+
+/** True when every shipped migration has been applied to this database. */
+export function isMigrated(sqlite: Database.Database, folder: string = MIGRATIONS_FOLDER): boolean {
+  const migrations = readMigrationFiles({ migrationsFolder: folder });
+  const newest = migrations.at(-1)?.folderMillis ?? 0;
+  try {
+    const last = sqlite.prepare(`SELECT max(created_at) AS t FROM "${MIGRATIONS_TABLE}"`).get() as { t: number | null };
+    return Number(last.t ?? 0) >= newest;
+  } catch {
+    return false;
+  }
+}

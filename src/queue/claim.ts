@@ -1,0 +1,32 @@
+import type Database from 'better-sqlite3';
+import { INBOX_COLUMNS, type InboxRow } from './row';
+
+/**
+ * Atomically takes the oldest ready item whose chat has nothing earlier still open and nothing
+ * in flight, marks it `processing` and counts the attempt. One statement, so two claimers (loops
+ * or processes) can never take the same item or two items of one chat (invariants 2 and 5).
+ */
+export function claimNext(sqlite: Database.Database, now: number): InboxRow | undefined {
+  return sqlite
+    .prepare(
+      `UPDATE inbox SET status = 'processing', attempts = attempts + 1, started_at = @now
+       WHERE id = (
+         SELECT i.id FROM inbox i
+         WHERE i.status IN ('queued', 'failed') AND i.available_at <= @now
+           AND NOT EXISTS (
+             SELECT 1 FROM inbox e WHERE e.chat_id = i.chat_id AND e.update_id < i.update_id
+               AND e.status IN ('queued', 'failed', 'processing'))
+           AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.chat_id = i.chat_id AND p.status = 'processing')
+         ORDER BY i.update_id LIMIT 1)
+       RETURNING ${INBOX_COLUMNS}`,
+    )
+    .get({ now }) as InboxRow | undefined;
+}
+
+/** When the next waiting item becomes ready (ms), or undefined when nothing waits. */
+export function nextAvailableAt(sqlite: Database.Database): number | undefined {
+  const row = sqlite
+    .prepare(`SELECT min(available_at) AS at FROM inbox WHERE status IN ('queued', 'failed')`)
+    .get() as { at: number | null };
+  return row.at ?? undefined;
+}

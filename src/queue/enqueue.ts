@@ -1,0 +1,50 @@
+import type Database from 'better-sqlite3';
+import { KV, setKv } from './kv';
+
+/** An update as ingress stores it. */
+export interface NewInboxItem {
+  readonly updateId: number;
+  readonly chatId: number | null;
+  readonly messageId: number | null;
+  readonly kind: string;
+  readonly text: string | null;
+  readonly sentAt: number | null;
+  /** `skipped` items carry the reason in `error`. */
+  readonly status: 'queued' | 'skipped';
+  readonly error?: string;
+}
+
+/**
+ * Stores a batch of updates and advances `telegram_offset` past them in one transaction, so the
+ * offset Telegram is told next never runs ahead of what is on disk (invariant 1). Updates already
+ * stored are ignored (unique `update_id`). Returns how many rows were new.
+ */
+export function storeBatch(sqlite: Database.Database, items: readonly NewInboxItem[], nextOffset: number, now: number): number {
+  const insert = sqlite.prepare(
+    `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, sent_at, status, available_at, error, error_class, received_at, finished_at)
+     VALUES (@updateId, @chatId, @messageId, @kind, @text, @sentAt, @status, @now, @error, @errorClass, @now, @finishedAt)
+     ON CONFLICT(update_id) DO NOTHING`,
+  );
+  const tx = sqlite.transaction(() => {
+    let added = 0;
+    for (const item of items) {
+      const skipped = item.status === 'skipped';
+      added += insert.run({
+        updateId: item.updateId,
+        chatId: item.chatId,
+        messageId: item.messageId,
+        kind: item.kind,
+        text: item.text,
+        sentAt: item.sentAt,
+        status: item.status,
+        now,
+        error: item.error ?? null,
+        errorClass: skipped ? 'skipped' : null,
+        finishedAt: skipped ? now : null,
+      }).changes;
+    }
+    setKv(sqlite, KV.telegramOffset, String(nextOffset), now);
+    return added;
+  });
+  return tx.immediate();
+}
