@@ -69,9 +69,9 @@ export function migrate(sqlite: Database.Database, folder: string = MIGRATIONS_F
     sqlite.exec(
       `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id INTEGER PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
     );
-    const last = sqlite.prepare(`SELECT created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1`).get() as
-      | { created_at: number }
-      | undefined;
+    const last = sqlite
+      .prepare(`SELECT created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1`)
+      .get() as { created_at: number } | undefined;
     let applied = 0;
     for (const migration of migrations) {
       if (last && Number(last.created_at) >= migration.folderMillis) continue;
@@ -91,7 +91,9 @@ export function isMigrated(sqlite: Database.Database, folder: string = MIGRATION
   const migrations = readMigrationFiles({ migrationsFolder: folder });
   const newest = migrations.at(-1)?.folderMillis ?? 0;
   try {
-    const last = sqlite.prepare(`SELECT max(created_at) AS t FROM "${MIGRATIONS_TABLE}"`).get() as { t: number | null };
+    const last = sqlite.prepare(`SELECT max(created_at) AS t FROM "${MIGRATIONS_TABLE}"`).get() as {
+      t: number | null;
+    };
     return Number(last.t ?? 0) >= newest;
   } catch {
     return false;

@@ -19,7 +19,12 @@ export interface NewInboxItem {
  * offset Telegram is told next never runs ahead of what is on disk (invariant 1). Updates already
  * stored are ignored (unique `update_id`). Returns how many rows were new.
  */
-export function storeBatch(sqlite: Database.Database, items: readonly NewInboxItem[], nextOffset: number, now: number): number {
+export function storeBatch(
+  sqlite: Database.Database,
+  items: readonly NewInboxItem[],
+  nextOffset: number,
+  now: number,
+): number {
   const insert = sqlite.prepare(
     `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, sent_at, status, available_at, error, error_class, received_at, finished_at)
      VALUES (@updateId, @chatId, @messageId, @kind, @text, @sentAt, @status, @now, @error, @errorClass, @now, @finishedAt)

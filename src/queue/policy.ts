@@ -10,7 +10,12 @@ export interface RetryPolicy {
  * Delay before the next attempt, in ms: min(max, base × 2^(attempt−1)) with ±20 % jitter, or the
  * remote's own `retry_after` when it gave one (never less than it asked for).
  */
-export function retryDelayMs(policy: RetryPolicy, attempt: number, random: number, retryAfterMs?: number): number {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  random: number,
+  retryAfterMs?: number,
+): number {
   if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.ceil(retryAfterMs);
   const exp = Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** Math.max(0, attempt - 1));
   const jitter = 0.8 + 0.4 * random;
@@ -18,7 +23,8 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, random: numbe
 }
 
 /** What happens to an item after a failed attempt. */
-export type FailureFate = { readonly status: 'failed'; readonly availableAt: number } | { readonly status: 'dead' };
+export type FailureFate =
+  { readonly status: 'failed'; readonly availableAt: number } | { readonly status: 'dead' };
 
 /** A permanent error, or the last allowed attempt, is dead; anything else is retried later. */
 export function decideFailure(

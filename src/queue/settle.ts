@@ -42,12 +42,20 @@ export function completeItem(sqlite: Database.Database, item: InboxRow, reply: s
 /** Ends an item that is not processed by design, with the reason. */
 export function skipItem(sqlite: Database.Database, id: number, reason: string, now: number): void {
   sqlite
-    .prepare(`UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ? WHERE id = ?`)
+    .prepare(
+      `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ? WHERE id = ?`,
+    )
     .run(reason, now, id);
 }
 
 /** Records a failed attempt: retried at `availableAt`, or dead. */
-export function failItem(sqlite: Database.Database, id: number, fate: FailureFate, error: StoredError, now: number): void {
+export function failItem(
+  sqlite: Database.Database,
+  id: number,
+  fate: FailureFate,
+  error: StoredError,
+  now: number,
+): void {
   sqlite
     .prepare(
       `UPDATE inbox SET status = @status, available_at = coalesce(@availableAt, available_at), error = @message,

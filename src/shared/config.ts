@@ -46,6 +46,10 @@ export interface WorkerConfig {
     readonly retryMaxSeconds: number;
     /** Exit after every Nth completed message (crash test); 0 is off. */
     readonly suicideEvery: number;
+    /** How often the worker proves to the supervisor that it is alive. */
+    readonly heartbeatSeconds: number;
+    /** Test-only message triggers (`/__crash`, `/__hang`); never set in production. */
+    readonly testTriggers: boolean;
   };
   readonly dbPath: string;
 }
@@ -67,6 +71,7 @@ export const DEFAULTS = {
   WORKER_RETRY_BASE_SECONDS: 5,
   WORKER_RETRY_MAX_SECONDS: 600,
   WORKER_SUICIDE_EVERY: 0,
+  WORKER_HEARTBEAT_SECONDS: 5,
 } as const;
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
@@ -92,15 +97,31 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (/\s/.test(apiKey)) {
     throw new ConfigError('OPENAI_API_KEY', 'OPENAI_API_KEY is malformed: it must not contain spaces.');
   }
-  const chatCompletionsUrl = readUrl(env, 'OPENAI_CHAT_COMPLETIONS_URL', DEFAULTS.OPENAI_CHAT_COMPLETIONS_URL);
+  const chatCompletionsUrl = readUrl(
+    env,
+    'OPENAI_CHAT_COMPLETIONS_URL',
+    DEFAULTS.OPENAI_CHAT_COMPLETIONS_URL,
+  );
   if (!chatCompletionsUrl.endsWith(COMPLETIONS_SUFFIX)) {
     throw new ConfigError(
       'OPENAI_CHAT_COMPLETIONS_URL',
       `OPENAI_CHAT_COMPLETIONS_URL must be the full URL ending in ${COMPLETIONS_SUFFIX}, like ${DEFAULTS.OPENAI_CHAT_COMPLETIONS_URL}.`,
     );
   }
-  const retryBaseSeconds = readNumber(env, 'WORKER_RETRY_BASE_SECONDS', DEFAULTS.WORKER_RETRY_BASE_SECONDS, 0, 86400);
-  const retryMaxSeconds = readNumber(env, 'WORKER_RETRY_MAX_SECONDS', DEFAULTS.WORKER_RETRY_MAX_SECONDS, 0, 7 * 86400);
+  const retryBaseSeconds = readNumber(
+    env,
+    'WORKER_RETRY_BASE_SECONDS',
+    DEFAULTS.WORKER_RETRY_BASE_SECONDS,
+    0,
+    86400,
+  );
+  const retryMaxSeconds = readNumber(
+    env,
+    'WORKER_RETRY_MAX_SECONDS',
+    DEFAULTS.WORKER_RETRY_MAX_SECONDS,
+    0,
+    7 * 86400,
+  );
   if (retryMaxSeconds < retryBaseSeconds) {
     throw new ConfigError(
       'WORKER_RETRY_MAX_SECONDS',
@@ -114,8 +135,20 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       timeoutSeconds: readInt(env, 'TG_TIMEOUT', DEFAULTS.TG_TIMEOUT, 0, 300),
       sleepSeconds: readNumber(env, 'TG_SLEEP_SECONDS', DEFAULTS.TG_SLEEP_SECONDS, 0, 3600),
       dropPending: readBool(env, 'TG_DROP_PENDING', DEFAULTS.TG_DROP_PENDING),
-      pendingWindowSeconds: readInt(env, 'TG_PENDING_WINDOW_SECONDS', DEFAULTS.TG_PENDING_WINDOW_SECONDS, 0, 10 ** 9),
-      pendingMaxMessages: readInt(env, 'TG_PENDING_MAX_MESSAGES', DEFAULTS.TG_PENDING_MAX_MESSAGES, 0, 10 ** 6),
+      pendingWindowSeconds: readInt(
+        env,
+        'TG_PENDING_WINDOW_SECONDS',
+        DEFAULTS.TG_PENDING_WINDOW_SECONDS,
+        0,
+        10 ** 9,
+      ),
+      pendingMaxMessages: readInt(
+        env,
+        'TG_PENDING_MAX_MESSAGES',
+        DEFAULTS.TG_PENDING_MAX_MESSAGES,
+        0,
+        10 ** 6,
+      ),
       allowedChatIds: readChatIds(env, 'TG_ALLOWED_CHAT_IDS'),
       adminChatIds: readChatIds(env, 'TG_ADMIN_CHAT_IDS'),
     },
@@ -128,12 +161,26 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     worker: {
       systemPrompt: readString(env, 'WORKER_SYSTEM_PROMPT', DEFAULTS.WORKER_SYSTEM_PROMPT),
-      contextMaxTokens: readInt(env, 'WORKER_CONTEXT_MAX_TOKENS', DEFAULTS.WORKER_CONTEXT_MAX_TOKENS, 256, 10 ** 7),
+      contextMaxTokens: readInt(
+        env,
+        'WORKER_CONTEXT_MAX_TOKENS',
+        DEFAULTS.WORKER_CONTEXT_MAX_TOKENS,
+        256,
+        10 ** 7,
+      ),
       maxAttempts: readInt(env, 'WORKER_MAX_ATTEMPTS', DEFAULTS.WORKER_MAX_ATTEMPTS, 1, 100),
       concurrency: readInt(env, 'WORKER_CONCURRENCY', DEFAULTS.WORKER_CONCURRENCY, 1, 64),
       retryBaseSeconds,
       retryMaxSeconds,
       suicideEvery: readInt(env, 'WORKER_SUICIDE_EVERY', DEFAULTS.WORKER_SUICIDE_EVERY, 0, 10 ** 6),
+      heartbeatSeconds: readNumber(
+        env,
+        'WORKER_HEARTBEAT_SECONDS',
+        DEFAULTS.WORKER_HEARTBEAT_SECONDS,
+        0.1,
+        3600,
+      ),
+      testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
     },
     dbPath: dbPath(env),
   };

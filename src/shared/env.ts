@@ -99,7 +99,10 @@ export function readChatIds(env: Env, name: string): readonly number[] {
     .filter((s) => s !== '');
   for (const id of ids) {
     if (!/^-?\d{1,20}$/.test(id) || !Number.isSafeInteger(Number(id))) {
-      throw new ConfigError(name, `${name} must be comma-separated numeric chat ids, like 12345,-100987 (got "${id}").`);
+      throw new ConfigError(
+        name,
+        `${name} must be comma-separated numeric chat ids, like 12345,-100987 (got "${id}").`,
+      );
     }
   }
   return Object.freeze(ids.map(Number));

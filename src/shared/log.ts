@@ -22,7 +22,8 @@ function format(level: LogLevel, component: string, msg: string, fields?: LogFie
   let line = `${new Date().toISOString()} ${level.padEnd(5)} [${component}] ${msg}`;
   if (fields) {
     for (const [key, value] of Object.entries(fields)) {
-      if (value !== undefined) line += ` ${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+      if (value !== undefined)
+        line += ` ${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
     }
   }
   return redact(line);

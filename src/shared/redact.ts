@@ -19,7 +19,9 @@ export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join('[redacted]');
   for (const pattern of PATTERNS) {
-    out = out.replace(pattern, (_m, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}[redacted]` : '[redacted]'));
+    out = out.replace(pattern, (_m, prefix: unknown) =>
+      typeof prefix === 'string' ? `${prefix}[redacted]` : '[redacted]',
+    );
   }
   return out;
 }

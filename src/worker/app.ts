@@ -1,0 +1,120 @@
+import type { WorkerConfig } from '../shared/config';
+import { createLogger, describeError, type Logger } from '../shared/log';
+import { openDatabase, type DbHandle } from '../db/open';
+import { recoverInterrupted } from '../queue/settle';
+import { startHeartbeat } from './heartbeat';
+import { Ingress } from './ingress';
+import { createModelCall, type ModelCall } from './model';
+import { FatalWorkerError, isAllowed, Processor } from './processor';
+import { TelegramClient } from './telegram';
+import { EdgeError } from './errors';
+
+export interface WorkerOptions {
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** Replaces the OpenAI client (tests without a network). */
+  readonly model?: ModelCall;
+  readonly log?: Logger;
+  /** Called after every answered message. */
+  readonly onCompleted?: (count: number) => void;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  readonly db: DbHandle;
+  /** Settles when the worker stops by itself: rejects with `FatalWorkerError` (exit 78). */
+  readonly done: Promise<void>;
+  /** Graceful stop: no new polls or claims, the message in flight gets `graceMs` to finish. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Opens the database, recovers interrupted work, and starts ingress, processing and the heartbeat. */
+export async function startWorker(config: WorkerConfig, options: WorkerOptions = {}): Promise<WorkerHandle> {
+  const log = options.log ?? createLogger('worker');
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const db = openDatabase(config.dbPath);
+  const { sqlite } = db;
+  const telegram = new TelegramClient(config.telegram.token, config.telegram.apiRoot);
+  const model =
+    options.model ??
+    createModelCall({
+      apiKey: config.openai.apiKey,
+      baseUrl: config.openai.baseUrl,
+      model: config.openai.model,
+      timeoutSeconds: config.openai.timeoutSeconds,
+    });
+
+  if (config.telegram.allowedChatIds.length === 0) {
+    log.warn('TG_ALLOWED_CHAT_IDS is empty: the bot answers no one; set it to your chat id(s)');
+  }
+
+  let completed = 0;
+  const processor = new Processor({
+    sqlite,
+    config,
+    telegram,
+    model,
+    log,
+    now,
+    random,
+    testTriggers: config.worker.testTriggers,
+    onCompleted: () => options.onCompleted?.(++completed),
+  });
+
+  // Whatever a dead worker left `processing` goes back with the attempt counted
+  const died = recoverInterrupted(sqlite, config.worker.maxAttempts, now());
+  for (const item of died) {
+    log.error('message is dead: the worker stopped while processing it on every attempt', {
+      id: item.id,
+      attempts: item.attempts,
+    });
+    if (item.chatId !== null && isAllowed(config, item.chatId)) void processor.notifyDead(item);
+  }
+
+  const stopHeartbeat = startHeartbeat(sqlite, config.worker.heartbeatSeconds, now, (err) =>
+    log.warn('heartbeat write failed', { error: describeError(err) }),
+  );
+
+  const abort = new AbortController();
+  const ingress = new Ingress(
+    {
+      timeoutSeconds: config.telegram.timeoutSeconds,
+      sleepSeconds: config.telegram.sleepSeconds,
+      dropPending: config.telegram.dropPending,
+      pendingWindowSeconds: config.telegram.pendingWindowSeconds,
+      pendingMaxMessages: config.telegram.pendingMaxMessages,
+      keepText: (chatId) => isAllowed(config, chatId),
+    },
+    { sqlite, telegram, log, now, onStored: () => processor.wake() },
+  );
+  const polling = ingress.run(abort.signal).catch((err: unknown) => {
+    if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
+    throw err;
+  });
+  let started = false;
+  void ingress.ready.then(() => {
+    if (abort.signal.aborted) return;
+    started = true;
+    processor.start();
+  });
+  log.info('worker started', {
+    db: config.dbPath,
+    concurrency: config.worker.concurrency,
+    allowedChats: config.telegram.allowedChatIds.length,
+  });
+
+  let closed = false;
+  const stop = async (graceMs = 8000): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    abort.abort();
+    if (started) await processor.stop(graceMs);
+    await polling.catch(() => undefined);
+    stopHeartbeat();
+    db.close();
+    log.info('worker stopped');
+  };
+  const done = Promise.race([polling, processor.failed]);
+  return { db, done, stop };
+}

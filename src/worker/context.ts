@@ -1,0 +1,49 @@
+import { countTokens } from 'gpt-tokenizer';
+
+/** One chat-completions message. */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+/** A past turn of the chat, oldest first. */
+export interface Turn {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+}
+
+// Each message costs a few tokens of framing on top of its content (OpenAI's cookbook counts 3).
+const MESSAGE_OVERHEAD = 4;
+
+/** Tokens of one message as the model will count them (content plus framing). */
+export function messageTokens(content: string, count: (text: string) => number = countTokens): number {
+  return count(content) + MESSAGE_OVERHEAD;
+}
+
+/**
+ * The messages sent to the model: the system prompt, then as many past turns as fit the budget
+ * (newest kept first), then the user's message. The system prompt and the message itself are
+ * always sent; older turns are dropped whole, never cut in the middle. Pure: the token counter
+ * is an argument.
+ */
+export function buildContext(
+  systemPrompt: string,
+  past: readonly Turn[],
+  message: string,
+  budgetTokens: number,
+  count: (text: string) => number = countTokens,
+): ChatMessage[] {
+  let used = messageTokens(systemPrompt, count) + messageTokens(message, count);
+  const kept: ChatMessage[] = [];
+  for (let i = past.length - 1; i >= 0; i--) {
+    const turn = past[i]!;
+    const cost = messageTokens(turn.text, count);
+    if (used + cost > budgetTokens) break;
+    used += cost;
+    kept.push({ role: turn.role, content: turn.text });
+  }
+  kept.reverse();
+  // A context that starts with an assistant turn reads oddly to the model: drop it.
+  while (kept[0]?.role === 'assistant') kept.shift();
+  return [{ role: 'system', content: systemPrompt }, ...kept, { role: 'user', content: message }];
+}

@@ -1,0 +1,30 @@
+// Errors classified at the edges (Telegram, OpenAI). The class decides the item's fate:
+// transient → retried later, permanent → dead at once, fatal → the worker stops (exit 78),
+// paused → processing waits without burning attempts (the operator must fix a credential).
+
+export type ErrorClass = 'transient' | 'permanent' | 'fatal' | 'paused';
+
+/** A failure of a remote service, with what the queue needs to decide. Never carries a secret. */
+export class EdgeError extends Error {
+  constructor(
+    readonly errorClass: ErrorClass,
+    /** `telegram` or `openai`. */
+    readonly service: 'telegram' | 'openai',
+    /** The remote's code (HTTP status, Telegram error_code, OpenAI error code) or ours. */
+    readonly code: string,
+    message: string,
+    /** How long the remote asked us to wait, in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'EdgeError';
+  }
+}
+
+/** The model refused the context as too long: trim harder and try once more. */
+export class ContextTooLongError extends EdgeError {
+  constructor(message: string) {
+    super('permanent', 'openai', 'context_length_exceeded', message);
+    this.name = 'ContextTooLongError';
+  }
+}

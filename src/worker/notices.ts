@@ -1,0 +1,46 @@
+// The short texts the bot sends instead of a model answer. Plain text, no formatting.
+
+const KIND_NAMES: Record<string, string> = {
+  photo: 'photos',
+  sticker: 'stickers',
+  voice: 'voice messages',
+  video: 'videos',
+  video_note: 'video messages',
+  audio: 'audio',
+  document: 'files',
+  animation: 'GIFs',
+  location: 'locations',
+  venue: 'venues',
+  contact: 'contacts',
+  poll: 'polls',
+  dice: 'dice',
+  game: 'games',
+  story: 'stories',
+};
+
+/** The reply to a message the bot cannot read (a photo, a sticker, ...). */
+export function unsupportedNotice(kind: string): string {
+  if (kind === 'edited_message') {
+    return 'I only read new messages, not edits. Please send your corrected text as a new message.';
+  }
+  const what = KIND_NAMES[kind];
+  return what
+    ? `I can only read text messages, not ${what}. Please send your question as text.`
+    : 'I can only read text messages. Please send your question as text.';
+}
+
+/** The reply to an empty message. */
+export const EMPTY_NOTICE = 'Your message was empty. Please send your question as text.';
+
+/** The one notice a day for a chat that is not on the allowlist. */
+export function privateNotice(chatId: number, allowlistEmpty: boolean): string {
+  const allow = `Your chat id is ${chatId}: the owner can allow this chat by adding it to TG_ALLOWED_CHAT_IDS.`;
+  return allowlistEmpty
+    ? `This bot is private and is not answering anyone yet. ${allow}`
+    : `This bot is private. ${allow}`;
+}
+
+/** The notice for a message that could not be answered (a dead letter). */
+export function deadNotice(inboxId: number): string {
+  return `Sorry, I could not answer this message (reference #${inboxId}). The operator has been left a note and can retry it.`;
+}
