@@ -1,51 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { loadWorkerConfig } from '../../src/shared/config';
-import { startWorker, type WorkerHandle } from '../../src/worker/app';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
-import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram';
-import { workerEnv } from '../helpers/worker-env';
+import { useWorkerHarness, unixNow } from '../helpers/worker-harness';
 
 // The real worker in this process, the real clients over HTTP to the local fakes, a real SQLite file.
 
-let dir: string;
-let dbPath: string;
-let telegram: FakeTelegram;
-let openai: FakeOpenAI;
-const workers: WorkerHandle[] = [];
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-async function start(extra: Record<string, string> = {}): Promise<WorkerHandle> {
-  const config = loadWorkerConfig(workerEnv(telegram, openai, dbPath, extra));
-  const worker = await startWorker(config, { log: quiet });
-  workers.push(worker);
-  return worker;
-}
-
-function rows(sql: string, ...params: unknown[]): Record<string, unknown>[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
-}
-
-beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autonous-worker-'));
-  dbPath = path.join(dir, 'agent.db');
-  telegram = await startFakeTelegram();
-  openai = await startFakeOpenAI();
-});
-
-afterEach(async () => {
-  for (const worker of workers.splice(0)) await worker.stop(1000);
-  await telegram.close();
-  await openai.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const h = useWorkerHarness();
+const start = h.start;
+const rows = h.rows;
+const now = unixNow;
 
 describe('worker', () => {
   it('answers 3 chats × 5 messages, in order per chat, each as a reply to its message', async () => {
@@ -53,28 +13,28 @@ describe('worker', () => {
     const pushed = new Map<number, number[]>();
     for (let i = 0; i < 5; i++) {
       for (const chat of [101, 102, 103]) {
-        const update = telegram.pushMessage(chat, `chat ${chat} message ${i}`);
+        const update = h.telegram.pushMessage(chat, `chat ${chat} message ${i}`);
         pushed.set(chat, [...(pushed.get(chat) ?? []), update.message!.message_id]);
       }
     }
-    await telegram.waitForSent(15, 20_000);
+    await h.telegram.waitForSent(15, 20_000);
     for (const chat of [101, 102, 103]) {
-      const sent = telegram.sentTo(chat);
+      const sent = h.telegram.sentTo(chat);
       expect(sent.map((m) => m.text)).toEqual([0, 1, 2, 3, 4].map((i) => `echo: chat ${chat} message ${i}`));
       expect(sent.map((m) => m.replyToMessageId)).toEqual(pushed.get(chat));
     }
-    expect(openai.requests).toHaveLength(15);
+    expect(h.openai.requests).toHaveLength(15);
     expect(rows(`SELECT count(*) AS n FROM inbox WHERE status = 'done'`)[0]!.n).toBe(15);
     expect(rows(`SELECT count(*) AS n FROM history`)[0]!.n).toBe(30);
   });
 
   it('sends the chat history as context, newest turns kept', async () => {
     await start();
-    telegram.pushMessage(101, 'first');
-    await telegram.waitForSent(1);
-    telegram.pushMessage(101, 'second');
-    await telegram.waitForSent(2);
-    const last = openai.requests.at(-1)!.body.messages;
+    h.telegram.pushMessage(101, 'first');
+    await h.telegram.waitForSent(1);
+    h.telegram.pushMessage(101, 'second');
+    await h.telegram.waitForSent(2);
+    const last = h.openai.requests.at(-1)!.body.messages;
     expect(last.map((m) => [m.role, m.content])).toEqual([
       ['system', expect.any(String)],
       ['user', 'first'],
@@ -85,37 +45,37 @@ describe('worker', () => {
 
   it('splits a 10,000-character answer into messages of at most 4096 characters, in order', async () => {
     const paragraphs = Array.from({ length: 20 }, (_, i) => `Paragraph ${i}: ` + 'x'.repeat(480));
-    openai.setReply(() => paragraphs.join('\n\n'));
+    h.openai.setReply(() => paragraphs.join('\n\n'));
     await start();
-    telegram.pushMessage(101, 'write a lot');
-    await telegram.waitFor(() => telegram.sentTo(101).length >= 3, 10_000, 'three parts');
+    h.telegram.pushMessage(101, 'write a lot');
+    await h.telegram.waitFor(() => h.telegram.sentTo(101).length >= 3, 10_000, 'three parts');
     await new Promise((r) => setTimeout(r, 200));
-    const sent = telegram.sentTo(101);
+    const sent = h.telegram.sentTo(101);
     for (const m of sent) expect(m.text.length).toBeLessThanOrEqual(4096);
     expect(sent.map((m) => m.text).join('\n\n')).toBe(paragraphs.join('\n\n'));
-    expect(openai.requests).toHaveLength(1);
+    expect(h.openai.requests).toHaveLength(1);
   });
 
   it('resends as plain text when Telegram rejects the formatting', async () => {
-    openai.setReply(() => 'Some **bold** answer');
-    telegram.rejectFormatting(true);
+    h.openai.setReply(() => 'Some **bold** answer');
+    h.telegram.rejectFormatting(true);
     await start();
-    telegram.pushMessage(101, 'format me');
-    await telegram.waitForSent(1);
-    expect(telegram.sent[0]).toMatchObject({ text: 'Some **bold** answer', parseMode: undefined });
+    h.telegram.pushMessage(101, 'format me');
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sent[0]).toMatchObject({ text: 'Some **bold** answer', parseMode: undefined });
   });
 
   it('renders Markdown as Telegram HTML when it is accepted', async () => {
-    openai.setReply(() => 'Some **bold** answer');
+    h.openai.setReply(() => 'Some **bold** answer');
     await start();
-    telegram.pushMessage(101, 'format me');
-    await telegram.waitForSent(1);
-    expect(telegram.sent[0]).toMatchObject({ text: 'Some <b>bold</b> answer', parseMode: 'HTML' });
+    h.telegram.pushMessage(101, 'format me');
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sent[0]).toMatchObject({ text: 'Some <b>bold</b> answer', parseMode: 'HTML' });
   });
 
   it('answers non-text updates with a short notice and skips them, never calling the model', async () => {
     await start();
-    telegram.pushUpdate({
+    h.telegram.pushUpdate({
       message: {
         message_id: 1,
         date: now(),
@@ -124,7 +84,7 @@ describe('worker', () => {
         caption: 'look',
       },
     });
-    telegram.pushUpdate({
+    h.telegram.pushUpdate({
       message: {
         message_id: 2,
         date: now(),
@@ -140,21 +100,21 @@ describe('worker', () => {
         },
       },
     });
-    telegram.pushUpdate({
+    h.telegram.pushUpdate({
       edited_message: { message_id: 3, date: now(), chat: { id: 101, type: 'private' }, text: 'edit' },
     });
-    telegram.pushUpdate({
+    h.telegram.pushUpdate({
       channel_post: { message_id: 4, date: now(), chat: { id: -1001, type: 'channel' }, text: 'post' },
     });
-    telegram.pushUpdate({ callback_query: { id: 'cb', data: 'x' } });
-    telegram.pushMessage(101, 'real question');
-    await telegram.waitFor(() => telegram.sentTo(101).length >= 4, 10_000, 'three notices and an answer');
-    const texts = telegram.sentTo(101).map((m) => m.text);
+    h.telegram.pushUpdate({ callback_query: { id: 'cb', data: 'x' } });
+    h.telegram.pushMessage(101, 'real question');
+    await h.telegram.waitFor(() => h.telegram.sentTo(101).length >= 4, 10_000, 'three notices and an answer');
+    const texts = h.telegram.sentTo(101).map((m) => m.text);
     expect(texts[0]).toMatch(/only read text messages, not photos/);
     expect(texts[1]).toMatch(/not stickers/);
     expect(texts[2]).toMatch(/not edits/);
     expect(texts[3]).toBe('echo: real question');
-    expect(openai.requests).toHaveLength(1);
+    expect(h.openai.requests).toHaveLength(1);
     const statuses = rows(`SELECT kind, status FROM inbox ORDER BY update_id`).map(
       (r) => `${r.kind}:${r.status}`,
     );
@@ -170,13 +130,13 @@ describe('worker', () => {
 
   it('cold start keeps only fresh pending updates, at most TG_PENDING_MAX_MESSAGES', async () => {
     const old = now() - 3600;
-    for (let i = 0; i < 10; i++) telegram.pushMessage(101, `old ${i}`, { date: old });
-    for (let i = 0; i < 20; i++) telegram.pushMessage(102, `fresh ${i}`);
+    for (let i = 0; i < 10; i++) h.telegram.pushMessage(101, `old ${i}`, { date: old });
+    for (let i = 0; i < 20; i++) h.telegram.pushMessage(102, `fresh ${i}`);
     await start({ TG_PENDING_MAX_MESSAGES: '15' });
-    await telegram.waitForSent(15, 20_000);
+    await h.telegram.waitForSent(15, 20_000);
     await new Promise((r) => setTimeout(r, 300));
-    expect(telegram.sentTo(101)).toHaveLength(0);
-    expect(telegram.sentTo(102).map((m) => m.text)).toEqual(
+    expect(h.telegram.sentTo(101)).toHaveLength(0);
+    expect(h.telegram.sentTo(102).map((m) => m.text)).toEqual(
       Array.from({ length: 15 }, (_, i) => `echo: fresh ${i + 5}`),
     );
     const skipped = rows(`SELECT error FROM inbox WHERE status = 'skipped'`).map((r) => String(r.error));
@@ -187,26 +147,21 @@ describe('worker', () => {
 
   it('a restart with pending updates answers all of them', async () => {
     const first = await start();
-    telegram.pushMessage(101, 'before');
-    await telegram.waitForSent(1);
+    h.telegram.pushMessage(101, 'before');
+    await h.telegram.waitForSent(1);
     await first.stop(1000);
-    workers.splice(0);
-    for (let i = 0; i < 30; i++) telegram.pushMessage(102, `while down ${i}`, { date: now() - 7200 });
+    for (let i = 0; i < 30; i++) h.telegram.pushMessage(102, `while down ${i}`, { date: now() - 7200 });
     await start();
-    await telegram.waitForSent(31, 20_000);
+    await h.telegram.waitForSent(31, 20_000);
     expect(rows(`SELECT count(*) AS n FROM inbox WHERE status = 'skipped'`)[0]!.n).toBe(0);
   });
 
   it('stores every update before acknowledging it', async () => {
     await start();
-    for (let i = 0; i < 5; i++) telegram.pushMessage(101, `m${i}`);
-    await telegram.waitForSent(5);
+    for (let i = 0; i < 5; i++) h.telegram.pushMessage(101, `m${i}`);
+    await h.telegram.waitForSent(5);
     // The offset Telegram was given never runs ahead of the inbox
     const stored = rows(`SELECT max(update_id) AS m FROM inbox`)[0]!.m as number;
-    expect(telegram.confirmedOffset).toBeLessThanOrEqual(stored + 1);
+    expect(h.telegram.confirmedOffset).toBeLessThanOrEqual(stored + 1);
   });
 });
-
-function now(): number {
-  return Math.floor(Date.now() / 1000);
-}

@@ -1,0 +1,255 @@
+import fs from 'node:fs';
+import { lastUserText, openAIErrors } from '../helpers/fake-openai';
+import { telegramErrors } from '../helpers/fake-telegram';
+import { TEST_API_KEY } from '../helpers/worker-env';
+import { useWorkerHarness, unixNow } from '../helpers/worker-harness';
+
+// Failures at the edges, each with a clear outcome, none stopping the worker (issue 3).
+
+const h = useWorkerHarness();
+const item = (text: string): Record<string, unknown> =>
+  h.rows(`SELECT * FROM inbox WHERE text = ?`, text)[0] ?? {};
+
+describe('worker under errors', () => {
+  it('retries a message the model fails with 500 with growing delays, then dead-letters it and answers the rest', async () => {
+    h.openai.failWhen((req) => lastUserText(req) === 'doomed', openAIErrors.serverError());
+    await h.start({
+      WORKER_MAX_ATTEMPTS: '4',
+      WORKER_RETRY_BASE_SECONDS: '0.15',
+      WORKER_RETRY_MAX_SECONDS: '5',
+    });
+    h.telegram.pushMessage(101, 'doomed');
+    h.telegram.pushMessage(101, 'after');
+    h.telegram.pushMessage(102, 'other chat');
+    await h.telegram.waitFor(
+      () => h.telegram.sentTo(101).length >= 2,
+      15_000,
+      'the notice and the next answer',
+    );
+    const tries = h.openai.requestsFor((b) => b.messages.at(-1)?.content === 'doomed').map((r) => r.at);
+    expect(tries).toHaveLength(4);
+    const gaps = tries.slice(1).map((t, i) => t - tries[i]!);
+    // base 0.15 s × 2^(n−1) with ±20 % jitter: each gap clearly longer than the one before
+    expect(gaps[0]!).toBeGreaterThanOrEqual(100);
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 1.3);
+    expect(gaps[2]!).toBeGreaterThan(gaps[1]! * 1.3);
+    const doomed = item('doomed');
+    expect(doomed).toMatchObject({
+      status: 'dead',
+      attempts: 4,
+      error_class: 'transient',
+      error_code: 'openai:500',
+    });
+    const texts = h.telegram.sentTo(101).map((m) => m.text);
+    expect(texts[0]).toMatch(new RegExp(`could not answer this message \\(reference #${doomed.id}\\)`));
+    expect(texts[1]).toBe('echo: after');
+    // the other chat did not wait for chat 101's failing message
+    expect(h.telegram.sentTo(102)[0]!.at).toBeLessThan(h.telegram.sentTo(101)[0]!.at);
+  });
+
+  it('waits the Retry-After the model asks for', async () => {
+    h.openai.failNext(openAIErrors.rateLimit('requests', 1));
+    await h.start();
+    h.telegram.pushMessage(101, 'slow down');
+    await h.telegram.waitForSent(1, 10_000);
+    const [first, second] = h.openai.requests.map((r) => r.at);
+    expect(second! - first!).toBeGreaterThanOrEqual(950);
+    expect(item('slow down')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it("waits Telegram's retry_after on a 429 and sends once", async () => {
+    h.telegram.failNext('sendMessage', telegramErrors.tooManyRequests(1));
+    await h.start();
+    h.telegram.pushMessage(101, 'flood');
+    await h.telegram.waitForSent(1, 10_000);
+    const sends = h.telegram.callsOf('sendMessage').map((c) => c.at);
+    expect(sends).toHaveLength(2);
+    expect(sends[1]! - sends[0]!).toBeGreaterThanOrEqual(950);
+    expect(h.openai.requests).toHaveLength(1);
+  });
+
+  it('dead-letters at once when Telegram answers 403 (the user blocked the bot)', async () => {
+    h.telegram.failNext('sendMessage', telegramErrors.blocked(), 5);
+    await h.start();
+    h.telegram.pushMessage(101, 'blocked');
+    await h.telegram.waitFor(() => item('blocked').status === 'dead', 10_000, 'dead item');
+    expect(item('blocked')).toMatchObject({
+      attempts: 1,
+      error_class: 'permanent',
+      error_code: 'telegram:403',
+    });
+    expect(h.openai.requests).toHaveLength(1);
+  });
+
+  it('does not call the model for a chat outside the allowlist and tells it its id once', async () => {
+    await h.start({ TG_ALLOWED_CHAT_IDS: '101' });
+    h.telegram.pushMessage(999, 'let me in');
+    h.telegram.pushMessage(999, 'please');
+    h.telegram.pushMessage(101, 'owner');
+    await h.telegram.waitFor(() => h.telegram.sentTo(101).length === 1, 10_000, 'owner answered');
+    await h.telegram.waitFor(
+      () => h.rows(`SELECT 1 FROM inbox WHERE status = 'queued'`).length === 0,
+      5000,
+      'drained',
+    );
+    expect(h.openai.requests.map((r) => lastUserText(r.body))).toEqual(['owner']);
+    const notices = h.telegram.sentTo(999);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.text).toContain('999');
+    expect(notices[0]!.text).toContain('TG_ALLOWED_CHAT_IDS');
+    const stranger = h.rows(`SELECT status, text FROM inbox WHERE chat_id = 999`);
+    expect(stranger).toEqual([
+      { status: 'skipped', text: null },
+      { status: 'skipped', text: null },
+    ]);
+  });
+
+  it('answers no one when the allowlist is empty, and says so', async () => {
+    await h.start({ TG_ALLOWED_CHAT_IDS: '' });
+    h.telegram.pushMessage(101, 'hello?');
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sent[0]!.text).toMatch(/not answering anyone yet/);
+    expect(h.openai.requests).toHaveLength(0);
+    expect(h.log.lines.some((l) => l.includes('TG_ALLOWED_CHAT_IDS is empty'))).toBe(true);
+  });
+
+  it('pauses on a rejected API key without burning attempts, then carries on', async () => {
+    h.openai.failNext({
+      status: 401,
+      error: {
+        message: 'Incorrect API key provided: sk-abc***xyz.',
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      },
+    });
+    await h.start({ WORKER_MAX_ATTEMPTS: '1' });
+    h.telegram.pushMessage(101, 'key?');
+    await h.telegram.waitFor(
+      () => h.log.lines.some((l) => l.includes('processing paused')),
+      5000,
+      'pause logged',
+    );
+    expect(item('key?')).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('trims the context and retries once when the model says it is too long', async () => {
+    h.openai.failNext(openAIErrors.contextLengthExceeded());
+    await h.start();
+    h.telegram.pushMessage(101, 'long');
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sent[0]!.text).toBe('echo: long');
+    expect(item('long')).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
+  it('turns a hung model call into a transient failure after OPENAI_TIMEOUT_SECONDS', async () => {
+    h.openai.failNext({ hang: true });
+    await h.start({ OPENAI_TIMEOUT_SECONDS: '1' });
+    h.telegram.pushMessage(101, 'hang');
+    await h.telegram.waitForSent(1, 10_000);
+    expect(h.openai.requests).toHaveLength(2);
+    expect(item('hang')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it.each([
+    ['empty text', { text: '' }, /empty/],
+    [
+      'emoji, right-to-left, zero-width and NUL characters',
+      { text: 'hi 👩‍💻 שלום\u200b\u200f\u0000end' },
+      /^echo: hi 👩‍💻 שלום/,
+    ],
+    [
+      'a photo with a caption',
+      { photo: [{ file_id: 'p', file_unique_id: 'pu', width: 1, height: 1 }], caption: 'see' },
+      /not photos/,
+    ],
+  ])('survives %s', async (_name, content, expected) => {
+    await h.start();
+    h.telegram.pushUpdate({
+      message: { message_id: 7, date: unixNow(), chat: { id: 101, type: 'private' }, ...content },
+    });
+    h.telegram.pushMessage(101, 'still alive?');
+    await h.telegram.waitForSent(2, 10_000);
+    expect(h.telegram.sentTo(101)[0]!.text).toMatch(expected);
+    expect(h.telegram.sentTo(101)[1]!.text).toBe('echo: still alive?');
+  });
+
+  it('answers a message over 4096 characters in two parts', async () => {
+    await h.start();
+    h.telegram.pushMessage(101, 'y'.repeat(5000));
+    h.telegram.pushMessage(101, 'still alive?');
+    await h.telegram.waitForSent(3, 10_000);
+    const texts = h.telegram.sentTo(101).map((m) => m.text);
+    expect(texts[0]!.length).toBeLessThanOrEqual(4096);
+    expect(texts[0]! + texts[1]!).toBe('echo: ' + 'y'.repeat(5000));
+    expect(texts[2]).toBe('echo: still alive?');
+  });
+
+  it('survives an edited message, a channel post and an update without a message', async () => {
+    await h.start();
+    h.telegram.pushUpdate({
+      edited_message: {
+        message_id: 1,
+        date: unixNow(),
+        edit_date: unixNow(),
+        chat: { id: 101, type: 'private' },
+        text: 'x',
+      },
+    });
+    h.telegram.pushUpdate({
+      channel_post: { message_id: 2, date: unixNow(), chat: { id: -100123, type: 'channel' }, text: 'news' },
+    });
+    h.telegram.pushUpdate({
+      poll: {
+        id: 'p',
+        question: 'q',
+        options: [],
+        total_voter_count: 0,
+        is_closed: false,
+        is_anonymous: true,
+        type: 'regular',
+        allows_multiple_answers: false,
+      },
+    });
+    h.telegram.pushMessage(101, 'after all that');
+    await h.telegram.waitForSent(2, 10_000);
+    expect(h.telegram.sentTo(101).map((m) => m.text)).toEqual([
+      expect.stringMatching(/not edits/),
+      'echo: after all that',
+    ]);
+    expect(h.rows(`SELECT kind, status, error FROM inbox ORDER BY update_id`).slice(0, 3)).toEqual([
+      { kind: 'edited_message', status: 'skipped', error: 'not a text message (edited_message)' },
+      { kind: 'channel_post', status: 'skipped', error: 'channel posts are not answered' },
+      { kind: 'poll', status: 'skipped', error: 'unsupported update type: poll' },
+    ]);
+  });
+
+  it('keeps both secrets out of the database and the log after a run full of errors', async () => {
+    h.openai.failNext(
+      { status: 500, error: { message: `upstream echoed the key ${TEST_API_KEY}`, type: 'server_error' } },
+      3,
+    );
+    h.telegram.failNext('sendMessage', {
+      httpStatus: 502,
+      body: `<html>bad gateway for /bot${h.telegram.token}/sendMessage</html>`,
+    });
+    h.telegram.failNext('getUpdates', telegramErrors.internal());
+    const worker = await h.start({ WORKER_MAX_ATTEMPTS: '2' });
+    h.telegram.pushMessage(101, 'a');
+    h.telegram.pushMessage(102, 'b');
+    await h.telegram.waitFor(
+      () => h.rows(`SELECT 1 FROM inbox WHERE status IN ('done', 'dead')`).length === 2,
+      20_000,
+      'both settled',
+    );
+    await worker.stop(1000);
+    // the failures really carried the key: it was redacted, not absent
+    expect(h.rows(`SELECT error FROM inbox WHERE error LIKE '%[redacted]%'`).length).toBeGreaterThan(0);
+    const bytes =
+      fs.readFileSync(h.dbPath).toString('latin1') +
+      fs.readFileSync(`${h.dbPath}-wal`, { flag: 'a+' }).toString('latin1');
+    for (const secret of [h.telegram.token, TEST_API_KEY]) {
+      expect(bytes.includes(secret)).toBe(false);
+      expect(h.log.lines.join('\n').includes(secret)).toBe(false);
+    }
+  });
+});
