@@ -1,0 +1,740 @@
+/**
+ * A Telegram Bot API server on 127.0.0.1 for tests: `/bot<token>/<method>` with the documented
+ * semantics of getUpdates (offset confirmation, long polling, 409 on a concurrent poll), sendMessage
+ * validation (length, HTML entities) and fault injection. The product's real client talks to it
+ * through `TELEGRAM_API_ROOT`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Api, type Chat, type Message, type User } from 'node-telegram-bot-api';
+import { waitUntil } from './wait-until';
+
+/** An update as the Bot API sends it; unknown kinds (photo, callback_query, ...) pass through as given. */
+export interface Update {
+  update_id: number;
+  message?: Message;
+  edited_message?: Message;
+  channel_post?: Message;
+  [key: string]: unknown;
+}
+
+/** A sendMessage that the fake accepted, as the product sent it (raw text, before entity parsing). */
+export interface SentMessage {
+  chatId: number;
+  text: string;
+  parseMode: string | undefined;
+  replyToMessageId: number | undefined;
+  messageId: number;
+  /** Date.now() when accepted. */
+  at: number;
+}
+
+/** One request to any method, recorded on arrival; `status` is filled in once it is answered. */
+export interface TelegramCall {
+  method: string;
+  params: Record<string, unknown>;
+  at: number;
+  status?: number;
+}
+
+/**
+ * An injected failure: a Bot API error envelope (`errorCode` is also the HTTP status), a raw HTTP
+ * answer (a proxy's 502 page), a request that is never answered, or a normal answer made late.
+ */
+export type TelegramFailure =
+  | { errorCode: number; description: string; retryAfter?: number }
+  | { httpStatus: number; body?: string }
+  | { hang: true }
+  | { delayMs: number };
+
+/** Real Telegram failures, word for word, for `failNext`. */
+export const telegramErrors = {
+  tooManyRequests: (retryAfter: number): TelegramFailure => ({
+    errorCode: 429,
+    description: `Too Many Requests: retry after ${retryAfter}`,
+    retryAfter,
+  }),
+  blocked: (): TelegramFailure => ({ errorCode: 403, description: 'Forbidden: bot was blocked by the user' }),
+  chatNotFound: (): TelegramFailure => ({ errorCode: 400, description: 'Bad Request: chat not found' }),
+  unauthorized: (): TelegramFailure => ({ errorCode: 401, description: 'Unauthorized' }),
+  internal: (): TelegramFailure => ({ errorCode: 500, description: 'Internal Server Error' }),
+  badGateway: (): TelegramFailure => ({
+    httpStatus: 502,
+    body: '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n',
+  }),
+};
+
+/** A running fake; see `startFakeTelegram`. */
+export interface FakeTelegram {
+  /** The apiRoot to give the client, e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  readonly token: string;
+  /** The bot user getMe returns; its id is the token's numeric prefix, as on Telegram. */
+  readonly bot: User;
+  readonly sent: SentMessage[];
+  readonly calls: TelegramCall[];
+  /** Highest positive getUpdates offset received (0 before any). */
+  readonly confirmedOffset: number;
+  /** Queues a text message from a user in a private chat; returns the full update. */
+  pushMessage(chatId: number, text: string, opts?: PushMessageOptions): Update;
+  /** Queues any update; `update_id` is assigned unless given. Dropped, as on Telegram, if allowed_updates excludes its kind. */
+  pushUpdate(update: Partial<Update> & Record<string, unknown>): Update;
+  /** Updates not yet confirmed by an offset. */
+  pendingCount(): number;
+  /** Accepted messages to one chat. */
+  sentTo(chatId: number): SentMessage[];
+  /** Calls of one method. */
+  callsOf(method: string): TelegramCall[];
+  /** Makes the next `times` calls of `method` (that `match` their params) fail with `failure`. */
+  failNext(
+    method: string,
+    failure: TelegramFailure,
+    times?: number,
+    match?: (params: Record<string, unknown>) => boolean,
+  ): void;
+  /** Forgets every pending failNext. */
+  clearFailures(): void;
+  /** Delays every answer by `ms`. */
+  setLatency(ms: number): void;
+  /** While on, every sendMessage with a parse_mode is refused as unparsable. */
+  rejectFormatting(on: boolean): void;
+  /** Resolves once `predicate` holds; rejects after `timeoutMs` naming `what` and what the fake saw. */
+  waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
+  /** Resolves once at least `count` messages were accepted. */
+  waitForSent(count: number, timeoutMs?: number): Promise<void>;
+  /** Stops the server and drops every held or hanging request. */
+  close(): Promise<void>;
+}
+
+/** Options of `pushMessage`. */
+export interface PushMessageOptions {
+  /** Unix seconds (default now). */
+  date?: number;
+  from?: Partial<User>;
+  /** Extra Message fields (entities, reply_to_message, ...). */
+  extra?: Record<string, unknown>;
+}
+
+/** Options of `startFakeTelegram`. */
+export interface FakeTelegramOptions {
+  token?: string;
+}
+
+const DEFAULT_TOKEN = '123456789:AAFakeTokenForTests_abcdefghijklmnop';
+const MAX_TEXT_LENGTH = 4096;
+const CONFLICT =
+  'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running';
+// The kinds Telegram leaves out when allowed_updates is empty or was never set.
+const OPT_IN_UPDATES = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);
+const MESSAGE_KINDS = [
+  'message',
+  'edited_message',
+  'channel_post',
+  'edited_channel_post',
+  'business_message',
+];
+
+// Method names are case-insensitive on Telegram; the generated client knows every real one, so a
+// typo in the product gets the 404 the real server gives instead of a silent `true`.
+const KNOWN_METHODS = new Map(
+  Object.getOwnPropertyNames(Api.prototype)
+    .filter((name) => name !== 'constructor' && name !== 'request')
+    .map((name) => [name.toLowerCase(), name]),
+);
+
+// Form and query values are all strings: these become numbers, booleans or JSON like Telegram reads them.
+const INTEGER_PARAMS = new Set([
+  'chat_id',
+  'offset',
+  'limit',
+  'timeout',
+  'message_id',
+  'reply_to_message_id',
+  'message_thread_id',
+  'from_chat_id',
+]);
+const BOOLEAN_PARAMS = new Set([
+  'disable_notification',
+  'protect_content',
+  'allow_sending_without_reply',
+  'drop_pending_updates',
+  'disable_web_page_preview',
+]);
+
+interface FailureRule {
+  method: string;
+  failure: TelegramFailure;
+  remaining: number;
+  match?: (params: Record<string, unknown>) => boolean;
+}
+
+interface HeldPoll {
+  res: http.ServerResponse;
+  call: TelegramCall;
+  offset: number;
+  limit: number;
+  timer: NodeJS.Timeout;
+}
+
+class ApiRefusal extends Error {
+  constructor(
+    readonly errorCode: number,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+/** Starts a fake Bot API server on 127.0.0.1 with a random port. */
+export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise<FakeTelegram> {
+  const token = opts.token ?? DEFAULT_TOKEN;
+  const bot: User = {
+    id: Number(token.split(':')[0]) || 123456789,
+    is_bot: true,
+    first_name: 'autonous-test',
+    username: 'autonous_test_bot',
+  };
+  const sent: SentMessage[] = [];
+  const calls: TelegramCall[] = [];
+  const failures: FailureRule[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const lastMessageId = new Map<number, number>();
+  const knownMessages = new Map<string, Message>();
+  let pending: Update[] = [];
+  let nextUpdateId = 1000;
+  let confirmedOffset = 0;
+  let held: HeldPoll | undefined;
+  let latencyMs = 0;
+  let refuseFormatting = false;
+  let allowedUpdates: Set<string> | undefined;
+  let webhookUrl = '';
+  let closed = false;
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  const nextMessageId = (chatId: number): number => {
+    const id = (lastMessageId.get(chatId) ?? 0) + 1;
+    lastMessageId.set(chatId, id);
+    return id;
+  };
+
+  const remember = (message: Message): void => {
+    knownMessages.set(`${message.chat.id}:${message.message_id}`, message);
+    lastMessageId.set(message.chat.id, Math.max(lastMessageId.get(message.chat.id) ?? 0, message.message_id));
+  };
+
+  const answer = (
+    res: http.ServerResponse,
+    call: TelegramCall | undefined,
+    status: number,
+    body: string,
+  ): void => {
+    if (call) call.status = status;
+    if (res.writableEnded || res.destroyed) return;
+    const type = body.startsWith('{') ? 'application/json' : 'text/html';
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const ok = (res: http.ServerResponse, call: TelegramCall, result: unknown): void =>
+    answer(res, call, 200, JSON.stringify({ ok: true, result }));
+  const refuse = (
+    res: http.ServerResponse,
+    call: TelegramCall | undefined,
+    errorCode: number,
+    description: string,
+    parameters?: Record<string, unknown>,
+  ): void =>
+    answer(
+      res,
+      call,
+      errorCode,
+      JSON.stringify({
+        ok: false,
+        error_code: errorCode,
+        description,
+        ...(parameters ? { parameters } : {}),
+      }),
+    );
+
+  const readyFor = (offset: number, limit: number): Update[] =>
+    pending.filter((u) => u.update_id >= offset).slice(0, limit);
+
+  const releaseHeld = (): void => {
+    if (!held) return;
+    const ready = readyFor(held.offset, held.limit);
+    if (ready.length === 0) return;
+    const poll = held;
+    held = undefined;
+    clearTimeout(poll.timer);
+    timers.delete(poll.timer);
+    ok(poll.res, poll.call, ready);
+  };
+
+  const enqueue = (update: Update): void => {
+    for (const kind of MESSAGE_KINDS) {
+      const message = update[kind] as Message | undefined;
+      if (message && typeof message === 'object' && message.chat) remember(message);
+    }
+    const kind = Object.keys(update).find((key) => key !== 'update_id') ?? '';
+    const allowed = allowedUpdates ? allowedUpdates.has(kind) : !OPT_IN_UPDATES.has(kind);
+    if (!allowed) return;
+    pending.push(update);
+    releaseHeld();
+  };
+
+  const pushUpdate = (update: Partial<Update> & Record<string, unknown>): Update => {
+    const updateId = typeof update.update_id === 'number' ? update.update_id : nextUpdateId;
+    nextUpdateId = Math.max(nextUpdateId, updateId + 1);
+    const full: Update = { ...update, update_id: updateId };
+    enqueue(full);
+    return full;
+  };
+
+  const pushMessage = (chatId: number, text: string, options: PushMessageOptions = {}): Update => {
+    const from: User = {
+      id: chatId,
+      is_bot: false,
+      first_name: 'Tester',
+      language_code: 'en',
+      ...options.from,
+    };
+    const message: Message = {
+      message_id: nextMessageId(chatId),
+      from,
+      chat: chatOf(chatId, from),
+      date: options.date ?? Math.floor(Date.now() / 1000),
+      text,
+      ...options.extra,
+    };
+    return pushUpdate({ message });
+  };
+
+  const getUpdates = (
+    res: http.ServerResponse,
+    call: TelegramCall,
+    params: Record<string, unknown>,
+  ): void => {
+    if (webhookUrl) {
+      refuse(
+        res,
+        call,
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      );
+      return;
+    }
+    // The newest poll wins: the one being held is told it was replaced.
+    if (held) {
+      const old = held;
+      held = undefined;
+      clearTimeout(old.timer);
+      timers.delete(old.timer);
+      refuse(old.res, old.call, 409, CONFLICT);
+    }
+    let offset = integer(params.offset) ?? 0;
+    const rawLimit = integer(params.limit);
+    const limit = rawLimit === undefined ? 100 : Math.min(100, Math.max(1, rawLimit));
+    const timeout = Math.max(0, integer(params.timeout) ?? 0);
+    if (offset > 0) {
+      pending = pending.filter((u) => u.update_id >= offset);
+      confirmedOffset = Math.max(confirmedOffset, offset);
+    } else if (offset < 0) {
+      // "-offset updates from the end of the queue; all previous updates will be forgotten"
+      pending = pending.slice(offset);
+      offset = 0;
+    }
+    if (Array.isArray(params.allowed_updates)) {
+      const kinds = params.allowed_updates.map(String);
+      allowedUpdates = kinds.length > 0 ? new Set(kinds) : undefined;
+    }
+    const ready = readyFor(offset, limit);
+    if (ready.length > 0 || timeout === 0 || res.destroyed) {
+      ok(res, call, ready);
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (held?.res !== res) return;
+      held = undefined;
+      ok(res, call, []);
+    }, timeout * 1000);
+    timers.add(timer);
+    held = { res, call, offset, limit, timer };
+    // A client that gives up (abort, timeout, process killed) is forgotten, never answered.
+    res.on('close', () => {
+      if (held?.res !== res) return;
+      clearTimeout(timer);
+      timers.delete(timer);
+      held = undefined;
+    });
+  };
+
+  const sendMessage = (params: Record<string, unknown>): Message => {
+    const rawChatId = params.chat_id;
+    if (rawChatId === undefined || rawChatId === '')
+      throw new ApiRefusal(400, 'Bad Request: chat_id is empty');
+    const chatId = integer(rawChatId);
+    if (chatId === undefined || chatId === 0) throw new ApiRefusal(400, 'Bad Request: chat not found');
+    const raw = params.text === undefined ? '' : String(params.text);
+    const parseMode =
+      typeof params.parse_mode === 'string' && params.parse_mode !== '' ? params.parse_mode : undefined;
+    if (parseMode && refuseFormatting) {
+      throw new ApiRefusal(
+        400,
+        "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 0",
+      );
+    }
+    let text = raw;
+    if (parseMode) {
+      const mode = parseMode.toLowerCase();
+      if (mode === 'html') {
+        const parsed = parseTelegramHtml(raw);
+        if ('error' in parsed)
+          throw new ApiRefusal(400, `Bad Request: can't parse entities: ${parsed.error}`);
+        text = parsed.text;
+      } else if (mode !== 'markdown' && mode !== 'markdownv2') {
+        throw new ApiRefusal(400, 'Bad Request: unsupported parse_mode');
+      }
+    }
+    // Telegram trims the text and measures it in UTF-16 code units after entity parsing.
+    text = text.trim();
+    if (text === '') throw new ApiRefusal(400, 'Bad Request: message text is empty');
+    if (text.length > MAX_TEXT_LENGTH) throw new ApiRefusal(400, 'Bad Request: message is too long');
+
+    const replyParameters = params.reply_parameters as Record<string, unknown> | undefined;
+    const replyToMessageId =
+      integer(
+        replyParameters && typeof replyParameters === 'object' ? replyParameters.message_id : undefined,
+      ) ?? integer(params.reply_to_message_id);
+    const allowWithoutReply =
+      (replyParameters &&
+        typeof replyParameters === 'object' &&
+        replyParameters.allow_sending_without_reply === true) ||
+      params.allow_sending_without_reply === true;
+    let replyTo: Message | undefined;
+    if (replyToMessageId !== undefined) {
+      replyTo = knownMessages.get(`${chatId}:${replyToMessageId}`);
+      if (!replyTo && !allowWithoutReply)
+        throw new ApiRefusal(400, 'Bad Request: message to be replied not found');
+    }
+    const message: Message = {
+      message_id: nextMessageId(chatId),
+      from: bot,
+      chat: chatOf(chatId),
+      date: Math.floor(Date.now() / 1000),
+      text,
+      ...(replyTo ? { reply_to_message: replyTo } : {}),
+    };
+    remember(message);
+    sent.push({
+      chatId,
+      text: raw,
+      parseMode,
+      replyToMessageId: replyTo ? replyToMessageId : undefined,
+      messageId: message.message_id,
+      at: Date.now(),
+    });
+    return message;
+  };
+
+  const dispatch = (res: http.ServerResponse, call: TelegramCall): void => {
+    // A client that already left still gets its side effects (a sent message, a confirmed offset),
+    // as on the real server: only the answer is lost.
+    const { method, params } = call;
+    try {
+      switch (method) {
+        case 'getUpdates':
+          getUpdates(res, call, params);
+          return;
+        case 'sendMessage':
+          ok(res, call, sendMessage(params));
+          return;
+        case 'getMe':
+          ok(res, call, bot);
+          return;
+        case 'getWebhookInfo':
+          ok(res, call, {
+            url: webhookUrl,
+            has_custom_certificate: false,
+            pending_update_count: pending.length,
+          });
+          return;
+        case 'setWebhook':
+          webhookUrl = String(params.url ?? '');
+          ok(res, call, true);
+          return;
+        case 'deleteWebhook':
+          webhookUrl = '';
+          if (params.drop_pending_updates === true) pending = [];
+          ok(res, call, true);
+          return;
+        default:
+          ok(res, call, true);
+      }
+    } catch (err) {
+      if (!(err instanceof ApiRefusal)) throw err;
+      refuse(res, call, err.errorCode, err.description);
+    }
+  };
+
+  const takeFailure = (method: string, params: Record<string, unknown>): TelegramFailure | undefined => {
+    const index = failures.findIndex((rule) => rule.method === method && (!rule.match || rule.match(params)));
+    const rule = failures[index];
+    if (!rule) return undefined;
+    if (--rule.remaining <= 0) failures.splice(index, 1);
+    return rule.failure;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const route = /^\/bot([^/]+)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+    const body = await readBody(req);
+    if (!route || (req.method !== 'POST' && req.method !== 'GET')) {
+      refuse(res, undefined, 404, 'Not Found');
+      return;
+    }
+    if (route[1] !== token) {
+      refuse(res, undefined, 401, 'Unauthorized');
+      return;
+    }
+    const method = KNOWN_METHODS.get((route[2] ?? '').toLowerCase());
+    if (!method) {
+      refuse(res, undefined, 404, 'Not Found');
+      return;
+    }
+    let params: Record<string, unknown>;
+    try {
+      params = decodeParams(url.searchParams, req.headers['content-type'], body);
+    } catch {
+      refuse(res, undefined, 400, "Bad Request: can't parse JSON object");
+      return;
+    }
+    const call: TelegramCall = { method, params, at: Date.now() };
+    calls.push(call);
+    if (latencyMs > 0) await sleep(latencyMs);
+    const failure = takeFailure(method, params);
+    if (failure && 'hang' in failure) return; // answered by close(), like a dead connection
+    if (failure && 'delayMs' in failure) await sleep(failure.delayMs);
+    else if (failure && 'httpStatus' in failure)
+      return answer(res, call, failure.httpStatus, failure.body ?? '');
+    else if (failure && 'errorCode' in failure) {
+      const parameters = failure.retryAfter === undefined ? undefined : { retry_after: failure.retryAfter };
+      return refuse(res, call, failure.errorCode, failure.description, parameters);
+    }
+    if (closed) return;
+    dispatch(res, call);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      answer(res, undefined, 500, JSON.stringify({ ok: false, error_code: 500, description: String(err) }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const summary = (): string => {
+    const counts = new Map<string, number>();
+    for (const call of calls) counts.set(call.method, (counts.get(call.method) ?? 0) + 1);
+    const callText = [...counts].map(([m, n]) => `${m}×${n}`).join(', ') || 'none';
+    const lastSent = sent.slice(-3).map((m) => `${m.chatId}: ${JSON.stringify(m.text.slice(0, 80))}`);
+    return `sent=${sent.length} [${lastSent.join('; ')}], pending=${pending.length}, calls: ${callText}`;
+  };
+
+  const waitFor = (predicate: () => boolean, timeoutMs = 10000, what = 'condition'): Promise<void> =>
+    waitUntil(
+      predicate,
+      timeoutMs,
+      () => `fake Telegram: timed out after ${timeoutMs} ms waiting for ${what}; ${summary()}`,
+    );
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    bot,
+    sent,
+    calls,
+    get confirmedOffset() {
+      return confirmedOffset;
+    },
+    pushMessage,
+    pushUpdate,
+    pendingCount: () => pending.length,
+    sentTo: (chatId) => sent.filter((m) => m.chatId === chatId),
+    callsOf: (method) => calls.filter((c) => c.method === method),
+    failNext(method, failure, times = 1, match) {
+      const canonical = KNOWN_METHODS.get(method.toLowerCase()) ?? method;
+      failures.push({ method: canonical, failure, remaining: times, match });
+    },
+    clearFailures: () => void failures.splice(0),
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    rejectFormatting(on) {
+      refuseFormatting = on;
+    },
+    waitFor,
+    waitForSent: (count, timeoutMs = 10000) =>
+      waitFor(() => sent.length >= count, timeoutMs, `${count} sent message(s)`),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      held = undefined;
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+    },
+  };
+}
+
+function chatOf(chatId: number, from?: Partial<User>): Chat {
+  // Telegram's id ranges: users are positive, basic groups negative, supergroups/channels -100…
+  if (chatId > 0) return { id: chatId, type: 'private', first_name: from?.first_name ?? 'Tester' };
+  if (chatId <= -1000000000000) return { id: chatId, type: 'supergroup', title: 'Test supergroup' };
+  return { id: chatId, type: 'group', title: 'Test group' };
+}
+
+function integer(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Reads params the way the Bot API does: query string, urlencoded form or JSON body, merged. */
+function decodeParams(
+  query: URLSearchParams,
+  contentType: string | undefined,
+  body: string,
+): Record<string, unknown> {
+  const strings: Record<string, string> = Object.fromEntries(query);
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/json' && body.trim() !== '') {
+    const json: unknown = JSON.parse(body);
+    if (json && typeof json === 'object') return { ...coerce(strings), ...(json as Record<string, unknown>) };
+  } else if (type === 'application/x-www-form-urlencoded') {
+    Object.assign(strings, Object.fromEntries(new URLSearchParams(body)));
+  }
+  return coerce(strings);
+}
+
+function coerce(strings: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(strings)) {
+    if (INTEGER_PARAMS.has(key) && /^-?\d+$/.test(value)) out[key] = Number(value);
+    else if (BOOLEAN_PARAMS.has(key) && (value === 'true' || value === 'false')) out[key] = value === 'true';
+    else if (/^\s*[[{]/.test(value)) {
+      // Structured fields (reply_parameters, allowed_updates, reply_markup) arrive as JSON strings.
+      try {
+        out[key] = JSON.parse(value);
+      } catch {
+        out[key] = value;
+      }
+    } else out[key] = value;
+  }
+  return out;
+}
+
+const HTML_TAGS = new Set([
+  'b',
+  'strong',
+  'i',
+  'em',
+  'u',
+  'ins',
+  's',
+  'strike',
+  'del',
+  'span',
+  'tg-spoiler',
+  'a',
+  'code',
+  'pre',
+  'blockquote',
+  'tg-emoji',
+]);
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' };
+
+/**
+ * Parses Telegram's HTML subset like the Bot API (tag set, attributes, nesting, entities) and
+ * returns the visible text or the server's error sentence. Stricter than the server in one place,
+ * on purpose: a bare `&` is refused, as the documentation requires it to be escaped.
+ */
+export function parseTelegramHtml(html: string): { text: string } | { error: string } {
+  const byteOffset = (index: number): number => Buffer.byteLength(html.slice(0, index));
+  const open: string[] = [];
+  let text = '';
+  let i = 0;
+  while (i < html.length) {
+    const c = html[i];
+    if (c === '&') {
+      const entity = /^&(?:(lt|gt|amp|quot)|#(\d+)|#x([0-9a-fA-F]+));?/.exec(html.slice(i));
+      if (!entity)
+        return { error: `Unsupported HTML entity at byte offset ${byteOffset(i)}; escape "&" as "&amp;"` };
+      if (entity[1]) text += NAMED_ENTITIES[entity[1]] ?? '';
+      else text += String.fromCodePoint(Number.parseInt(entity[2] ?? entity[3] ?? '0', entity[2] ? 10 : 16));
+      i += entity[0].length;
+      continue;
+    }
+    if (c !== '<') {
+      text += c;
+      i++;
+      continue;
+    }
+    const begin = i;
+    const end = html.indexOf('>', i);
+    if (html[i + 1] === '/') {
+      if (open.length === 0) return { error: `Unexpected end tag at byte offset ${byteOffset(begin)}` };
+      if (end < 0) return { error: `Unclosed end tag at byte offset ${byteOffset(begin)}` };
+      const name = html
+        .slice(i + 2, end)
+        .trim()
+        .toLowerCase();
+      const expected = open.pop() ?? '';
+      if (name !== '' && name !== expected) {
+        return {
+          error: `Unmatched end tag at byte offset ${byteOffset(begin)}, expected "</${expected}>", found "</${name}>"`,
+        };
+      }
+      i = end + 1;
+      continue;
+    }
+    // The tag name runs to a space or '>'; running off the end of the text is an unclosed tag.
+    const rawName = /^[^\s>]*/.exec(html.slice(i + 1))?.[0] ?? '';
+    const name = rawName.toLowerCase();
+    if (i + 1 + rawName.length >= html.length)
+      return { error: `Unclosed start tag at byte offset ${byteOffset(begin)}` };
+    if (!HTML_TAGS.has(name))
+      return { error: `Unsupported start tag "${name}" at byte offset ${byteOffset(begin)}` };
+    if (end < 0) return { error: `Unclosed start tag at byte offset ${byteOffset(begin)}` };
+    const attributes = html.slice(i + 1 + name.length, end);
+    if (name === 'span' && !/\bclass\s*=\s*(["']?)tg-spoiler\1/i.test(attributes)) {
+      return { error: `Tag "span" must have class "tg-spoiler" at byte offset ${byteOffset(begin)}` };
+    }
+    open.push(name);
+    i = end + 1;
+  }
+  const unclosed = open.at(-1);
+  if (unclosed) return { error: `Can't find end tag corresponding to start tag "${unclosed}"` };
+  return { text };
+}
