@@ -6,4 +6,6 @@ module.exports = {
   testTimeout: 30000,
   // e2e tests share the machine's two cores with PM2 and its processes
   maxWorkers: 2,
+  // kills any PM2 daemon a test left behind, also when it failed before its afterAll
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
 };

@@ -2,9 +2,11 @@ import type Database from 'better-sqlite3';
 import { INBOX_COLUMNS, type InboxRow } from './row';
 
 /**
- * Atomically takes the oldest ready item whose chat has nothing earlier still open and nothing
- * in flight, marks it `processing` and counts the attempt. One statement, so two claimers (loops
- * or processes) can never take the same item or two items of one chat (invariants 2 and 5).
+ * Atomically takes the ready item that has waited longest (by `available_at`, then update id)
+ * among those whose chat has nothing earlier still open and nothing in flight, marks it
+ * `processing` and counts the attempt. One statement, so two claimers (loops or processes) can
+ * never take the same item or two items of one chat (invariants 2 and 5). A retried item's
+ * `available_at` is its retry time, so fresh messages of other chats go before it.
  */
 export function claimNext(sqlite: Database.Database, now: number): InboxRow | undefined {
   return sqlite
@@ -17,7 +19,7 @@ export function claimNext(sqlite: Database.Database, now: number): InboxRow | un
              SELECT 1 FROM inbox e WHERE e.chat_id = i.chat_id AND e.update_id < i.update_id
                AND e.status IN ('queued', 'failed', 'processing'))
            AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.chat_id = i.chat_id AND p.status = 'processing')
-         ORDER BY i.update_id LIMIT 1)
+         ORDER BY i.available_at, i.update_id LIMIT 1)
        RETURNING ${INBOX_COLUMNS}`,
     )
     .get({ now }) as InboxRow | undefined;

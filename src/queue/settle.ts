@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FailureFate } from './policy';
+import type { FailureFate, RetryPolicy } from './policy';
 import { INBOX_COLUMNS, type InboxRow } from './row';
 
 /** An error as the inbox keeps it: class, code and a secret-free sentence. */
@@ -86,25 +86,27 @@ export function releaseItem(sqlite: Database.Database, id: number, availableAt: 
 
 /**
  * Items left `processing` by a worker that died go back to the queue with the attempt counted
- * (invariant 4); those out of attempts are dead. Returns the items that died here.
+ * (invariant 4); those out of attempts are dead. They are ready at once (PM2's restart backoff
+ * already paces a crash loop), and their new `available_at` puts the other chats' waiting
+ * messages ahead of them. Returns the items that died here.
  */
-export function recoverInterrupted(sqlite: Database.Database, maxAttempts: number, now: number): InboxRow[] {
+export function recoverInterrupted(sqlite: Database.Database, policy: RetryPolicy, now: number): InboxRow[] {
   return sqlite
     .transaction(() => {
-      const died = sqlite
-        .prepare(
-          `UPDATE inbox SET status = 'dead', finished_at = @now, error_class = 'crash', error_code = 'worker_exit',
-             error = 'The worker stopped while processing this message on every attempt (' || attempts || ' of ' || @max || ').'
-           WHERE status = 'processing' AND attempts >= @max RETURNING ${INBOX_COLUMNS}`,
-        )
-        .all({ now, max: maxAttempts }) as InboxRow[];
-      sqlite
-        .prepare(
-          `UPDATE inbox SET status = 'failed', available_at = @now, error_class = 'crash', error_code = 'worker_exit',
-             error = 'The worker stopped while processing this message; it is retried.'
-           WHERE status = 'processing'`,
-        )
-        .run({ now });
+      const interrupted = sqlite
+        .prepare(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'processing'`)
+        .all() as InboxRow[];
+      const died: InboxRow[] = [];
+      for (const item of interrupted) {
+        const fate: FailureFate =
+          item.attempts >= policy.maxAttempts ? { status: 'dead' } : { status: 'failed', availableAt: now };
+        const message =
+          fate.status === 'dead'
+            ? `The worker stopped while processing this message on every attempt (${item.attempts} of ${policy.maxAttempts}).`
+            : 'The worker stopped while processing this message; it is retried.';
+        failItem(sqlite, item.id, fate, { errorClass: 'crash', code: 'worker_exit', message }, now);
+        if (fate.status === 'dead') died.push({ ...item, status: 'dead' });
+      }
       return died;
     })
     .immediate();

@@ -5,7 +5,7 @@ import { recoverInterrupted } from '../queue/settle';
 import { startHeartbeat } from './heartbeat';
 import { Ingress } from './ingress';
 import { createModelCall, type ModelCall } from './model';
-import { FatalWorkerError, isAllowed, Processor } from './processor';
+import { FatalWorkerError, isAllowed, Processor, retryPolicy } from './processor';
 import { TelegramClient } from './telegram';
 import { EdgeError } from './errors';
 
@@ -63,7 +63,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   });
 
   // Whatever a dead worker left `processing` goes back with the attempt counted
-  const died = recoverInterrupted(sqlite, config.worker.maxAttempts, now());
+  const died = recoverInterrupted(sqlite, retryPolicy(config), now());
   for (const item of died) {
     log.error('message is dead: the worker stopped while processing it on every attempt', {
       id: item.id,

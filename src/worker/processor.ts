@@ -59,11 +59,7 @@ export class Processor {
   private readonly policy: RetryPolicy;
 
   constructor(private readonly deps: ProcessorDeps) {
-    this.policy = {
-      maxAttempts: deps.config.worker.maxAttempts,
-      baseSeconds: deps.config.worker.retryBaseSeconds,
-      maxSeconds: deps.config.worker.retryMaxSeconds,
-    };
+    this.policy = retryPolicy(deps.config);
     this.failed.catch(() => undefined);
   }
 
@@ -328,6 +324,15 @@ export class Processor {
       this.deps.log.warn('could not send the dead-letter notice', { id: item.id, error: describeError(err) });
     }
   }
+}
+
+/** The retry policy the configuration asks for. */
+export function retryPolicy(config: WorkerConfig): RetryPolicy {
+  return {
+    maxAttempts: config.worker.maxAttempts,
+    baseSeconds: config.worker.retryBaseSeconds,
+    maxSeconds: config.worker.retryMaxSeconds,
+  };
 }
 
 /** Whether the worker answers this chat. */

@@ -76,6 +76,15 @@ describe('claiming', () => {
     expect(claimNext(handle.sqlite, NOW)!.updateId).toBe(2);
   });
 
+  it('puts a recovered item behind the messages other chats were already waiting with', () => {
+    storeBatch(handle.sqlite, [msg(1, 10)], 2, NOW);
+    claimNext(handle.sqlite, NOW);
+    storeBatch(handle.sqlite, [msg(2, 20)], 3, NOW + 10);
+    recoverInterrupted(handle.sqlite, { maxAttempts: 5, baseSeconds: 1, maxSeconds: 10 }, NOW + 20);
+    expect(claimNext(handle.sqlite, NOW + 20)!.updateId).toBe(2);
+    expect(claimNext(handle.sqlite, NOW + 20)!.updateId).toBe(1);
+  });
+
   it('never hands the same item to two connections', () => {
     storeBatch(
       handle.sqlite,
@@ -109,7 +118,11 @@ describe('crash recovery', () => {
     const a = claimNext(handle.sqlite, NOW)!;
     claimNext(handle.sqlite, NOW);
     handle.sqlite.prepare('UPDATE inbox SET attempts = 3 WHERE id = ?').run(a.id);
-    const died = recoverInterrupted(handle.sqlite, 3, NOW);
+    const died = recoverInterrupted(
+      handle.sqlite,
+      { maxAttempts: 3, baseSeconds: 1, maxSeconds: 10 },
+      NOW + 1000,
+    );
     expect(died.map((d) => d.updateId)).toEqual([1]);
     const rows = handle.sqlite
       .prepare('SELECT update_id, status, attempts FROM inbox ORDER BY update_id')
@@ -118,6 +131,9 @@ describe('crash recovery', () => {
       { update_id: 1, status: 'dead', attempts: 3 },
       { update_id: 2, status: 'failed', attempts: 1 },
     ]);
+    expect(handle.sqlite.prepare('SELECT available_at FROM inbox WHERE update_id = 2').get()).toEqual({
+      available_at: NOW + 1000,
+    });
   });
 });
 
