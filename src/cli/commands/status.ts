@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { countByStatus, countDeadSince, oldestWaitingAt } from '../../queue/admin/counts';
+import { loadEnvironment, readInt } from '../../shared/env';
+import type { CliContext } from '../context';
+import { globalOptions } from '../context';
+import { resolveDbPath, withDatabase } from '../database';
+import { CLI_EXIT } from '../errors';
+import { duration } from '../options';
+import { readPm2 } from '../pm2';
+import { paint } from '../render/colour';
+import { renderStatus, statusJson } from '../render/status';
+import { assessStatus, type StatusThresholds } from '../status/assess';
+import { readSupervisor } from '../status/supervisor';
+
+const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS';
+const HEARTBEAT_DEFAULT_SECONDS = 90;
+
+const EXAMPLES = `
+Exit code 1 when something is wrong (see docs/cli.md), so cron and monitors can use it.
+
+Examples:
+  $ autonous status
+  $ autonous status --json --max-wait 30m`;
+
+/** Registers `status`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description(
+      'one screen: PM2 apps, supervisor state, revision, heartbeat, queue; exit 1 when something is wrong',
+    )
+    .option(
+      '--max-wait <duration>',
+      'a message waiting longer than this is a problem',
+      duration,
+      duration('10m'),
+    )
+    .option(
+      '--dead-since <duration>',
+      'a message that died within this window is a problem',
+      duration,
+      duration('1h'),
+    )
+    .addHelpText('after', EXAMPLES)
+    .action(
+      async (
+        opts: { maxWait: { ms: number }; deadSince: { ms: number } },
+        command: Command,
+      ): Promise<void> => {
+        const g = globalOptions(command);
+        const now = ctx.now();
+        const limits: StatusThresholds = {
+          heartbeatTimeoutMs: heartbeatTimeoutSeconds(ctx) * 1000,
+          maxWaitMs: opts.maxWait.ms,
+          deadWindowMs: opts.deadSince.ms,
+        };
+        const file = resolveDbPath(g.db, ctx.env);
+        const pm2Pending = readPm2(ctx.env, now);
+        const records = withDatabase(file, ({ sqlite }) =>
+          sqlite
+            .transaction(() => ({
+              supervisor: readSupervisor(sqlite),
+              queue: {
+                counts: countByStatus(sqlite),
+                oldestWaitingAt: oldestWaitingAt(sqlite),
+                deadRecent: countDeadSince(sqlite, now - limits.deadWindowMs),
+              },
+            }))
+            .deferred(),
+        );
+        const snapshot = { now, pm2: await pm2Pending, ...records };
+        const assessment = assessStatus(snapshot, limits);
+        if (g.json) ctx.out.json(statusJson(snapshot, limits, assessment));
+        else ctx.out.print(renderStatus(snapshot, limits, assessment, paint(ctx.out.colour)));
+        if (assessment.problems.length > 0) ctx.exitCode = CLI_EXIT.failure;
+      },
+    );
+}
+
+/** The supervisor's heartbeat timeout (its variable, from the environment or the env file). */
+function heartbeatTimeoutSeconds(ctx: CliContext): number {
+  const env = loadEnvironment(ctx.env, (name) => name === HEARTBEAT_VARIABLE);
+  try {
+    return readInt(env, HEARTBEAT_VARIABLE, HEARTBEAT_DEFAULT_SECONDS, 1, 86400);
+  } catch {
+    // A malformed value stops the supervisor itself, which status reports; judge with the default.
+    return HEARTBEAT_DEFAULT_SECONDS;
+  }
+}

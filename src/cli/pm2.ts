@@ -1,0 +1,110 @@
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Env } from '../shared/env';
+
+/** The PM2 apps of autonous (ecosystem.config.cjs). */
+export const EXPECTED_APPS = ['autonous-worker', 'autonous-supervisor'] as const;
+
+/** One PM2 app as `status` shows it. */
+export interface Pm2App {
+  readonly name: string;
+  readonly status: string;
+  readonly restarts: number;
+  /** Since the current start, while online; null otherwise. */
+  readonly uptimeMs: number | null;
+  readonly memoryBytes: number | null;
+  readonly cpuPercent: number | null;
+  readonly pid: number | null;
+}
+
+/** What the PM2 daemon of `home` says, or why it could not be asked. */
+export type Pm2Snapshot =
+  | { readonly reachable: true; readonly home: string; readonly apps: readonly Pm2App[] }
+  | { readonly reachable: false; readonly home: string; readonly error: string };
+
+/** PM2's home folder, resolved the way PM2 itself does (`PM2_HOME`, else `~/.pm2`). */
+export function pm2Home(env: Env): string {
+  const home = env.PM2_HOME;
+  return home !== undefined && home !== '' ? home : path.resolve(os.homedir(), '.pm2');
+}
+
+/** True when something accepts connections on the daemon's RPC socket within `timeoutMs`. */
+export function socketAccepts(socketPath: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+// The parts of pm2's API used here. `Client` is pm2's own RPC client: not in its typings, but
+// the only way to talk to a running daemon without the risk of starting one (see readPm2).
+interface Pm2Description {
+  name?: string;
+  pid?: number;
+  monit?: { memory?: number; cpu?: number };
+  pm2_env?: { status?: string; restart_time?: number; pm_uptime?: number };
+}
+interface Pm2Api {
+  Client: { launchRPC(cb: (err: Error | null) => void): void };
+  list(cb: (err: Error | null, list: Pm2Description[]) => void): void;
+  disconnect(cb?: () => void): void;
+}
+
+/**
+ * Lists the PM2 apps through pm2's programmatic API, without ever starting a daemon and
+ * without hanging. `pm2.connect()` spawns a daemon when none runs, and `connect(true)` (the
+ * "no daemon" mode) runs one inside this process instead; both are side effects a status
+ * command must not have. So the RPC socket is probed first, pm2 is loaded only when a daemon
+ * answers, and its RPC client connects to that daemon directly. Everything is bounded by
+ * `timeoutMs`.
+ */
+export async function readPm2(env: Env, now: number, timeoutMs = 3000): Promise<Pm2Snapshot> {
+  const home = pm2Home(env);
+  const rpcSocket = env.PM2_DAEMON_RPC_PORT || path.join(home, 'rpc.sock');
+  if (!(await socketAccepts(rpcSocket, timeoutMs))) {
+    return { reachable: false, home, error: `no PM2 daemon answers on ${rpcSocket}` };
+  }
+  // pm2 exports an instance whose methods live on its prototype: use the module object itself
+  const pm2 = ((await import('pm2')) as unknown as { default: Pm2Api }).default;
+  const list = new Promise<Pm2Description[]>((resolve, reject) => {
+    pm2.Client.launchRPC((err) => {
+      if (err) return reject(err);
+      pm2.list((listErr, apps) => (listErr ? reject(listErr) : resolve(apps)));
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`PM2 did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const apps = await Promise.race([list, timeout]);
+    return { reachable: true, home, apps: apps.map((app) => toApp(app, now)) };
+  } catch (err) {
+    return { reachable: false, home, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+    pm2.disconnect();
+  }
+}
+
+function toApp(app: Pm2Description, now: number): Pm2App {
+  const env = app.pm2_env ?? {};
+  const status = env.status ?? 'unknown';
+  return {
+    name: app.name ?? '?',
+    status,
+    restarts: env.restart_time ?? 0,
+    uptimeMs: status === 'online' && env.pm_uptime !== undefined ? Math.max(0, now - env.pm_uptime) : null,
+    memoryBytes: app.monit?.memory ?? null,
+    cpuPercent: app.monit?.cpu ?? null,
+    pid: app.pid !== undefined && app.pid > 0 ? app.pid : null,
+  };
+}
