@@ -214,4 +214,15 @@ describe('worker under PM2', () => {
     expect(proc).toMatchObject({ restart_time: 0, pid: 0, exit_code: 78 });
     expect(sandbox.logs().err).toContain('OPENAI_API_KEY is not set');
   });
+
+  it('pm2 stop lets the message in flight finish and the worker exits 0', async () => {
+    openai.setLatency(1500);
+    const sandbox = await startWorkerUnderPm2();
+    telegram.pushMessage(101, 'finish me');
+    await openai.waitFor(() => openai.requests.length === 1, 10_000, 'the model call');
+    await sandbox.pm2(['stop', WORKER]);
+    expect(telegram.sent.map((m) => m.text)).toEqual(['echo: finish me']);
+    expect(await sandbox.proc(WORKER)).toMatchObject({ status: 'stopped', exit_code: 0 });
+    expect(inbox()).toEqual([expect.objectContaining({ status: 'done', attempts: 1 })]);
+  });
 });

@@ -164,4 +164,69 @@ describe('worker', () => {
     const stored = rows(`SELECT max(update_id) AS m FROM inbox`)[0]!.m as number;
     expect(h.telegram.confirmedOffset).toBeLessThanOrEqual(stored + 1);
   });
+
+  it('stores a message that arrives during a long poll within milliseconds', async () => {
+    await start({ TG_TIMEOUT: '20' });
+    await h.telegram.waitFor(
+      () => h.telegram.callsOf('getUpdates').some((c) => Number(c.params.timeout) > 0),
+      5000,
+    );
+    h.openai.setLatency(2000);
+    const pushed = Date.now();
+    h.telegram.pushMessage(101, 'quick');
+    await h.telegram.waitFor(
+      () => rows(`SELECT 1 FROM inbox WHERE text = 'quick'`).length === 1,
+      2000,
+      'stored',
+    );
+    const ms = Date.now() - pushed;
+    expect(ms).toBeLessThan(250);
+  });
+
+  it('logs a 409 Conflict as another instance and keeps polling', async () => {
+    h.telegram.failNext('getUpdates', {
+      errorCode: 409,
+      description:
+        'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+    });
+    await start();
+    h.telegram.pushMessage(101, 'after the conflict');
+    await h.telegram.waitForSent(1, 10_000);
+    expect(h.log.lines.some((l) => l.includes('409 Conflict: another instance polls this bot'))).toBe(true);
+  });
+
+  it('stops with a fatal error naming TELEGRAM_BOT_TOKEN when Telegram answers 401', async () => {
+    h.telegram.failNext('getUpdates', { errorCode: 401, description: 'Unauthorized' });
+    const worker = await start();
+    await expect(worker.done).rejects.toThrow(/TELEGRAM_BOT_TOKEN/);
+  });
+
+  it('shows a typing indicator while the model thinks', async () => {
+    h.openai.setLatency(300);
+    await start();
+    h.telegram.pushMessage(101, 'think');
+    await h.telegram.waitForSent(1);
+    const typing = h.telegram.callsOf('sendChatAction')[0]!;
+    expect(typing.params).toMatchObject({ chat_id: 101, action: 'typing' });
+    expect(typing.at).toBeLessThan(h.telegram.sent[0]!.at);
+  });
+
+  it('on stop, lets the message in flight finish before closing', async () => {
+    h.openai.setLatency(700);
+    const worker = await start();
+    h.telegram.pushMessage(101, 'in flight');
+    await h.openai.waitFor(() => h.openai.requests.length === 1, 5000, 'the model call');
+    await worker.stop(5000);
+    expect(h.telegram.sent.map((m) => m.text)).toEqual(['echo: in flight']);
+    expect(rows(`SELECT status FROM inbox`)).toEqual([{ status: 'done' }]);
+  });
+
+  it('on stop past the grace period, puts the message back without counting the attempt', async () => {
+    h.openai.setLatency(5000);
+    const worker = await start();
+    h.telegram.pushMessage(101, 'too slow');
+    await h.openai.waitFor(() => h.openai.requests.length === 1, 5000, 'the model call');
+    await worker.stop(200);
+    expect(rows(`SELECT status, attempts FROM inbox`)).toEqual([{ status: 'queued', attempts: 0 }]);
+  });
 });
