@@ -3,6 +3,7 @@ import { createLogger, describeError, type Logger } from '../shared/log';
 import { openDatabase, type DbHandle } from '../db/open';
 import { recoverInterrupted } from '../queue/settle';
 import { startHeartbeat } from './heartbeat';
+import { announceRollbacks } from './rollback-notice';
 import { Ingress } from './ingress';
 import { createModelCall, type ModelCall } from './model';
 import { FatalWorkerError, isAllowed, Processor, retryPolicy } from './processor';
@@ -98,6 +99,9 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     started = true;
     processor.start();
   });
+  void announceRollbacks(sqlite, telegram, config.telegram.adminChatIds, log, now()).catch((err: unknown) =>
+    log.warn('could not announce rollbacks', { error: describeError(err) }),
+  );
   log.info('worker started', {
     db: config.dbPath,
     concurrency: config.worker.concurrency,

@@ -229,4 +229,29 @@ describe('worker', () => {
     await worker.stop(200);
     expect(rows(`SELECT status, attempts FROM inbox`)).toEqual([{ status: 'queued', attempts: 0 }]);
   });
+
+  it('tells the admin chats once about each rollback the supervisor recorded', async () => {
+    const { openDatabase } = await import('../../src/db/open');
+    const db = openDatabase(h.dbPath);
+    const insert = db.sqlite.prepare(
+      `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', ?, ?)`,
+    );
+    insert.run(
+      Date.now(),
+      'r1',
+      JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop: 5 exits in 60s' }),
+    );
+    db.close();
+    const first = await start({ TG_ADMIN_CHAT_IDS: '500,501' });
+    await h.telegram.waitForSent(2);
+    expect(h.telegram.sent.map((m) => [m.chatId, m.text])).toEqual([
+      [500, 'autonous: revision r2 failed (crash loop: 5 exits in 60s); rolled back, now running r1.'],
+      [501, 'autonous: revision r2 failed (crash loop: 5 exits in 60s); rolled back, now running r1.'],
+    ]);
+    await first.stop(1000);
+    await start({ TG_ADMIN_CHAT_IDS: '500,501' });
+    h.telegram.pushMessage(101, 'after restart');
+    await h.telegram.waitForSent(3);
+    expect(h.telegram.sent).toHaveLength(3);
+  });
 });

@@ -1,0 +1,58 @@
+import type Database from 'better-sqlite3';
+import { describeError, type Logger } from '../shared/log';
+import { getKv, setKv } from '../queue/kv';
+import { sendNotice } from './replier';
+import type { TelegramClient } from './telegram';
+
+const ANNOUNCED = 'rollback_announced_event_id';
+
+interface RollbackEvent {
+  readonly id: number;
+  readonly revision: string | null;
+  readonly detail: string | null;
+}
+
+/** The one line an admin gets about a rollback. */
+export function rollbackLine(event: RollbackEvent): string {
+  let detail: { from?: string; to?: string; reason?: string } = {};
+  try {
+    detail = JSON.parse(event.detail ?? '{}') as typeof detail;
+  } catch {
+    // an unreadable detail still gets announced, with what is known
+  }
+  const from = detail.from ?? 'the new revision';
+  const to = detail.to ?? event.revision ?? 'the last good revision';
+  return `autonous: revision ${from} failed${detail.reason ? ` (${detail.reason})` : ''}; rolled back, now running ${to}.`;
+}
+
+/**
+ * The worker is the only part that talks to Telegram, so it announces the supervisor's rollbacks:
+ * on start, one line per rollback event not yet announced, to each `TG_ADMIN_CHAT_IDS` chat.
+ * Announced events are remembered in `kv`, so a restart does not repeat them.
+ */
+export async function announceRollbacks(
+  sqlite: Database.Database,
+  telegram: TelegramClient,
+  adminChatIds: readonly number[],
+  log: Logger,
+  now: number,
+): Promise<number> {
+  const after = Number(getKv(sqlite, ANNOUNCED) ?? 0);
+  const events = sqlite
+    .prepare(
+      `SELECT id, revision, detail FROM supervisor_events WHERE event = 'rollback' AND id > ? ORDER BY id`,
+    )
+    .all(after) as RollbackEvent[];
+  if (events.length === 0) return 0;
+  for (const event of events) {
+    for (const chatId of adminChatIds) {
+      try {
+        await sendNotice(telegram, log, chatId, null, rollbackLine(event));
+      } catch (err) {
+        log.warn('could not tell an admin chat about a rollback', { chatId, error: describeError(err) });
+      }
+    }
+  }
+  setKv(sqlite, ANNOUNCED, String(events.at(-1)!.id), now);
+  return events.length;
+}
