@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.cjs', 'bin/*', 'bench/**/*.js'],
+    files: ['**/*.cjs', 'jest.config.js', 'bin/*', 'bench/**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {
