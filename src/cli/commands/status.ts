@@ -68,7 +68,12 @@ export function register(program: Command, ctx: CliContext): void {
             }))
             .deferred(),
         );
-        const snapshot = { now, pm2: await pm2Pending, ...records };
+        const pm2 = await pm2Pending;
+        // The daemon may run other apps of the operator's: this screen is about autonous only.
+        const ours = pm2.reachable
+          ? { ...pm2, apps: pm2.apps.filter((app) => app.name.startsWith('autonous')) }
+          : pm2;
+        const snapshot = { now, pm2: ours, ...records };
         const assessment = assessStatus(snapshot, limits);
         if (g.json) ctx.out.json(statusJson(snapshot, limits, assessment));
         else ctx.out.print(renderStatus(snapshot, limits, assessment, paint(ctx.out.colour)));
