@@ -153,7 +153,17 @@ export class Processor {
       skipItem(sqlite, item.id, `not a text message (${item.kind})`, this.deps.now());
       return;
     }
-    const text = item.text ?? '';
+    if (item.text === null) {
+      // the chat was not allowed when the message arrived, so its text was never stored
+      skipItem(
+        sqlite,
+        item.id,
+        'text not stored: the chat was not allowed when the message arrived',
+        this.deps.now(),
+      );
+      return;
+    }
+    const text = item.text;
     if (text.trim() === '') {
       await this.notify(item, EMPTY_NOTICE, signal);
       skipItem(sqlite, item.id, 'empty message', this.deps.now());
