@@ -80,8 +80,8 @@ describe('assessStatus', () => {
     ]);
   });
 
-  it('calls crash_loop and halted problems, with the reason', () => {
-    for (const status of ['crash_loop', 'halted']) {
+  it('calls crash_loop, halted and stopped problems, with the reason', () => {
+    for (const status of ['crash_loop', 'halted', 'stopped']) {
       const { problems } = assessStatus(
         snapshot({ supervisor: { worker: worker(status, 'revision r2 is bad') } }),
         LIMITS,
@@ -105,6 +105,13 @@ describe('assessStatus', () => {
     expect(stale.problems).toEqual([expect.stringContaining('last heartbeat was 1m 30s ago')]);
     const never = assessStatus(snapshot({ supervisor: { heartbeatAt: null } }), LIMITS);
     expect(never).toEqual({ problems: [], warnings: ['The worker has not written a heartbeat yet.'] });
+  });
+
+  it('does not judge the heartbeat when the watchdog is off', () => {
+    const off = { ...LIMITS, heartbeatTimeoutMs: null };
+    expect(assessStatus(snapshot({ supervisor: { heartbeatAt: NOW - 3_600_000 } }), off).problems).toEqual(
+      [],
+    );
   });
 
   it('calls a message waiting longer than allowed a problem', () => {

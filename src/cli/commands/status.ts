@@ -50,7 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
         const g = globalOptions(command);
         const now = ctx.now();
         const limits: StatusThresholds = {
-          heartbeatTimeoutMs: heartbeatTimeoutSeconds(ctx) * 1000,
+          heartbeatTimeoutMs: heartbeatTimeoutMs(ctx),
           maxWaitMs: opts.maxWait.ms,
           deadWindowMs: opts.deadSince.ms,
         };
@@ -82,13 +82,18 @@ export function register(program: Command, ctx: CliContext): void {
     );
 }
 
-/** The supervisor's heartbeat timeout (its variable, from the environment or the env file). */
-function heartbeatTimeoutSeconds(ctx: CliContext): number {
+/**
+ * The supervisor's heartbeat timeout in ms (its variable, from the environment or the env file);
+ * null when the supervisor's watchdog is off (0).
+ */
+function heartbeatTimeoutMs(ctx: CliContext): number | null {
   const env = loadEnvironment(ctx.env, (name) => name === HEARTBEAT_VARIABLE);
+  let seconds: number;
   try {
-    return readInt(env, HEARTBEAT_VARIABLE, HEARTBEAT_DEFAULT_SECONDS, 1, 86400);
+    seconds = readInt(env, HEARTBEAT_VARIABLE, HEARTBEAT_DEFAULT_SECONDS, 0, 86400);
   } catch {
     // A malformed value stops the supervisor itself, which status reports; judge with the default.
-    return HEARTBEAT_DEFAULT_SECONDS;
+    seconds = HEARTBEAT_DEFAULT_SECONDS;
   }
+  return seconds === 0 ? null : seconds * 1000;
 }

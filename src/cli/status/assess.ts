@@ -21,8 +21,8 @@ export interface StatusSnapshot {
 
 /** When `status` calls something wrong. */
 export interface StatusThresholds {
-  /** No heartbeat for this long while the worker should run (the supervisor's own timeout). */
-  readonly heartbeatTimeoutMs: number;
+  /** No heartbeat for this long is a problem (the supervisor's own timeout); null: not judged. */
+  readonly heartbeatTimeoutMs: number | null;
   /** The oldest waiting message arrived longer ago than this. */
   readonly maxWaitMs: number;
   /** A message died within this window. */
@@ -37,7 +37,7 @@ export interface Assessment {
 
 /**
  * Decides what is wrong. Problems: the PM2 daemon unreachable, an app missing or not online,
- * the supervisor in `crash_loop` or `halted`, a stale heartbeat, a message waiting longer than
+ * the supervisor reporting the worker `crash_loop`, `halted` or `stopped`, a stale heartbeat, a message waiting longer than
  * allowed, a message that died recently. Warnings: a rollback happened, a crash was seen, no
  * heartbeat was ever written. Pure.
  */
@@ -58,7 +58,7 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
 
   const worker = supervisor.worker;
   const reason = worker?.reason ? `: ${worker.reason}` : '';
-  if (worker?.status === 'crash_loop' || worker?.status === 'halted') {
+  if (worker?.status === 'crash_loop' || worker?.status === 'halted' || worker?.status === 'stopped') {
     problems.push(`The supervisor reports the worker ${worker.status}${reason}.`);
   } else if (worker?.status === 'rolled_back') {
     warnings.push(`The worker was rolled back${reason}.`);
@@ -68,7 +68,7 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
 
   if (supervisor.heartbeatAt === null) {
     warnings.push('The worker has not written a heartbeat yet.');
-  } else if (now - supervisor.heartbeatAt > limits.heartbeatTimeoutMs) {
+  } else if (limits.heartbeatTimeoutMs !== null && now - supervisor.heartbeatAt > limits.heartbeatTimeoutMs) {
     problems.push(
       `The worker's last heartbeat was ${formatDuration(now - supervisor.heartbeatAt)} ago (limit ${formatDuration(
         limits.heartbeatTimeoutMs,
