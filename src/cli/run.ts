@@ -33,6 +33,10 @@ function exitCodeFor(err: unknown, ctx: CliContext): number {
     return CLI_EXIT.failure;
   }
   const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+    ctx.out.error('error: another process held the database locked for too long: try again in a moment.');
+    return CLI_EXIT.failure;
+  }
   if (/no such (table|column)/i.test(message)) {
     ctx.out.error(
       `error: the database does not have the expected tables (${message}): restart the worker of this version so it migrates, or run \`autonous doctor\`.`,
