@@ -1,0 +1,93 @@
+// PM2 entry of `autonous-supervisor`: read the configuration, connect to the database and to
+// PM2, then watch the worker until told to stop.
+import { openDatabase } from '../db/open';
+import { ConfigError, loadEnvironment } from '../shared/env';
+import { EXIT } from '../shared/exit-codes';
+import { createLogger, describeError } from '../shared/log';
+import { loadSupervisorConfig, supervisorAccepts, type SupervisorConfig } from './config';
+import { connectPm2, Pm2UnreachableError, type ProcessManager } from './process-manager';
+import { dropSecrets } from './secrets';
+import { SupervisorStore } from './store';
+import { Supervisor } from './supervisor';
+
+const log = createLogger('supervisor');
+const TICK_MS = 1000;
+// PM2 starts its apps right after its daemon is up; give a slow machine a moment.
+const CONNECT_ATTEMPTS = 20;
+
+process.on('uncaughtException', (err) => {
+  log.error('crashed on an unexpected error', { error: describeError(err) });
+  process.exit(EXIT.crash);
+});
+process.on('unhandledRejection', (err) => {
+  log.error('crashed on an unhandled rejection', { error: describeError(err) });
+  process.exit(EXIT.crash);
+});
+
+function readConfig(): SupervisorConfig {
+  try {
+    return loadSupervisorConfig(loadEnvironment(process.env, supervisorAccepts));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error(err.message, { variable: err.variable });
+      process.exit(EXIT.config);
+    }
+    throw err;
+  }
+}
+
+async function connect(): Promise<ProcessManager> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectPm2();
+    } catch (err) {
+      if (!(err instanceof Pm2UnreachableError) || attempt >= CONNECT_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  // Before anything else: the supervisor must not hold the worker's secrets, even if PM2 gave them.
+  const dropped = dropSecrets(process.env);
+  for (const name of dropped) {
+    log.warn(
+      `${name} was in the supervisor's environment and has been dropped; start it from ecosystem.config.cjs, whose filter_env keeps it out`,
+    );
+  }
+  const config = readConfig();
+  const handle = openDatabase(config.dbPath);
+  const store = new SupervisorStore(handle);
+  const pm = await connect();
+  const supervisor = new Supervisor({ config, store, pm, now: Date.now, log });
+
+  let exiting = false;
+  const shutdown = (signal: string): void => {
+    if (exiting) return;
+    exiting = true;
+    log.info(`${signal}: stopping`);
+    void supervisor
+      .stop()
+      .then(() => pm.close())
+      .finally(() => {
+        handle.close();
+        process.exit(EXIT.ok);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  await supervisor.start(
+    TICK_MS,
+    dropped.map((name) => `${name} was in the environment and was dropped`),
+  );
+  log.info('watching the worker', {
+    releases: config.releasesDir,
+    crashLoop: `${config.crashLoopRestarts} in ${config.crashLoopWindowMs / 1000}s`,
+  });
+}
+
+void main().catch((err: unknown) => {
+  log.error('the supervisor failed', { error: describeError(err) });
+  process.exit(EXIT.crash);
+});

@@ -1,0 +1,251 @@
+// Revision operations shared by the supervisor and the CLI: the database records and the
+// releases folder change together here; restarting the worker through PM2 is the caller's part.
+//
+// Order matters for a process killed half-way: the database says where `current` must point
+// (the newest `release` or `rollback` event) before the link is re-pointed, so whoever comes next
+// (the restarted supervisor) can finish the move; the link never points at a folder that is not
+// complete.
+import path from 'node:path';
+import { chooseRollbackTarget, type RevisionFacts, revisionsToPrune } from './policy';
+import {
+  ensureReleasesDir,
+  nextSequence,
+  pointCurrentAt,
+  readCurrent,
+  removeRevision,
+  revisionAvailable,
+  type SnapshotSource,
+  snapshot,
+} from './releases';
+import { type RevisionRecord, type RollbackDetail, SWAP_EVENTS, type SupervisorStore } from './store';
+
+/** Where revisions are kept and recorded. */
+export interface RevisionContext {
+  readonly store: SupervisorStore;
+  readonly releasesDir: string;
+  /** The project folder: its node_modules serve every revision. */
+  readonly home: string;
+  /** How many revisions to keep besides the protected ones. */
+  readonly keep: number;
+}
+
+/** The revisions with whether each can still run. */
+export function revisionFacts(ctx: RevisionContext): RevisionFacts[] {
+  return ctx.store.revisions().map((r) => ({
+    id: r.id,
+    status: r.status,
+    createdAt: r.createdAt,
+    available: revisionAvailable(ctx.releasesDir, r.id),
+  }));
+}
+
+/** The revision `current` points at, or null (no link, or it points at the project itself). */
+export function currentRevision(ctx: RevisionContext): string | null {
+  return readCurrent(ctx.releasesDir)?.revision ?? null;
+}
+
+/** Where `current` must point according to the records: the newest release's or rollback's target. */
+export function intendedRevision(ctx: RevisionContext): { readonly id: string; readonly at: number } | null {
+  const event = ctx.store.lastEvent(SWAP_EVENTS);
+  return event?.revision ? { id: event.revision, at: event.at } : null;
+}
+
+/** Where a rollback from `failing` would go (see `chooseRollbackTarget`). */
+export function rollbackTargetFor(ctx: RevisionContext, failing: string | null): string | null {
+  return chooseRollbackTarget(
+    revisionFacts(ctx),
+    failing,
+    failing === null ? null : releasedFrom(ctx, failing),
+  );
+}
+
+/** The revision that ran before `id` was released, from its `release` event. */
+function releasedFrom(ctx: RevisionContext, id: string): string | null {
+  const release = ctx.store.lastEvent(['release'], id);
+  if (!release?.detail) return null;
+  try {
+    const detail = JSON.parse(release.detail) as { from?: unknown };
+    return typeof detail.from === 'string' ? detail.from : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Records what runs at the very first start as the first revision, `good`: the revision folder
+ * `current` points at if there is one, else a snapshot of the folder it points at (the project,
+ * as the ecosystem file links it before anything was released), then re-points `current` at the
+ * snapshot. Does nothing once any revision is recorded, or when there is no built worker.
+ */
+export function ensureInitialRevision(ctx: RevisionContext, now: number): RevisionRecord | null {
+  if (ctx.store.revisions().length > 0) return null;
+  ensureReleasesDir(ctx.releasesDir, ctx.home);
+  const current = readCurrent(ctx.releasesDir);
+  let id: string;
+  let made = false;
+  let source: string;
+  if (current?.revision && revisionAvailable(ctx.releasesDir, current.revision)) {
+    id = current.revision;
+    source = 'found in the releases folder at the first start';
+  } else {
+    const from = current?.target ?? ctx.home;
+    const sourceDirs: SnapshotSource = {
+      distDir: path.join(from, 'dist'),
+      drizzleDir: path.join(from, 'drizzle'),
+    };
+    try {
+      id = snapshot(ctx.releasesDir, sourceDirs, nextSequence(ctx.releasesDir, [])).id;
+    } catch {
+      return null; // nothing built yet: there is nothing that runs to record
+    }
+    made = true;
+    source = `${sourceDirs.distDir} at the first start`;
+  }
+  const recorded = ctx.store.transaction(() => {
+    if (ctx.store.revisions().length > 0) return null; // another process was quicker
+    ctx.store.addRevision({
+      id,
+      path: path.join(ctx.releasesDir, id),
+      status: 'good',
+      source,
+      createdAt: now,
+    });
+    ctx.store.record({ at: now, event: 'initial_revision', revision: id, detail: { source } });
+    if (ctx.store.state()?.revision == null) ctx.store.updateState({ revision: id }, now);
+    return ctx.store.revision(id);
+  });
+  if (recorded === null) {
+    if (made) removeRevision(ctx.releasesDir, id);
+    return null;
+  }
+  // The process that runs now was started from the very files just copied: no restart needed,
+  // and no `release` event, so nothing takes the running worker for an old one.
+  if (current?.revision !== id) pointCurrentAt(ctx.releasesDir, id);
+  return recorded;
+}
+
+/** A release that was made. */
+export interface Released {
+  readonly revision: RevisionRecord;
+  /** What `current` pointed at before. */
+  readonly previous: string | null;
+}
+
+/**
+ * Releases a built worker: snapshot, record a `candidate` and a `release` event (the state goes to
+ * `starting`, which also ends a halt), re-point `current`, prune old revisions. The caller
+ * restarts the worker.
+ */
+export function releaseRevision(
+  ctx: RevisionContext,
+  source: SnapshotSource,
+  label: string,
+  now: number,
+): Released {
+  ensureReleasesDir(ctx.releasesDir, ctx.home);
+  ensureInitialRevision(ctx, now);
+  const made = snapshot(
+    ctx.releasesDir,
+    source,
+    nextSequence(
+      ctx.releasesDir,
+      ctx.store.revisions().map((r) => r.id),
+    ),
+  );
+  const previous = currentRevision(ctx);
+  const revision = ctx.store.transaction(() => {
+    ctx.store.addRevision({
+      id: made.id,
+      path: made.path,
+      status: 'candidate',
+      source: label,
+      createdAt: now,
+    });
+    ctx.store.record({
+      at: now,
+      event: 'release',
+      revision: made.id,
+      detail: { from: previous, to: made.id, source: label },
+    });
+    ctx.store.updateState({ status: 'starting', reason: `released ${made.id}`, restartsInWindow: 0 }, now);
+    return ctx.store.revision(made.id) as RevisionRecord;
+  });
+  pointCurrentAt(ctx.releasesDir, made.id);
+  pruneRevisions(ctx);
+  return { revision, previous };
+}
+
+/** What a rollback needs. */
+export interface RollbackRequest {
+  readonly from: string | null;
+  readonly to: string;
+  readonly reason: string;
+  /** Mark `from` bad with the reason. */
+  readonly markBad: boolean;
+}
+
+/**
+ * Rolls back: marks the failing revision bad, records the `rollback` event (detail: `from`, `to`,
+ * `reason`: the worker announces it) and the `rolled_back` state, re-points `current`. The
+ * caller restarts the worker.
+ */
+export function rollbackRevision(ctx: RevisionContext, request: RollbackRequest, now: number): void {
+  if (!revisionAvailable(ctx.releasesDir, request.to)) {
+    throw new Error(`Revision ${request.to} has no runnable folder in ${ctx.releasesDir}.`);
+  }
+  const detail: RollbackDetail = { from: request.from, to: request.to, reason: request.reason };
+  ctx.store.transaction(() => {
+    if (request.markBad && request.from !== null) ctx.store.markBad(request.from, request.reason, now);
+    ctx.store.record({ at: now, event: 'rollback', revision: request.to, detail: { ...detail } });
+    ctx.store.updateState(
+      {
+        status: 'rolled_back',
+        reason: `rolled back from ${request.from ?? 'unrecorded code'} to ${request.to}: ${request.reason}`,
+        restartsInWindow: 0,
+      },
+      now,
+    );
+  });
+  pointCurrentAt(ctx.releasesDir, request.to);
+}
+
+/** Records a halt (the caller stops the worker); a failing candidate may be marked bad too. */
+export function haltWorker(
+  ctx: RevisionContext,
+  halt: { readonly revision: string | null; readonly reason: string; readonly markBad: boolean },
+  now: number,
+): void {
+  ctx.store.transaction(() => {
+    if (halt.markBad && halt.revision !== null) ctx.store.markBad(halt.revision, halt.reason, now);
+    ctx.store.record({ at: now, event: 'halt', revision: halt.revision, detail: { reason: halt.reason } });
+    ctx.store.updateState({ status: 'halted', reason: halt.reason }, now);
+  });
+}
+
+/** Ends a halt in the records (the caller starts the worker); crash counting starts afresh. */
+export function resumeWorker(ctx: RevisionContext, by: string, now: number): void {
+  ctx.store.transaction(() => {
+    ctx.store.record({ at: now, event: 'resume', revision: currentRevision(ctx), detail: { by } });
+    ctx.store.updateState({ status: 'starting', reason: `resumed ${by}`, restartsInWindow: 0 }, now);
+  });
+}
+
+/**
+ * Deletes all but the newest `keep` revisions, never the one `current` points at, the one the
+ * records say it should point at, or where a rollback from it would go. Returns the ids deleted.
+ */
+export function pruneRevisions(ctx: RevisionContext): string[] {
+  const current = currentRevision(ctx);
+  const protect = new Set<string>();
+  if (current !== null) protect.add(current);
+  const intended = intendedRevision(ctx)?.id;
+  if (intended) protect.add(intended);
+  const target = rollbackTargetFor(ctx, current);
+  if (target !== null) protect.add(target);
+  const doomed = revisionsToPrune(ctx.store.revisions(), ctx.keep, protect);
+  for (const id of doomed) {
+    ctx.store.deleteRevision(id);
+    removeRevision(ctx.releasesDir, id);
+  }
+  return doomed;
+}
