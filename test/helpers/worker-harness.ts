@@ -7,6 +7,7 @@ import type { Logger } from '../../src/shared/log';
 import { startWorker, type WorkerHandle } from '../../src/worker/app';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai';
 import { startFakeTelegram, type FakeTelegram } from './fake-telegram';
+import { waitUntil } from './wait-until';
 import { workerEnv } from './worker-env';
 
 /** Log lines a test worker wrote, to assert on (and to prove nothing secret was logged). */
@@ -32,6 +33,8 @@ export interface WorkerHarness {
   readonly log: CapturedLog;
   start(extra?: Record<string, string>): Promise<WorkerHandle>;
   rows(sql: string, ...params: unknown[]): Record<string, unknown>[];
+  /** Waits until no item is queued, processing or failed (a reply is sent before its row is done). */
+  settled(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -62,6 +65,15 @@ export function useWorkerHarness(): WorkerHarness {
       const worker = await startWorker(config, { log });
       workers.push(worker);
       return worker;
+    },
+    async settled(timeoutMs = 10_000) {
+      await waitUntil(
+        () =>
+          harness.rows(`SELECT 1 FROM inbox WHERE status IN ('queued', 'processing', 'failed')`).length === 0,
+        timeoutMs,
+        () =>
+          `inbox not settled after ${timeoutMs} ms: ${JSON.stringify(harness.rows('SELECT id, status FROM inbox'))}`,
+      );
     },
     rows(sql, ...params) {
       const db = new Database(harness.dbPath, { readonly: true });

@@ -33,6 +33,7 @@ describe('worker under errors', () => {
     expect(gaps[0]!).toBeGreaterThanOrEqual(100);
     expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 1.3);
     expect(gaps[2]!).toBeGreaterThan(gaps[1]! * 1.3);
+    await h.settled();
     const doomed = item('doomed');
     expect(doomed).toMatchObject({
       status: 'dead',
@@ -54,6 +55,7 @@ describe('worker under errors', () => {
     await h.telegram.waitForSent(1, 10_000);
     const [first, second] = h.openai.requests.map((r) => r.at);
     expect(second! - first!).toBeGreaterThanOrEqual(950);
+    await h.settled();
     expect(item('slow down')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
@@ -97,6 +99,7 @@ describe('worker under errors', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toContain('999');
     expect(notices[0]!.text).toContain('TG_ALLOWED_CHAT_IDS');
+    await h.settled();
     const stranger = h.rows(`SELECT status, text FROM inbox WHERE chat_id = 999`);
     expect(stranger).toEqual([
       { status: 'skipped', text: null },
@@ -138,6 +141,7 @@ describe('worker under errors', () => {
     h.telegram.pushMessage(101, 'long');
     await h.telegram.waitForSent(1);
     expect(h.telegram.sent[0]!.text).toBe('echo: long');
+    await h.settled();
     expect(item('long')).toMatchObject({ status: 'done', attempts: 1 });
   });
 
@@ -147,6 +151,7 @@ describe('worker under errors', () => {
     h.telegram.pushMessage(101, 'hang');
     await h.telegram.waitForSent(1, 10_000);
     expect(h.openai.requests).toHaveLength(2);
+    await h.settled();
     expect(item('hang')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
@@ -216,6 +221,7 @@ describe('worker under errors', () => {
       expect.stringMatching(/not edits/),
       'echo: after all that',
     ]);
+    await h.settled();
     expect(h.rows(`SELECT kind, status, error FROM inbox ORDER BY update_id`).slice(0, 3)).toEqual([
       { kind: 'edited_message', status: 'skipped', error: 'not a text message (edited_message)' },
       { kind: 'channel_post', status: 'skipped', error: 'channel posts are not answered' },

@@ -24,6 +24,7 @@ describe('worker', () => {
       expect(sent.map((m) => m.replyToMessageId)).toEqual(pushed.get(chat));
     }
     expect(h.openai.requests).toHaveLength(15);
+    await h.settled();
     expect(rows(`SELECT count(*) AS n FROM inbox WHERE status = 'done'`)[0]!.n).toBe(15);
     expect(rows(`SELECT count(*) AS n FROM history`)[0]!.n).toBe(30);
   });
@@ -115,6 +116,7 @@ describe('worker', () => {
     expect(texts[2]).toMatch(/not edits/);
     expect(texts[3]).toBe('echo: real question');
     expect(h.openai.requests).toHaveLength(1);
+    await h.settled();
     const statuses = rows(`SELECT kind, status FROM inbox ORDER BY update_id`).map(
       (r) => `${r.kind}:${r.status}`,
     );
@@ -139,6 +141,7 @@ describe('worker', () => {
     expect(h.telegram.sentTo(102).map((m) => m.text)).toEqual(
       Array.from({ length: 15 }, (_, i) => `echo: fresh ${i + 5}`),
     );
+    await h.settled();
     const skipped = rows(`SELECT error FROM inbox WHERE status = 'skipped'`).map((r) => String(r.error));
     expect(skipped).toHaveLength(15);
     expect(skipped.filter((e) => e.includes('TG_PENDING_WINDOW_SECONDS'))).toHaveLength(10);
@@ -153,6 +156,7 @@ describe('worker', () => {
     for (let i = 0; i < 30; i++) h.telegram.pushMessage(102, `while down ${i}`, { date: now() - 7200 });
     await start();
     await h.telegram.waitForSent(31, 20_000);
+    await h.settled();
     expect(rows(`SELECT count(*) AS n FROM inbox WHERE status = 'skipped'`)[0]!.n).toBe(0);
   });
 
