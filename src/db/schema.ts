@@ -62,7 +62,11 @@ export const history = sqliteTable(
     inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('history_chat_idx').on(t.chatId, t.id)],
+  (t) => [
+    index('history_chat_idx').on(t.chatId, t.id),
+    // the foreign key's ON DELETE SET NULL looks rows up by inbox_id when the inbox is purged
+    index('history_inbox_idx').on(t.inboxId),
+  ],
 );
 
 /**

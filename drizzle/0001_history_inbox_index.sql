@@ -1,0 +1,1 @@
+CREATE INDEX `history_inbox_idx` ON `history` (`inbox_id`);
