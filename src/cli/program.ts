@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { register as registerDoctor } from './commands/doctor';
 import { register as registerQueue } from './commands/queue';
+import { register as registerRevisions } from './commands/revisions';
 import { register as registerStatus } from './commands/status';
 import type { CliContext } from './context';
 
@@ -12,7 +13,12 @@ export type CommandGroup = (program: Command, ctx: CliContext) => void;
 // Every command group, in the order `--help` lists them. A new group is one import above and one
 // entry here; groups must keep heavy modules (pm2, openai) out of their top-level imports, so that
 // the queue commands start fast.
-const COMMAND_GROUPS: readonly CommandGroup[] = [registerQueue, registerStatus, registerDoctor];
+const COMMAND_GROUPS: readonly CommandGroup[] = [
+  registerQueue,
+  registerStatus,
+  registerDoctor,
+  registerRevisions,
+];
 
 const EXAMPLES = `
 Examples:

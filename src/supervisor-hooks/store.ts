@@ -198,6 +198,17 @@ export class SupervisorStore {
       .all();
   }
 
+  /** The newest `limit` events of every app, oldest first (for the CLI). */
+  recentEvents(limit: number): EventRecord[] {
+    return this.handle.db
+      .select()
+      .from(supervisorEvents)
+      .orderBy(desc(supervisorEvents.id))
+      .limit(limit)
+      .all()
+      .reverse();
+  }
+
   /** The newest event of the worker among `names` (about `revision`, when given), or null. */
   lastEvent(names: readonly string[], revision?: string): EventRecord | null {
     return (

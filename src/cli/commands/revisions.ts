@@ -1,0 +1,266 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { type Env, loadEnvironment, projectHome, readInt } from '../../shared/env';
+import { releasesDirFor, SUPERVISOR_DEFAULTS } from '../../supervisor-hooks/config';
+import { buildWorker, readCurrent, type SnapshotSource } from '../../supervisor-hooks/releases';
+import {
+  releaseRevision,
+  type RevisionContext,
+  rollbackRevision,
+  rollbackTargetFor,
+} from '../../supervisor-hooks/revisions';
+import { type RevisionRecord, SupervisorStore } from '../../supervisor-hooks/store';
+import type { CliContext } from '../context';
+import { globalOptions } from '../context';
+import { resolveDbPath, withDatabase } from '../database';
+import { CliError } from '../errors';
+import { type Paint, paint } from '../render/colour';
+import { renderTable } from '../render/table';
+import { cut } from '../render/text';
+import { formatAge } from '../render/time';
+import { register as registerSupervisor, type Restart, restartWorker } from './supervisor';
+
+const EXAMPLES = `
+Examples:
+  $ autonous release                      # build the working tree and release it
+  $ autonous release --from /tmp/build/dist
+  $ autonous revisions ls
+  $ autonous rollback                     # back to the newest good revision
+  $ autonous rollback --to r3-1a2b3c4
+
+A release is a candidate until it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; the
+supervisor rolls a crash-looping candidate back by itself. See docs/supervisor.md.`;
+
+/** Where the revisions of the database in use live, and the project they run with. */
+function revisionContext(file: string, env: Env, store: SupervisorStore): RevisionContext {
+  const settings = loadEnvironment(
+    env,
+    (name) => name === 'AUTONOUS_HOME' || name === 'SUPERVISOR_KEEP_REVISIONS',
+  );
+  const keep = readInt(
+    settings,
+    'SUPERVISOR_KEEP_REVISIONS',
+    SUPERVISOR_DEFAULTS.SUPERVISOR_KEEP_REVISIONS,
+    1,
+    100,
+  );
+  return { store, releasesDir: releasesDirFor(file), home: projectHome(settings), keep };
+}
+
+function restartLine(restart: Restart, id: string): string {
+  return restart.restarted
+    ? `The worker was restarted on ${id}.`
+    : `The worker was not restarted: ${restart.why} It runs ${id} from its next start.`;
+}
+
+/** `git describe`-like words for a build of the working tree, when it is a git checkout. */
+function describeCheckout(home: string): string {
+  const git = (args: string[]): string | null => {
+    const result = spawnSync('git', ['-C', home, ...args], { encoding: 'utf8', timeout: 10000 });
+    return result.status === 0 ? result.stdout.trim() : null;
+  };
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  if (commit === null) return `a build of ${home}`;
+  const dirty = (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+  return `a build of ${home} at ${commit}${dirty ? ' with uncommitted changes' : ''}`;
+}
+
+/** The migrations that go with a dist folder: its sibling `drizzle/`, else the project's. */
+function drizzleFor(distDir: string, home: string): string {
+  const sibling = path.join(path.dirname(distDir), 'drizzle');
+  return fs.existsSync(path.join(sibling, 'meta', '_journal.json')) ? sibling : path.join(home, 'drizzle');
+}
+
+/** Finds a revision by its id or by its `rN` prefix. */
+function findRevision(revisions: readonly RevisionRecord[], wanted: string): RevisionRecord {
+  const exact = revisions.find((r) => r.id === wanted);
+  if (exact) return exact;
+  const byNumber = revisions.filter((r) => r.id.startsWith(`${wanted}-`));
+  if (byNumber.length === 1) return byNumber[0] as RevisionRecord;
+  const known = revisions.map((r) => r.id).join(', ') || 'none';
+  throw new CliError(`There is no revision ${wanted} (known: ${known}); see \`autonous revisions ls\`.`);
+}
+
+/** One revision as `revisions ls --json` prints it. */
+export interface RevisionJson {
+  readonly id: string;
+  readonly status: string;
+  readonly current: boolean;
+  readonly reason: string | null;
+  readonly source: string | null;
+  readonly path: string;
+  readonly createdAt: number;
+  readonly promotedAt: number | null;
+  readonly badAt: number | null;
+}
+
+/** The JSON of `revisions ls`. Pure. */
+export function revisionsJson(revisions: readonly RevisionRecord[], current: string | null): RevisionJson[] {
+  return revisions.map((r) => ({
+    id: r.id,
+    status: r.status,
+    current: r.id === current,
+    reason: r.reason,
+    source: r.source,
+    path: r.path,
+    createdAt: r.createdAt,
+    promotedAt: r.promotedAt,
+    badAt: r.badAt,
+  }));
+}
+
+/** The table of `revisions ls`, newest first, `current` marked with `*`. Pure. */
+export function renderRevisions(
+  revisions: readonly RevisionRecord[],
+  current: string | null,
+  now: number,
+  p: Paint,
+): string {
+  if (revisions.length === 0) {
+    return 'No revisions yet: the supervisor records the first one when it starts, `autonous release` adds more.';
+  }
+  const status = (s: string): string => (s === 'good' ? p.green(s) : s === 'bad' ? p.red(s) : p.yellow(s));
+  const rows = revisions.map((r) => [
+    r.id === current ? '*' : '',
+    r.id,
+    status(r.status),
+    formatAge(r.createdAt, now),
+    r.status === 'bad' ? formatAge(r.badAt, now) : formatAge(r.promotedAt, now),
+    cut(r.status === 'bad' ? (r.reason ?? '') : (r.source ?? ''), 70),
+  ]);
+  return renderTable(['', 'REVISION', 'STATUS', 'CREATED', 'GOOD/BAD', 'SOURCE OR REASON'], rows, p);
+}
+
+/** Registers `release`, `rollback`, `revisions ls`, and the `supervisor` group. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('release')
+    .description('snapshot a built worker as a candidate revision, point current at it, restart the worker')
+    .option('--from <dir>', 'a built dist/ folder (default: a fresh build of the working tree)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: { from?: string }, command: Command) => {
+      const g = globalOptions(command);
+      const file = resolveDbPath(g.db, ctx.env);
+      const released = withDatabase(file, (handle) => {
+        const rc = revisionContext(file, ctx.env, new SupervisorStore(handle));
+        let source: SnapshotSource;
+        let label: string;
+        let buildDir: string | null = null;
+        if (opts.from !== undefined) {
+          const distDir = path.resolve(opts.from);
+          source = { distDir, drizzleDir: drizzleFor(distDir, rc.home) };
+          label = distDir;
+        } else {
+          fs.mkdirSync(rc.releasesDir, { recursive: true, mode: 0o700 });
+          // `.staging-` so that a killed build is tidied by the supervisor
+          buildDir = fs.mkdtempSync(path.join(rc.releasesDir, '.staging-build-'));
+          ctx.out.error(`Building the worker from ${rc.home} ...`);
+          buildWorker(rc.home, path.join(buildDir, 'dist'));
+          source = { distDir: path.join(buildDir, 'dist'), drizzleDir: path.join(rc.home, 'drizzle') };
+          label = describeCheckout(rc.home);
+        }
+        try {
+          return releaseRevision(rc, source, label, ctx.now());
+        } catch (err) {
+          throw err instanceof CliError
+            ? err
+            : new CliError(err instanceof Error ? err.message : String(err));
+        } finally {
+          if (buildDir !== null) fs.rmSync(buildDir, { recursive: true, force: true });
+        }
+      });
+      const restart = await restartWorker(ctx.env);
+      const id = released.revision.id;
+      if (g.json) {
+        ctx.out.json({
+          revision: revisionsJson([released.revision], id)[0],
+          previous: released.previous,
+          ...restart,
+        });
+        return;
+      }
+      ctx.out.print(
+        `Released ${id} (candidate) from ${released.revision.source}; current pointed at it` +
+          `${released.previous ? ` (was ${released.previous})` : ''}.\n${restartLine(restart, id)}\n` +
+          'It becomes good after it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; a crash loop before that rolls it back.',
+      );
+    });
+
+  program
+    .command('rollback')
+    .description(
+      'point current at an earlier revision (default: the newest good one), mark the one left bad, restart',
+    )
+    .option('--to <revision>', 'the revision to run (its id, or just rN)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: { to?: string }, command: Command) => {
+      const g = globalOptions(command);
+      const file = resolveDbPath(g.db, ctx.env);
+      const result = withDatabase(file, (handle) => {
+        const store = new SupervisorStore(handle);
+        const rc = revisionContext(file, ctx.env, store);
+        const from = readCurrent(rc.releasesDir)?.revision ?? null;
+        const revisions = store.revisions();
+        let to: string;
+        if (opts.to !== undefined) {
+          const target = findRevision(revisions, opts.to);
+          if (target.status === 'bad') {
+            throw new CliError(
+              `${target.id} is bad (${target.reason ?? 'no reason recorded'}): pick another with --to.`,
+            );
+          }
+          to = target.id;
+        } else {
+          const target = rollbackTargetFor(rc, from);
+          if (target === null) {
+            throw new CliError(
+              'There is no good revision to roll back to: `autonous release` a fix, or name one with --to.',
+            );
+          }
+          to = target;
+        }
+        if (to === from) throw new CliError(`${to} is what runs already: nothing to roll back.`);
+        try {
+          rollbackRevision(
+            rc,
+            { from, to, reason: 'rolled back by hand (autonous rollback)', markBad: true },
+            ctx.now(),
+          );
+        } catch (err) {
+          throw new CliError(err instanceof Error ? err.message : String(err));
+        }
+        return { from, to };
+      });
+      const restart = await restartWorker(ctx.env);
+      if (g.json) ctx.out.json({ ...result, ...restart });
+      else {
+        ctx.out.print(
+          `Rolled back from ${result.from ?? 'unrecorded code'} to ${result.to}` +
+            `${result.from ? ` (${result.from} is marked bad)` : ''}.\n${restartLine(restart, result.to)}`,
+        );
+      }
+    });
+
+  const revisions = program
+    .command('revisions')
+    .description('the revisions of the worker the supervisor keeps')
+    .addHelpText('after', EXAMPLES);
+  revisions
+    .command('ls')
+    .description('list revisions, newest first; * marks the one current points at')
+    .action((_opts: unknown, command: Command) => {
+      const g = globalOptions(command);
+      const file = resolveDbPath(g.db, ctx.env);
+      const { rows, current } = withDatabase(file, (handle) => {
+        const store = new SupervisorStore(handle);
+        const rc = revisionContext(file, ctx.env, store);
+        return { rows: store.revisions(), current: readCurrent(rc.releasesDir)?.revision ?? null };
+      });
+      if (g.json) ctx.out.json(revisionsJson(rows, current));
+      else ctx.out.print(renderRevisions(rows, current, ctx.now(), paint(ctx.out.colour)));
+    });
+
+  registerSupervisor(program, ctx);
+}
