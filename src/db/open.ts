@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import * as schema from './schema';
+import type * as Schema from './schema';
 
-export type Db = BetterSQLite3Database<typeof schema>;
+export type Db = BetterSQLite3Database<typeof Schema>;
 
 /** An open database: the drizzle handle and the raw connection for hot-path statements. */
 export interface DbHandle {
@@ -51,8 +51,25 @@ export function openDatabase(file: string, options: OpenOptions = {}): DbHandle 
     sqlite.close();
     throw err;
   }
-  const db = drizzle(sqlite, { schema });
-  return { db, sqlite, path: file, close: () => sqlite.close() };
+  let db: Db | undefined;
+  return {
+    // drizzle and the schema load on first use: the CLI's hot paths run raw statements and
+    // start faster without them
+    get db(): Db {
+      return (db ??= loadDrizzle(sqlite));
+    },
+    sqlite,
+    path: file,
+    close: () => sqlite.close(),
+  };
+}
+
+function loadDrizzle(sqlite: Database.Database): Db {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { drizzle } = require('drizzle-orm/better-sqlite3') as typeof import('drizzle-orm/better-sqlite3');
+  const schema = require('./schema') as typeof Schema;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return drizzle(sqlite, { schema });
 }
 
 const MIGRATIONS_TABLE = '__drizzle_migrations';
