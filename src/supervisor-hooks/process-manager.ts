@@ -130,7 +130,6 @@ interface Pm2Api {
   launchBus(
     cb: (err: Error | null, bus: { on(e: string, l: (p: RawEvent) => void): void }, sock: SubSocket) => void,
   ): void;
-  disconnectBus(cb?: () => void): void;
   disconnect(cb?: () => void): void;
 }
 
@@ -187,10 +186,18 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessM
   if (!(await socketAccepts(env.PM2_DAEMON_RPC_PORT || path.join(home, 'rpc.sock'), 3000))) {
     throw new Pm2UnreachableError(home);
   }
-  // pm2 reads PM2_HOME when it is first loaded; a lazy require keeps it out of unit tests
-  const pm2 = (await import('pm2')) as unknown as { default: Pm2Api };
-  const api = pm2.default;
-  await withTimeout<void>('the connection', timeoutMs, (cb) => api.Client.launchRPC((err) => cb(err)));
+  // Loaded lazily: pm2 is heavy, and unit tests never need it. An instance of its own, bound to
+  // this PM2_HOME (the default instance takes PM2_HOME from the process when first loaded).
+  const pm2 = (await import('pm2')) as unknown as {
+    default: { custom: new (opts: { pm2_home: string }) => Pm2Api };
+  };
+  const api = new pm2.default.custom({ pm2_home: home });
+  try {
+    await withTimeout<void>('the connection', timeoutMs, (cb) => api.Client.launchRPC((err) => cb(err)));
+  } catch (err) {
+    api.disconnect(); // its socket would retry forever and keep the process alive
+    throw err;
+  }
 
   const call = <T>(what: string, run: (cb: Callback<T>) => void): Promise<T> =>
     withTimeout(what, timeoutMs, run);
@@ -198,7 +205,6 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessM
     (await call<RawDescription[]>('list', (cb) => api.list(cb))).map(appFromDescription);
   const find = async (name: string): Promise<AppInfo | undefined> =>
     (await list()).find((a) => a.name === name);
-  let busOpen = false;
 
   return {
     list,
@@ -224,7 +230,6 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessM
       return new Promise((resolve, reject) => {
         api.launchBus((err, bus, sock) => {
           if (err) return reject(err);
-          busOpen = true;
           bus.on('process:event', (raw) => onEvent(eventFromBus(raw, Date.now())));
           // axon reconnects on its own and says `connect` again each time (the first one is past)
           sock.on('connect', onReconnect);
@@ -233,11 +238,8 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessM
       });
     },
     close() {
-      return new Promise((resolve) => {
-        const done = (): void => api.disconnect(() => resolve());
-        if (busOpen) api.disconnectBus(done);
-        else done();
-      });
+      // closes the RPC and the bus sockets
+      return new Promise((resolve) => api.disconnect(() => resolve()));
     },
   };
 }
