@@ -122,8 +122,11 @@ describe('worker under PM2', () => {
     for (let i = 0; i < 10; i++) for (const chat of chats) telegram.pushMessage(chat, `chat ${chat} #${i}`);
     let kills = 0;
     let stop = false;
+    // PM2's restart backoff grows ×1.5 per restart (100 ms … 15 s) and only resets after 30 s of
+    // uptime, so the kills are bounded: 12 of them already cost ~13 s of restart delays.
+    const MAX_KILLS = 12;
     const killer = (async () => {
-      while (!stop) {
+      while (!stop && kills < MAX_KILLS) {
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
         if (stop) break;
         const pid = await sandbox.pid(WORKER);
