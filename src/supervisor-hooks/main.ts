@@ -4,9 +4,9 @@ import { openDatabase } from '../db/open';
 import { ConfigError, loadEnvironment } from '../shared/env';
 import { EXIT } from '../shared/exit-codes';
 import { createLogger, describeError } from '../shared/log';
-import { loadSupervisorConfig, supervisorAccepts, type SupervisorConfig } from './config';
+import { loadSupervisorConfig, SUPERVISOR_APP, supervisorAccepts, type SupervisorConfig } from './config';
 import { connectPm2, Pm2UnreachableError, type ProcessManager } from './process-manager';
-import { dropSecrets } from './secrets';
+import { dropSecrets, shouldScrubPm2Env } from './secrets';
 import { SupervisorStore } from './store';
 import { Supervisor } from './supervisor';
 
@@ -14,6 +14,9 @@ const log = createLogger('supervisor');
 const TICK_MS = 1000;
 // PM2 starts its apps right after its daemon is up; give a slow machine a moment.
 const CONNECT_ATTEMPTS = 20;
+// After a restart to blank leaked secrets, a start this soon with secrets again means PM2 did not
+// take the blanked values: do not try again (no restart loop).
+const SCRUB_PAUSE_MS = 10_000;
 
 process.on('uncaughtException', (err) => {
   log.error('crashed on an unexpected error', { error: describeError(err) });
@@ -59,6 +62,28 @@ async function main(): Promise<void> {
   const handle = openDatabase(config.dbPath);
   const store = new SupervisorStore(handle);
   const pm = await connect();
+  const lastScrub = store.lastEvent(['secret_in_env'], undefined, SUPERVISOR_APP);
+  if (
+    shouldScrubPm2Env(
+      dropped,
+      process.env,
+      SUPERVISOR_APP,
+      lastScrub !== null && Date.now() - lastScrub.at < SCRUB_PAUSE_MS,
+    )
+  ) {
+    // /proc/<pid>/environ of this process still shows them, and PM2 would give them again at every
+    // restart: blank them in PM2's record and start again (PM2 stops this process now).
+    store.record({
+      at: Date.now(),
+      app: SUPERVISOR_APP,
+      event: 'secret_in_env',
+      detail: `dropped ${dropped.join(', ')}; restarting with them blanked in PM2`,
+    });
+    for (const name of dropped) process.env[name] = '';
+    log.warn('restarting with the secrets blanked in the environment PM2 keeps for the supervisor');
+    await pm.restartWithMyEnv(SUPERVISOR_APP);
+    return;
+  }
   const supervisor = new Supervisor({ config, store, pm, now: Date.now, log });
 
   let exiting = false;

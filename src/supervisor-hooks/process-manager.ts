@@ -38,6 +38,11 @@ export interface ProcessManager {
   /** Restarts the app whatever its state (online, waiting for PM2's restart, stopped, errored). */
   restart(name: string): Promise<void>;
   stop(name: string): Promise<void>;
+  /**
+   * Restarts the app with this process's environment merged into what PM2 keeps for it (what
+   * `pm2 restart --update-env` does from a shell). Only the supervisor uses it, on itself.
+   */
+  restartWithMyEnv(name: string): Promise<void>;
   /** Sends a signal to the app's process through PM2. */
   signal(name: string, signal: NodeJS.Signals): Promise<void>;
   /**
@@ -125,6 +130,7 @@ interface Pm2Api {
   Client: { launchRPC(cb: (err: Error | null) => void): void };
   list(cb: Callback<RawDescription[]>): void;
   restart(name: string, cb: Callback): void;
+  restart(name: string, opts: { updateEnv: true }, cb: Callback): void;
   stop(name: string, cb: Callback): void;
   sendSignalToProcessName(signal: string, name: string, cb: Callback): void;
   launchBus(
@@ -222,6 +228,9 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessM
     },
     async stop(name) {
       await call(`stop ${name}`, (cb) => api.stop(name, cb));
+    },
+    async restartWithMyEnv(name) {
+      await call(`restart ${name}`, (cb) => api.restart(name, { updateEnv: true }, cb));
     },
     async signal(name, signal) {
       await call(`${signal} to ${name}`, (cb) => api.sendSignalToProcessName(signal, name, cb));

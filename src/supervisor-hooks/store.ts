@@ -209,15 +209,15 @@ export class SupervisorStore {
       .reverse();
   }
 
-  /** The newest event of the worker among `names` (about `revision`, when given), or null. */
-  lastEvent(names: readonly string[], revision?: string): EventRecord | null {
+  /** The newest event among `names` (about `revision`, when given) of `app` (the worker), or null. */
+  lastEvent(names: readonly string[], revision?: string, app: string = WORKER_APP): EventRecord | null {
     return (
       this.handle.db
         .select()
         .from(supervisorEvents)
         .where(
           and(
-            eq(supervisorEvents.app, WORKER_APP),
+            eq(supervisorEvents.app, app),
             inArray(supervisorEvents.event, [...names]),
             revision === undefined ? undefined : eq(supervisorEvents.revision, revision),
           ),

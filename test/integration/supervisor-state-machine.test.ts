@@ -45,6 +45,9 @@ class FakePm2 implements ProcessManager {
     this.calls.push(`stop ${name}`);
     this.worker = { ...this.worker, status: 'stopped', pid: 0 };
   }
+  async restartWithMyEnv(name: string): Promise<void> {
+    this.calls.push(`restart --update-env ${name}`);
+  }
   async signal(name: string, signal: NodeJS.Signals): Promise<void> {
     this.calls.push(`${signal} ${name}`);
   }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadEnvironment } from '../../src/shared/env';
 import { loadSupervisorConfig, supervisorAccepts } from '../../src/supervisor-hooks/config';
-import { dropSecrets } from '../../src/supervisor-hooks/secrets';
+import { dropSecrets, shouldScrubPm2Env } from '../../src/supervisor-hooks/secrets';
 
 describe('supervisor configuration', () => {
   it('has the documented defaults', () => {
@@ -77,5 +77,22 @@ describe('supervisor configuration', () => {
     const env: NodeJS.ProcessEnv = { TELEGRAM_BOT_TOKEN: 'x', OPENAI_API_KEY: 'y', PATH: '/bin' };
     expect(dropSecrets(env).sort()).toEqual(['OPENAI_API_KEY', 'TELEGRAM_BOT_TOKEN']);
     expect(env).toEqual({ PATH: '/bin' });
+  });
+
+  it('takes blanked secrets for what they are: nothing to report', () => {
+    const env: NodeJS.ProcessEnv = { TELEGRAM_BOT_TOKEN: '', OPENAI_API_KEY: '', PATH: '/bin' };
+    expect(dropSecrets(env)).toEqual([]);
+    expect(env).toEqual({ PATH: '/bin' });
+  });
+
+  it('asks PM2 to forget leaked secrets only under PM2, as itself, and not twice in a row', () => {
+    const underPm2 = { pm_id: '1', name: 'autonous-supervisor' };
+    expect(shouldScrubPm2Env(['OPENAI_API_KEY'], underPm2, 'autonous-supervisor', false)).toBe(true);
+    expect(shouldScrubPm2Env([], underPm2, 'autonous-supervisor', false)).toBe(false);
+    expect(shouldScrubPm2Env(['OPENAI_API_KEY'], {}, 'autonous-supervisor', false)).toBe(false);
+    expect(
+      shouldScrubPm2Env(['OPENAI_API_KEY'], { pm_id: '3', name: 'other' }, 'autonous-supervisor', false),
+    ).toBe(false);
+    expect(shouldScrubPm2Env(['OPENAI_API_KEY'], underPm2, 'autonous-supervisor', true)).toBe(false);
   });
 });
