@@ -1,0 +1,170 @@
+/**
+ * `autonous release | rollback | revisions ls | supervisor events | supervisor resume` as the built
+ * CLI, against a real database and releases folder, with no PM2 daemon (the worker's restart is
+ * reported as not done, never attempted by starting a daemon).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase } from '../../src/db/open';
+import { SupervisorStore } from '../../src/supervisor-hooks/store';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const BIN = path.join(REPO, 'bin', 'autonous');
+jest.setTimeout(60_000);
+
+let dir: string;
+let dbPath: string;
+let pm2Home: string;
+
+function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          AUTONOUS_ENV_FILE: '/dev/null',
+          PM2_HOME: pm2Home,
+          TG_DB_PATH: dbPath,
+          NO_COLOR: '1',
+          SUPERVISOR_KEEP_REVISIONS: '2',
+        },
+        cwd: dir,
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function withStore<T>(work: (store: SupervisorStore) => T): T {
+  const handle = openDatabase(dbPath);
+  try {
+    return work(new SupervisorStore(handle));
+  } finally {
+    handle.close();
+  }
+}
+
+function builtDist(name: string): string {
+  const dist = path.join(dir, name, 'dist');
+  fs.mkdirSync(path.join(dist, 'worker'), { recursive: true });
+  fs.writeFileSync(path.join(dist, 'worker', 'main.js'), `// ${name}\n`);
+  return dist;
+}
+
+const releasedId = (stdout: string): string => /Released (r\d+-[0-9a-f]{7})/.exec(stdout)?.[1] ?? '';
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autonous-test-'));
+  dbPath = path.join(dir, 'state', 'agent.db');
+  pm2Home = path.join(dir, 'pm2');
+  fs.mkdirSync(pm2Home);
+  openDatabase(dbPath).close();
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('revision commands', () => {
+  it('releases a fresh build of the working tree by default, recording the checkout', async () => {
+    const result = await cli(['release']);
+    expect(result.code).toBe(0);
+    const id = releasedId(result.stdout);
+    expect(result.stderr).toMatch(/Building the worker from /);
+    expect(result.stdout).toMatch(/The worker was not restarted: No PM2 daemon answers in .*It runs r2-/s);
+    const releases = path.join(dir, 'state', 'releases');
+    expect(fs.existsSync(path.join(releases, id, 'dist', 'worker', 'main.js'))).toBe(true);
+    expect(fs.existsSync(path.join(releases, id, 'drizzle', 'meta', '_journal.json'))).toBe(true);
+    expect(fs.readlinkSync(path.join(releases, 'current'))).toBe(id);
+    // the build went to a temporary folder, not into the project's dist/, and was tidied away
+    expect(fs.readdirSync(releases).filter((n) => n.startsWith('.'))).toEqual([]);
+    const revision = withStore((s) => s.revision(id));
+    expect(revision).toMatchObject({
+      status: 'candidate',
+      source: expect.stringMatching(/^a build of .* at [0-9a-f]+/),
+    });
+    // and no PM2 daemon was started to restart the worker
+    expect(fs.existsSync(path.join(pm2Home, 'pm2.pid'))).toBe(false);
+  });
+
+  it('refuses a folder that is not a built worker, exit 1, one sentence', async () => {
+    fs.mkdirSync(path.join(dir, 'empty'));
+    const result = await cli(['release', '--from', path.join(dir, 'empty')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*empty is not a built worker \(.*worker\/main\.js is missing\)/);
+  });
+
+  it('lists revisions with the current one marked, as a table and as JSON', async () => {
+    const a = releasedId((await cli(['release', '--from', builtDist('a')])).stdout);
+    const table = await cli(['revisions', 'ls']);
+    expect(table.stdout).toMatch(new RegExp(`^\\*\\s+${a}\\s+candidate`, 'm'));
+    expect(table.stdout).toMatch(/r1-[0-9a-f]{7}\s+good\s+.*at the first start/);
+    const json = JSON.parse((await cli(['--json', 'revisions', 'ls'])).stdout) as {
+      id: string;
+      current: boolean;
+    }[];
+    expect(json.map((r) => [r.id, r.current])).toEqual([
+      [a, true],
+      [expect.stringMatching(/^r1-/), false],
+    ]);
+  });
+
+  it('rolls back by hand to the newest good revision, or to the one named, and refuses the impossible', async () => {
+    const a = releasedId((await cli(['release', '--from', builtDist('a')])).stdout);
+    const first = withStore((s) => s.revisions().find((r) => r.status === 'good')?.id) as string;
+    const back = await cli(['rollback']);
+    expect(back.code).toBe(0);
+    expect(back.stdout).toMatch(new RegExp(`^Rolled back from ${a} to ${first} \\(${a} is marked bad\\)`));
+    expect(withStore((s) => s.revision(a)?.status)).toBe('bad');
+    const detail = withStore((s) => s.lastEvent(['rollback'])?.detail);
+    expect(JSON.parse(detail ?? '')).toEqual({
+      from: a,
+      to: first,
+      reason: 'rolled back by hand (autonous rollback)',
+    });
+
+    expect((await cli(['rollback', '--to', a])).stderr).toMatch(
+      /is bad \(rolled back by hand.*pick another with --to/,
+    );
+    expect((await cli(['rollback', '--to', first.split('-')[0] as string])).stderr).toMatch(
+      /is what runs already/,
+    );
+    expect((await cli(['rollback', '--to', 'r99'])).stderr).toMatch(/There is no revision r99 \(known: /);
+    const none = await cli(['rollback']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/There is no good revision to roll back to/);
+  });
+
+  it('keeps SUPERVISOR_KEEP_REVISIONS revisions plus current and the rollback target', async () => {
+    for (const name of ['a', 'b', 'c', 'd']) await cli(['release', '--from', builtDist(name)]);
+    const ids = withStore((s) => s.revisions().map((r) => r.id));
+    expect(ids).toHaveLength(3); // the newest two, and the first (the only good one)
+    expect(ids.some((id) => id.startsWith('r1-'))).toBe(true);
+  });
+
+  it('resumes only a halted worker, and shows the event log', async () => {
+    const notHalted = await cli(['supervisor', 'resume']);
+    expect(notHalted.stdout).toMatch(/not halted .*nothing to resume/);
+    withStore((s) => s.updateState({ status: 'halted', reason: 'a test halt' }, Date.now()));
+    const resumed = await cli(['supervisor', 'resume']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(
+      /^Resumed in the records, but the worker was not started: No PM2 daemon answers/,
+    );
+    expect(withStore((s) => s.state())).toMatchObject({
+      status: 'starting',
+      reason: 'resumed by hand (autonous supervisor resume)',
+    });
+    const log = await cli(['supervisor', 'events']);
+    expect(log.stdout).toMatch(/EVENT/);
+    expect(log.stdout).toMatch(/resume/);
+    const json = JSON.parse((await cli(['--json', 'supervisor', 'events', '--limit', '1'])).stdout) as {
+      event: string;
+    }[];
+    expect(json.map((e) => e.event)).toEqual(['resume']);
+  });
+});
