@@ -168,13 +168,16 @@ export function removeRevision(releasesDir: string, id: string): void {
   fs.rmSync(revisionPath(releasesDir, id), { recursive: true, force: true });
 }
 
-/** Deletes staging folders and temporary links that a killed process left behind. */
-export function removeLeftovers(releasesDir: string): void {
+/**
+ * Deletes staging folders and temporary links that a killed process left behind: those older than
+ * `minAgeMs`, so that a release being built right now keeps its folder.
+ */
+export function removeLeftovers(releasesDir: string, now: number, minAgeMs = 3_600_000): void {
   if (!fs.existsSync(releasesDir)) return;
   for (const name of fs.readdirSync(releasesDir)) {
-    if (name.startsWith('.staging-') || name.startsWith(`.${CURRENT}-`)) {
-      fs.rmSync(path.join(releasesDir, name), { recursive: true, force: true });
-    }
+    if (!name.startsWith('.staging-') && !name.startsWith(`.${CURRENT}-`)) continue;
+    const full = path.join(releasesDir, name);
+    if (now - fs.lstatSync(full).mtimeMs >= minAgeMs) fs.rmSync(full, { recursive: true, force: true });
   }
 }
 

@@ -75,7 +75,7 @@ export class Supervisor {
   async start(tickMs: number, notes: readonly string[] = []): Promise<void> {
     const { store, now, pm, config } = this.deps;
     try {
-      removeLeftovers(config.releasesDir);
+      removeLeftovers(config.releasesDir, Date.now());
     } catch (err) {
       this.deps.log.warn('could not tidy the releases folder', { error: describeError(err) });
     }

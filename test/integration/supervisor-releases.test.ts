@@ -146,12 +146,14 @@ describe('releases folder', () => {
     expect(fs.existsSync(path.join(releases, 'node_modules'))).toBe(false);
   });
 
-  it('tidies staging folders and temporary links a killed process left', () => {
+  it('tidies staging folders and temporary links a killed process left, not a build in progress', () => {
     const releases = path.join(root, 'releases');
     ensureReleasesDir(releases, REPO);
     fs.mkdirSync(path.join(releases, '.staging-abc'));
     fs.symlinkSync('r1-0000000', path.join(releases, '.current-1-abcd'));
-    removeLeftovers(releases);
+    removeLeftovers(releases, Date.now());
+    expect(fs.readdirSync(releases).sort()).toEqual(['.current-1-abcd', '.staging-abc', 'node_modules']);
+    removeLeftovers(releases, Date.now() + 3_600_000);
     expect(fs.readdirSync(releases).sort()).toEqual(['node_modules']);
   });
 });
