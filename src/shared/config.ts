@@ -50,6 +50,11 @@ export interface WorkerConfig {
     readonly heartbeatSeconds: number;
     /** Test-only message triggers (`/__crash`, `/__hang`); never set in production. */
     readonly testTriggers: boolean;
+    /**
+     * The supervisor's `SUPERVISOR_CRASH_LOOP_RESTARTS`: a message that kills the worker is
+     * dead-lettered before its crashes alone would look like a crash loop.
+     */
+    readonly crashLoopRestarts: number;
   };
   readonly dbPath: string;
 }
@@ -181,6 +186,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
         3600,
       ),
       testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
+      crashLoopRestarts: readInt(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS', 5, 1, 1000),
     },
     dbPath: dbPath(env),
   };

@@ -6,7 +6,7 @@ import { startHeartbeat } from './heartbeat';
 import { announceRollbacks } from './rollback-notice';
 import { Ingress } from './ingress';
 import { createModelCall, type ModelCall } from './model';
-import { FatalWorkerError, isAllowed, Processor, retryPolicy } from './processor';
+import { crashAttemptLimit, FatalWorkerError, isAllowed, Processor, retryPolicy } from './processor';
 import { TelegramClient } from './telegram';
 import { EdgeError } from './errors';
 
@@ -64,7 +64,11 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   });
 
   // Whatever a dead worker left `processing` goes back with the attempt counted
-  const died = recoverInterrupted(sqlite, retryPolicy(config), now());
+  const died = recoverInterrupted(
+    sqlite,
+    { ...retryPolicy(config), maxAttempts: crashAttemptLimit(config) },
+    now(),
+  );
   for (const item of died) {
     log.error('message is dead: the worker stopped while processing it on every attempt', {
       id: item.id,

@@ -345,6 +345,15 @@ export function retryPolicy(config: WorkerConfig): RetryPolicy {
   };
 }
 
+/**
+ * How many times a message may kill the worker before it is dead: `WORKER_MAX_ATTEMPTS`, but
+ * fewer than the supervisor's crash-loop threshold, or one poison message would make the
+ * supervisor halt a good revision (or roll back a sound release) instead of the message dying.
+ */
+export function crashAttemptLimit(config: WorkerConfig): number {
+  return Math.max(1, Math.min(config.worker.maxAttempts, config.worker.crashLoopRestarts - 1));
+}
+
 /** Whether the worker answers this chat. */
 export function isAllowed(config: WorkerConfig, chatId: number): boolean {
   return config.telegram.allowedChatIds.includes(chatId);

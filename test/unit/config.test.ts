@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadWorkerConfig } from '../../src/shared/config';
 import { ConfigError, loadEnvironment } from '../../src/shared/env';
+import { crashAttemptLimit } from '../../src/worker/processor';
 
 const BASE = {
   TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678',
@@ -70,6 +71,13 @@ describe('worker configuration', () => {
   it('parses chat ids, negative group ids included', () => {
     const config = loadWorkerConfig({ ...BASE, TG_ALLOWED_CHAT_IDS: ' 12, -100987 ,' });
     expect(config.telegram.allowedChatIds).toEqual([12, -100987]);
+  });
+
+  it('dead-letters a message that kills the worker before its crashes look like a crash loop', () => {
+    expect(crashAttemptLimit(loadWorkerConfig(BASE))).toBe(4);
+    expect(crashAttemptLimit(loadWorkerConfig({ ...BASE, WORKER_MAX_ATTEMPTS: '3' }))).toBe(3);
+    expect(crashAttemptLimit(loadWorkerConfig({ ...BASE, SUPERVISOR_CRASH_LOOP_RESTARTS: '10' }))).toBe(5);
+    expect(crashAttemptLimit(loadWorkerConfig({ ...BASE, SUPERVISOR_CRASH_LOOP_RESTARTS: '1' }))).toBe(1);
   });
 
   it('takes the SDK base URL from the full chat-completions URL', () => {
