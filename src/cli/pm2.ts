@@ -1,7 +1,5 @@
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Env } from '../shared/env';
+import { daemonAnswers, pm2Home, pm2RpcSocket } from '../shared/pm2-daemon';
 
 /** The PM2 apps of autonous (ecosystem.config.cjs). */
 export const EXPECTED_APPS = ['autonous-worker', 'autonous-supervisor'] as const;
@@ -22,27 +20,6 @@ export interface Pm2App {
 export type Pm2Snapshot =
   | { readonly reachable: true; readonly home: string; readonly apps: readonly Pm2App[] }
   | { readonly reachable: false; readonly home: string; readonly error: string };
-
-/** PM2's home folder, resolved the way PM2 itself does (`PM2_HOME`, else `~/.pm2`). */
-export function pm2Home(env: Env): string {
-  const home = env.PM2_HOME;
-  return home !== undefined && home !== '' ? home : path.resolve(os.homedir(), '.pm2');
-}
-
-/** True when something accepts connections on the daemon's RPC socket within `timeoutMs`. */
-export function socketAccepts(socketPath: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(socketPath);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 // The parts of pm2's API used here. `Client` is pm2's own RPC client: not in its typings, but
 // the only way to talk to a running daemon without the risk of starting one (see readPm2).
@@ -68,9 +45,8 @@ interface Pm2Api {
  */
 export async function readPm2(env: Env, now: number, timeoutMs = 3000): Promise<Pm2Snapshot> {
   const home = pm2Home(env);
-  const rpcSocket = env.PM2_DAEMON_RPC_PORT || path.join(home, 'rpc.sock');
-  if (!(await socketAccepts(rpcSocket, timeoutMs))) {
-    return { reachable: false, home, error: `no PM2 daemon answers on ${rpcSocket}` };
+  if (!(await daemonAnswers(env, timeoutMs))) {
+    return { reachable: false, home, error: `no PM2 daemon answers on ${pm2RpcSocket(env)}` };
   }
   // pm2 exports an instance whose methods live on its prototype: use the module object itself
   const pm2 = ((await import('pm2')) as unknown as { default: Pm2Api }).default;

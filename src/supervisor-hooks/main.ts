@@ -4,6 +4,7 @@ import { openDatabase } from '../db/open';
 import { ConfigError, loadEnvironment } from '../shared/env';
 import { EXIT } from '../shared/exit-codes';
 import { createLogger, describeError } from '../shared/log';
+import { exitOnUnexpectedErrors } from '../shared/crash-handlers';
 import { loadSupervisorConfig, SUPERVISOR_APP, supervisorAccepts, type SupervisorConfig } from './config';
 import { connectPm2, Pm2UnreachableError, type ProcessManager } from './process-manager';
 import { dropSecrets, shouldScrubPm2Env } from './secrets';
@@ -18,14 +19,7 @@ const CONNECT_ATTEMPTS = 20;
 // take the blanked values: do not try again (no restart loop).
 const SCRUB_PAUSE_MS = 10_000;
 
-process.on('uncaughtException', (err) => {
-  log.error('crashed on an unexpected error', { error: describeError(err) });
-  process.exit(EXIT.crash);
-});
-process.on('unhandledRejection', (err) => {
-  log.error('crashed on an unhandled rejection', { error: describeError(err) });
-  process.exit(EXIT.crash);
-});
+exitOnUnexpectedErrors(log);
 
 function readConfig(): SupervisorConfig {
   try {

@@ -1,6 +1,4 @@
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { daemonAnswers, pm2Home } from '../shared/pm2-daemon';
 
 /**
  * One PM2 app, reduced to the fields the supervisor uses. PM2 sends each app's whole environment
@@ -62,10 +60,6 @@ export class Pm2UnreachableError extends Error {
 }
 
 /** PM2's home folder, resolved the way PM2 itself does (`PM2_HOME`, else `~/.pm2`). */
-export function pm2HomeOf(env: NodeJS.ProcessEnv): string {
-  const home = env.PM2_HOME;
-  return home !== undefined && home !== '' ? home : path.resolve(os.homedir(), '.pm2');
-}
 
 // The raw shapes PM2 hands out (only what we read).
 interface RawEnv {
@@ -139,21 +133,6 @@ interface Pm2Api {
   disconnect(cb?: () => void): void;
 }
 
-/** True when something accepts connections on `socketPath` within `timeoutMs`. */
-function socketAccepts(socketPath: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(socketPath);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 function withTimeout<T>(what: string, timeoutMs: number, run: (cb: Callback<T>) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
@@ -188,8 +167,8 @@ const START_REFUSED = /already exists|already online|already started/i;
 export async function connectPm2(options: ConnectOptions = {}): Promise<ProcessManager> {
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 15000;
-  const home = pm2HomeOf(env);
-  if (!(await socketAccepts(env.PM2_DAEMON_RPC_PORT || path.join(home, 'rpc.sock'), 3000))) {
+  const home = pm2Home(env);
+  if (!(await daemonAnswers(env, 3000))) {
     throw new Pm2UnreachableError(home);
   }
   // Loaded lazily: pm2 is heavy, and unit tests never need it. An instance of its own, bound to

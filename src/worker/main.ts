@@ -3,20 +3,14 @@ import { loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { ConfigError, loadEnvironment } from '../shared/env';
 import { EXIT } from '../shared/exit-codes';
 import { createLogger, describeError } from '../shared/log';
+import { exitOnUnexpectedErrors } from '../shared/crash-handlers';
 import { registerSecret } from '../shared/redact';
 import { startWorker, type WorkerHandle } from './app';
 import { FatalWorkerError } from './processor';
 
 const log = createLogger('worker');
 
-process.on('uncaughtException', (err) => {
-  log.error('crashed on an unexpected error', { error: describeError(err) });
-  process.exit(EXIT.crash);
-});
-process.on('unhandledRejection', (err) => {
-  log.error('crashed on an unhandled rejection', { error: describeError(err) });
-  process.exit(EXIT.crash);
-});
+exitOnUnexpectedErrors(log);
 
 function readConfig(): WorkerConfig {
   try {
