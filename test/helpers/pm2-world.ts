@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,10 +5,12 @@ import Database from 'better-sqlite3';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai';
 import { startFakeTelegram, type FakeTelegram } from './fake-telegram';
 import { startPm2Sandbox, type Pm2Sandbox } from './pm2-sandbox';
+import { runCli, type CliResult } from './run-cli';
 import { workerEnv } from './worker-env';
 
+export type { CliResult };
+
 const REPO = path.resolve(__dirname, '..', '..');
-const BIN = path.join(REPO, 'bin', 'autonous');
 
 /** The built apps under a sandboxed PM2, the fakes they talk to, their database and the CLI. */
 export interface Pm2World {
@@ -42,13 +43,6 @@ export interface InboxRow {
   readonly status: string;
   readonly attempts: number;
   readonly error: string | null;
-}
-
-/** What the CLI printed and its exit code. */
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
 /**
@@ -100,23 +94,10 @@ export function usePm2World(): Pm2World {
       }
     },
     cli(args) {
-      return new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          [BIN, ...args],
-          {
-            env: {
-              PATH: process.env.PATH ?? '',
-              HOME: dir,
-              AUTONOUS_ENV_FILE: '/dev/null',
-              TG_DB_PATH: world.dbPath,
-              PM2_HOME: sandbox?.home ?? path.join(dir, 'no-pm2'),
-            },
-            timeout: 20_000,
-          },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-        );
+      return runCli(args, {
+        HOME: dir,
+        TG_DB_PATH: world.dbPath,
+        PM2_HOME: sandbox?.home ?? path.join(dir, 'no-pm2'),
       });
     },
   };

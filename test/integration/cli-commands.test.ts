@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +11,12 @@ import { lastUserText, openAIErrors, startFakeOpenAI, type FakeOpenAI } from '..
 import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram';
 import { waitUntil } from '../helpers/wait-until';
 import { TEST_API_KEY, workerEnv } from '../helpers/worker-env';
+import { runCli, type CliResult } from '../helpers/run-cli';
 
 // The built `bin/autonous` as a child process, against a database the real worker filled through
 // the local fakes: every command in table and JSON form, exit codes, and what must not change.
 
 const REPO = path.resolve(__dirname, '..', '..');
-const BIN = path.join(REPO, 'bin', 'autonous');
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 
 /** The documented fields of an item in `queue ls --json` and `queue dead --json` (docs/cli.md). */
@@ -43,41 +42,15 @@ const ITEM_FIELDS = [
 
 const LONG_TEXT = `a long question ${'that goes on and on '.repeat(12)}until the end`;
 
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 let dir: string;
 let golden: string;
 let pm2Home: string;
 let telegram: FakeTelegram;
 let openai: FakeOpenAI;
 
-/** Runs the CLI asynchronously (the fakes live in this process and must keep answering). */
+/** Runs the CLI; nothing from the developer's environment: no real PM2, env file, database or secrets. */
 function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        // Nothing from the developer's environment: no real PM2, env file, database or secrets.
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          AUTONOUS_ENV_FILE: '/dev/null',
-          PM2_HOME: pm2Home,
-          ...env,
-        },
-        timeout: 20_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(args, { HOME: dir, PM2_HOME: pm2Home, ...env });
 }
 
 /** A private copy of the filled database, for commands that change it. */

@@ -3,43 +3,25 @@
  * CLI, against a real database and releases folder, with no PM2 daemon (the worker's restart is
  * reported as not done, never attempted by starting a daemon).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/open';
 import { SupervisorStore } from '../../src/supervisor-hooks/store';
+import { runCli, type CliResult } from '../helpers/run-cli';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const BIN = path.join(REPO, 'bin', 'autonous');
 jest.setTimeout(60_000);
 
 let dir: string;
 let dbPath: string;
 let pm2Home: string;
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          AUTONOUS_ENV_FILE: '/dev/null',
-          PM2_HOME: pm2Home,
-          TG_DB_PATH: dbPath,
-          NO_COLOR: '1',
-          SUPERVISOR_KEEP_REVISIONS: '2',
-        },
-        cwd: dir,
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
+function cli(args: readonly string[]): Promise<CliResult> {
+  return runCli(
+    args,
+    { HOME: dir, PM2_HOME: pm2Home, TG_DB_PATH: dbPath, NO_COLOR: '1', SUPERVISOR_KEEP_REVISIONS: '2' },
+    { cwd: dir, timeoutMs: 60_000 },
+  );
 }
 
 function withStore<T>(work: (store: SupervisorStore) => T): T {
