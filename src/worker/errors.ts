@@ -28,3 +28,17 @@ export class ContextTooLongError extends EdgeError {
     this.name = 'ContextTooLongError';
   }
 }
+
+/**
+ * The error and its causes, outermost first ("...: fetch failed: connect ECONNREFUSED
+ * 127.0.0.1:9"): the innermost one tells the operator what to fix.
+ */
+export function causeChain(err: Error): string {
+  const parts = [err.message];
+  let cause = (err as { cause?: unknown }).cause;
+  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+    parts.push(cause.message);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return parts.join(': ');
+}

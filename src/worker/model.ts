@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { redact } from '../shared/redact';
 import type { ChatMessage } from './context';
-import { ContextTooLongError, EdgeError } from './errors';
+import { causeChain, ContextTooLongError, EdgeError } from './errors';
 
 /** Asks the model for the answer to a context. Injected, so the processor is testable offline. */
 export type ModelCall = (messages: readonly ChatMessage[], signal?: AbortSignal) => Promise<string>;
@@ -76,7 +76,7 @@ export function classifyOpenAIError(err: unknown): EdgeError {
       'transient',
       'openai',
       'network',
-      redact(`Cannot reach the model API: ${err.message}`),
+      redact(`Cannot reach the model API: ${causeChain(err)}`),
     );
   }
   if (err instanceof OpenAI.APIError) {

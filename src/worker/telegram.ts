@@ -1,7 +1,7 @@
 import { Api, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import { redact } from '../shared/redact';
 import type { TgUpdate } from './classify-update';
-import { EdgeError } from './errors';
+import { causeChain, EdgeError } from './errors';
 
 /** What a send needs besides the text. */
 export interface SendOptions {
@@ -120,13 +120,11 @@ export function classifyTelegramError(err: unknown, method: string): EdgeError {
     return new EdgeError('transient', 'telegram', 'timeout', `Telegram ${method} timed out.`);
   }
   if (err instanceof NetworkError || err instanceof ParseError) {
-    const cause = (err as { cause?: unknown }).cause;
-    const detail = cause instanceof Error ? `: ${cause.message}` : '';
     return new EdgeError(
       'transient',
       'telegram',
       'network',
-      redact(`Telegram ${method} failed: ${err.message}${detail}`),
+      redact(`Telegram ${method} failed: ${causeChain(err)}`),
     );
   }
   const message = err instanceof Error ? err.message : String(err);
