@@ -17,6 +17,24 @@ function answerCounts(): Map<string, number> {
 }
 
 describe('worker under PM2', () => {
+  it('answers 3 chats × 5 messages, in order per chat, each as a reply to its message', async () => {
+    await w.start({ WORKER_CONCURRENCY: '3' });
+    const asked = new Map<number, number[]>();
+    for (let i = 0; i < 5; i++) {
+      for (const chat of [101, 102, 103]) {
+        const update = w.telegram.pushMessage(chat, `chat ${chat} question ${i}`);
+        asked.set(chat, [...(asked.get(chat) ?? []), update.message!.message_id]);
+      }
+    }
+    await w.telegram.waitForSent(15, 30_000);
+    for (const chat of [101, 102, 103]) {
+      const sent = w.telegram.sentTo(chat);
+      expect(sent.map((m) => m.text)).toEqual([0, 1, 2, 3, 4].map((i) => `echo: chat ${chat} question ${i}`));
+      expect(sent.map((m) => m.replyToMessageId)).toEqual(asked.get(chat));
+    }
+    expect(w.openai.requests).toHaveLength(15);
+  });
+
   it('WORKER_SUICIDE_EVERY=2: 20 messages answered exactly once across at least 9 restarts', async () => {
     const sandbox = await w.start({ WORKER_SUICIDE_EVERY: '2' });
     const texts = Array.from({ length: 20 }, (_, i) => `suicide ${i}`);
