@@ -16,6 +16,8 @@ const PM2_BIN = path.join(REPO, 'node_modules', 'pm2', 'bin', 'pm2');
 const SHORT_TMP = fs.existsSync('/tmp') ? '/tmp' : os.tmpdir();
 // The developer's own PM2 and secrets must not leak into a test's daemon.
 const INHERITED_SECRETS = ['TELEGRAM_BOT_TOKEN', 'OPENAI_API_KEY'];
+// Linux tells a zombie from a running process in /proc; elsewhere only kill(0) is available.
+const HAS_PROC = fs.existsSync('/proc/self/stat');
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 /** Where each live sandbox leaves a record, so another process (globalTeardown) can reap it. */
@@ -207,9 +209,9 @@ export async function startPm2Sandbox(opts: Pm2SandboxOptions): Promise<Pm2Sandb
           () => !isProcessAlive(daemonPid),
           3000,
           () => '',
-        ).catch(() => signal(daemonPid, 'SIGKILL'));
+        ).catch(() => killAndWait([daemonPid]));
       }
-      for (const pid of appPids) if (isProcessAlive(pid)) signal(pid, 'SIGKILL');
+      killAndWait(appPids.filter(isProcessAlive));
       if (watchdog) signal(watchdog, 'SIGKILL');
       removeHome(home);
       liveHomes.delete(home);
@@ -237,7 +239,8 @@ export async function killAllSandboxes(): Promise<void> {
 
 /**
  * Reaps sandboxes left by dead processes, and (with `runnerPid`) those of that jest run: SIGKILL
- * their daemon and apps, delete their folders and records. Records of other live runs are kept.
+ * their daemon and apps, wait until these are gone, delete their folders and records. Records of
+ * other live runs are kept.
  */
 export function reapSandboxes(runnerPid?: number): number {
   let reaped = 0;
@@ -259,12 +262,26 @@ export function reapSandboxes(runnerPid?: number): number {
   return reaped;
 }
 
-// The daemon first, so it cannot restart the apps we kill next.
+// The daemon first, and gone, so it cannot restart the apps we kill next; the apps gone before
+// the folder is deleted, so that none of them writes into it again.
 function reapSync(home: string): void {
   const daemonPid = readPid(path.join(home, 'pm2.pid'));
-  if (daemonPid !== undefined) signal(daemonPid, 'SIGKILL');
-  for (const pid of readPids(home)) signal(pid, 'SIGKILL');
+  if (daemonPid !== undefined) killAndWait([daemonPid]);
+  killAndWait(readPids(home));
   removeHome(home);
+}
+
+/**
+ * SIGKILLs `pids` and blocks until they are gone, at most `timeoutMs`. Synchronous for the exit
+ * hook and the globalTeardown. Needed because the signal is only the start: the process runs on
+ * until the kernel has torn it down (its threads, its memory), which under load takes a while.
+ */
+function killAndWait(pids: readonly number[], timeoutMs = 10000): void {
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  // No event tells another process's end, only polling does; Atomics.wait is a blocking sleep.
+  while (pids.some(isProcessAlive) && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 10);
 }
 
 function removeHome(home: string): void {
@@ -341,13 +358,17 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (!HAS_PROC) return true; // macOS: trust kill(0)
+  let stat: string;
   try {
-    // A daemon's orphans are reparented to PID 1, which in a container may never reap them.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return true; // no /proc (macOS): trust kill(0)
+    return false; // reaped between kill(0) and the read
   }
+  // "<pid> (<comm>) <state> …", comm may hold ')'. A daemon's orphans are reparented to PID 1,
+  // which in a container may never reap them: Z (zombie) and X (being released) are gone.
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state !== 'Z' && state !== 'X';
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

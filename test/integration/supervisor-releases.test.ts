@@ -149,11 +149,19 @@ describe('releases folder', () => {
   it('tidies staging folders and temporary links a killed process left, not a build in progress', () => {
     const releases = path.join(root, 'releases');
     ensureReleasesDir(releases, REPO);
+    const leftovers = ['.current-1-abcd', '.staging-abc'];
     fs.mkdirSync(path.join(releases, '.staging-abc'));
     fs.symlinkSync('r1-0000000', path.join(releases, '.current-1-abcd'));
     removeLeftovers(releases, Date.now());
-    expect(fs.readdirSync(releases).sort()).toEqual(['.current-1-abcd', '.staging-abc', 'node_modules']);
-    removeLeftovers(releases, Date.now() + 3_600_000);
+    expect(fs.readdirSync(releases).sort()).toEqual([...leftovers, 'node_modules']);
+    // Their age is set, not taken from the clock: file times keep the fraction of a millisecond
+    // that Date.now() drops, so an entry made in the current millisecond is younger than `now`
+    // says and `Date.now() + 1 h` can fall short of its hour. Whole seconds are stored exactly.
+    const leftAt = Math.floor(Date.now() / 1000);
+    for (const name of leftovers) fs.lutimesSync(path.join(releases, name), leftAt, leftAt);
+    removeLeftovers(releases, leftAt * 1000 + 3_600_000 - 1);
+    expect(fs.readdirSync(releases).sort()).toEqual([...leftovers, 'node_modules']);
+    removeLeftovers(releases, leftAt * 1000 + 3_600_000);
     expect(fs.readdirSync(releases).sort()).toEqual(['node_modules']);
   });
 });
