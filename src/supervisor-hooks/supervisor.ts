@@ -75,6 +75,7 @@ export class Supervisor {
   async start(tickMs: number, notes: readonly string[] = []): Promise<void> {
     const { store, now, pm, config } = this.deps;
     try {
+      // the wall clock, not the injected one: it is compared with the files' own mtimes
       removeLeftovers(config.releasesDir, Date.now());
     } catch (err) {
       this.deps.log.warn('could not tidy the releases folder', { error: describeError(err) });
