@@ -8,6 +8,7 @@ export interface NewInboxItem {
   readonly messageId: number | null;
   readonly kind: string;
   readonly text: string | null;
+  /** The message's own time (Telegram `date`), ms. */
   readonly sentAt: number | null;
   /** `skipped` items carry the reason in `error`. */
   readonly status: 'queued' | 'skipped';

@@ -1,5 +1,7 @@
 // What an incoming update is, decided from its shape alone. Pure; ingress stores the result.
 
+import type { NewInboxItem } from '../queue/enqueue';
+
 /** The fields of a Telegram message this worker reads. */
 export interface TgMessage {
   readonly message_id: number;
@@ -19,15 +21,8 @@ export interface TgUpdate {
   readonly [field: string]: unknown;
 }
 
-/** The update reduced to what the inbox keeps. */
-export interface ClassifiedUpdate {
-  readonly updateId: number;
-  readonly chatId: number | null;
-  readonly messageId: number | null;
-  readonly kind: string;
-  readonly text: string | null;
-  /** The message's own time, ms. */
-  readonly sentAt: number | null;
+/** The update reduced to what the inbox keeps, before ingress decides its status. */
+export interface ClassifiedUpdate extends Omit<NewInboxItem, 'status' | 'error'> {
   /** Set when the update is never worth processing (no chat to answer, a channel). */
   readonly skipReason: string | null;
 }
