@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Logger } from '../shared/log';
+import { describeError, type Logger } from '../shared/log';
 import { storeBatch, type NewInboxItem } from '../queue/enqueue';
 import { deleteKv, getKv, KV, setKv } from '../queue/kv';
 import { coldStartSkipReason } from '../queue/policy';
@@ -100,13 +100,26 @@ export class Ingress {
         await sleep(wait, signal);
         continue;
       }
-      failures = 0;
       if (updates.length > 0) {
         const last = updates[updates.length - 1]!.update_id;
-        const added = this.store(updates, last + 1, coldStart);
+        let added: number;
+        try {
+          added = this.store(updates, last + 1, coldStart);
+        } catch (err) {
+          // Not stored, so not acknowledged either: the same offset fetches them again
+          failures++;
+          const wait = Math.min(MAX_BACKOFF_MS, this.options.sleepSeconds * 1000 * 2 ** (failures - 1));
+          log.warn('could not store updates; fetching them again', {
+            waitMs: wait,
+            error: describeError(err),
+          });
+          await sleep(wait, signal);
+          continue;
+        }
         offset = last + 1;
         log.debug('stored updates', { count: updates.length, added, offset });
       }
+      failures = 0;
       if (coldStart && updates.length < BATCH_LIMIT) {
         this.finishColdStart();
         coldStart = false;

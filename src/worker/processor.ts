@@ -97,7 +97,17 @@ export class Processor {
         await this.idle(this.pausedUntil - now);
         continue;
       }
-      const item = claimNext(this.deps.sqlite, now);
+      let item: InboxRow | undefined;
+      try {
+        item = claimNext(this.deps.sqlite, now);
+      } catch (err) {
+        // Another process held the write lock past busy_timeout: nothing was claimed, try again.
+        // (A failure while settling an item is left to crash the worker: PM2 restarts it and
+        // crash recovery puts the item back.)
+        this.deps.log.warn('could not claim the next message; retrying', { error: describeError(err) });
+        await this.idle(1000);
+        continue;
+      }
       if (!item) {
         const next = nextAvailableAt(this.deps.sqlite);
         await this.idle(

@@ -258,4 +258,30 @@ describe('worker under errors', () => {
       expect(h.log.lines.join('\n').includes(secret)).toBe(false);
     }
   });
+
+  it('rides out another process holding the database past busy_timeout, losing nothing', async () => {
+    const worker = await h.start();
+    await h.telegram.waitFor(
+      () => h.telegram.callsOf('getUpdates').some((c) => Number(c.params.timeout) > 0),
+      5000,
+    );
+    const { default: Database } = await import('better-sqlite3');
+    const other = new Database(h.dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    h.telegram.pushMessage(101, 'while locked');
+    // longer than the worker's 5 s busy_timeout: its store (and claim) fail and are retried
+    await new Promise((r) => setTimeout(r, 6000));
+    other.exec('COMMIT');
+    other.close();
+    await h.telegram.waitForSent(1, 15_000);
+    expect(h.telegram.sent.map((m) => m.text)).toEqual(['echo: while locked']);
+    expect(h.log.lines.some((l) => l.includes('could not store updates; fetching them again'))).toBe(true);
+    let settled = false;
+    void worker.done.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+  }, 30_000);
 });
