@@ -1,6 +1,14 @@
 import type Database from 'better-sqlite3';
 import { INBOX_COLUMNS, type InboxRow } from './row';
 
+// An item that may be claimed once its time comes: waiting, its chat has nothing earlier still
+// open and nothing in flight.
+const CLAIMABLE = `i.status IN ('queued', 'failed')
+  AND NOT EXISTS (
+    SELECT 1 FROM inbox e WHERE e.chat_id = i.chat_id AND e.update_id < i.update_id
+      AND e.status IN ('queued', 'failed', 'processing'))
+  AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.chat_id = i.chat_id AND p.status = 'processing')`;
+
 /**
  * Atomically takes the ready item that has waited longest (by `available_at`, then update id)
  * among those whose chat has nothing earlier still open and nothing in flight, marks it
@@ -13,22 +21,20 @@ export function claimNext(sqlite: Database.Database, now: number): InboxRow | un
     .prepare(
       `UPDATE inbox SET status = 'processing', attempts = attempts + 1, started_at = @now
        WHERE id = (
-         SELECT i.id FROM inbox i
-         WHERE i.status IN ('queued', 'failed') AND i.available_at <= @now
-           AND NOT EXISTS (
-             SELECT 1 FROM inbox e WHERE e.chat_id = i.chat_id AND e.update_id < i.update_id
-               AND e.status IN ('queued', 'failed', 'processing'))
-           AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.chat_id = i.chat_id AND p.status = 'processing')
+         SELECT i.id FROM inbox i WHERE ${CLAIMABLE} AND i.available_at <= @now
          ORDER BY i.available_at, i.update_id LIMIT 1)
        RETURNING ${INBOX_COLUMNS}`,
     )
     .get({ now }) as InboxRow | undefined;
 }
 
-/** When the next waiting item becomes ready (ms), or undefined when nothing waits. */
+/**
+ * When the next claimable item becomes ready (ms), or undefined when none waits. Items behind an
+ * earlier open message of their chat do not count: they wait for that one, not for a time.
+ */
 export function nextAvailableAt(sqlite: Database.Database): number | undefined {
-  const row = sqlite
-    .prepare(`SELECT min(available_at) AS at FROM inbox WHERE status IN ('queued', 'failed')`)
-    .get() as { at: number | null };
+  const row = sqlite.prepare(`SELECT min(i.available_at) AS at FROM inbox i WHERE ${CLAIMABLE}`).get() as {
+    at: number | null;
+  };
   return row.at ?? undefined;
 }

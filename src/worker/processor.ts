@@ -49,7 +49,8 @@ const HISTORY_ROWS = 400;
  */
 export class Processor {
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
+  /** Loops waiting for work; `wake` releases them all. */
+  private readonly idlers = new Set<() => void>();
   private pausedUntil = 0;
   private readonly inFlight = new Map<number, AbortController>();
   private loops: Promise<void>[] = [];
@@ -70,9 +71,9 @@ export class Processor {
 
   /** New work may be ready: wake idle loops. */
   wake(): void {
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+    const idlers = [...this.idlers];
+    this.idlers.clear();
+    for (const release of idlers) release();
   }
 
   /**
@@ -118,21 +119,20 @@ export class Processor {
       // Another loop may find work too now that this one is busy
       this.wake();
       await this.process(item);
+      // Finishing may have unblocked the next message of this chat for an idle loop
+      this.wake();
     }
   }
 
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const previous = this.wakeUp;
-      function done(): void {
+      const release = (): void => {
         clearTimeout(timer);
+        this.idlers.delete(release);
         resolve();
-      }
-      this.wakeUp = () => {
-        previous?.();
-        done();
       };
+      const timer = setTimeout(release, ms);
+      this.idlers.add(release);
     });
   }
 

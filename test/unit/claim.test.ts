@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type DbHandle } from '../../src/db/open';
-import { claimNext } from '../../src/queue/claim';
+import { claimNext, nextAvailableAt } from '../../src/queue/claim';
 import { storeBatch, type NewInboxItem } from '../../src/queue/enqueue';
 import { getKv } from '../../src/queue/kv';
 import { decideFailure, retryDelayMs } from '../../src/queue/policy';
@@ -83,6 +83,22 @@ describe('claiming', () => {
     recoverInterrupted(handle.sqlite, { maxAttempts: 5, baseSeconds: 1, maxSeconds: 10 }, NOW + 20);
     expect(claimNext(handle.sqlite, NOW + 20)!.updateId).toBe(2);
     expect(claimNext(handle.sqlite, NOW + 20)!.updateId).toBe(1);
+  });
+
+  it('wakes for the next claimable item only, not for one waiting behind its chat', () => {
+    storeBatch(handle.sqlite, [msg(1, 10), msg(2, 10)], 3, NOW);
+    const first = claimNext(handle.sqlite, NOW)!;
+    // update 2 waits behind update 1, which is in flight: nothing to wake up for
+    expect(nextAvailableAt(handle.sqlite)).toBeUndefined();
+    failItem(
+      handle.sqlite,
+      first.id,
+      { status: 'failed', availableAt: NOW + 30_000 },
+      { errorClass: 'transient', code: 'x', message: 'x' },
+      NOW,
+    );
+    // the failed one is what the chat waits for: its retry time, not update 2's past time
+    expect(nextAvailableAt(handle.sqlite)).toBe(NOW + 30_000);
   });
 
   it('never hands the same item to two connections', () => {
