@@ -112,17 +112,17 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     allowedChats: config.telegram.allowedChatIds.length,
   });
 
-  let closed = false;
-  const stop = async (graceMs = 8000): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    abort.abort();
-    if (started) await processor.stop(graceMs);
-    await polling.catch(() => undefined);
-    stopHeartbeat();
-    db.close();
-    log.info('worker stopped');
-  };
+  let stopping: Promise<void> | undefined;
+  // A second call (a signal during a stop) waits for the first instead of returning at once
+  const stop = (graceMs = 8000): Promise<void> =>
+    (stopping ??= (async () => {
+      abort.abort();
+      if (started) await processor.stop(graceMs);
+      await polling.catch(() => undefined);
+      stopHeartbeat();
+      db.close();
+      log.info('worker stopped');
+    })());
   const done = Promise.race([polling, processor.failed]);
   return { db, done, stop };
 }

@@ -8,8 +8,8 @@ export type ErrorClass = 'transient' | 'permanent' | 'fatal' | 'paused';
 export class EdgeError extends Error {
   constructor(
     readonly errorClass: ErrorClass,
-    /** `telegram` or `openai`. */
-    readonly service: 'telegram' | 'openai',
+    /** `telegram`, `openai`, or `worker` for a failure of our own (database, a bug). */
+    readonly service: 'telegram' | 'openai' | 'worker',
     /** The remote's code (HTTP status, Telegram error_code, OpenAI error code) or ours. */
     readonly code: string,
     message: string,

@@ -29,6 +29,8 @@ export interface IngressDeps {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+// TG_SLEEP_SECONDS=0 must not turn an outage into a hot loop of requests and log lines
+const MIN_BACKOFF_MS = 100;
 // Telegram returns at most 100 updates a call: a shorter batch means nothing more is pending
 const BATCH_LIMIT = 100;
 
@@ -79,9 +81,7 @@ export class Ingress {
           err instanceof EdgeError ? err : new EdgeError('transient', 'telegram', 'unknown', String(err));
         if (edge.errorClass === 'fatal') throw edge;
         failures++;
-        const wait =
-          edge.retryAfterMs ??
-          Math.min(MAX_BACKOFF_MS, this.options.sleepSeconds * 1000 * 2 ** (failures - 1));
+        const wait = edge.retryAfterMs ?? this.backoff(failures);
         if (edge.code === '409') {
           log.warn(
             'Telegram answered 409 Conflict: another instance polls this bot (or a webhook is set); retrying',
@@ -108,7 +108,7 @@ export class Ingress {
         } catch (err) {
           // Not stored, so not acknowledged either: the same offset fetches them again
           failures++;
-          const wait = Math.min(MAX_BACKOFF_MS, this.options.sleepSeconds * 1000 * 2 ** (failures - 1));
+          const wait = this.backoff(failures);
           log.warn('could not store updates; fetching them again', {
             waitMs: wait,
             error: describeError(err),
@@ -118,6 +118,14 @@ export class Ingress {
         }
         offset = last + 1;
         log.debug('stored updates', { count: updates.length, added, offset });
+        if (added < updates.length) {
+          // The offset is stored with each batch, so Telegram never resends one: a known update_id
+          // means Telegram reused ids (it may after a week without updates). Say so, loudly.
+          log.warn('Telegram sent update ids already in the inbox; those updates were not stored', {
+            duplicates: updates.length - added,
+            firstUpdateId: updates[0]!.update_id,
+          });
+        }
       }
       failures = 0;
       if (coldStart && updates.length < BATCH_LIMIT) {
@@ -126,6 +134,12 @@ export class Ingress {
       }
       this.deps.onStored();
     }
+  }
+
+  /** The pause after the nth failure in a row: TG_SLEEP_SECONDS, doubling, capped. */
+  private backoff(failures: number): number {
+    const base = Math.max(MIN_BACKOFF_MS, this.options.sleepSeconds * 1000);
+    return Math.min(MAX_BACKOFF_MS, base * 2 ** (failures - 1));
   }
 
   private store(updates: readonly TgUpdate[], nextOffset: number, coldStart: boolean): number {

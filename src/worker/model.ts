@@ -84,6 +84,15 @@ export function classifyOpenAIError(err: unknown): EdgeError {
     const code = err.code ?? String(status);
     const what = redact(`OpenAI answered ${status}${err.code ? ` ${err.code}` : ''}: ${err.message}`);
     if (code === 'context_length_exceeded') return new ContextTooLongError(what);
+    if (status === 404 || code === 'model_not_found') {
+      // A wrong model name or URL is configuration: dead-lettering every message would not fix it
+      return new EdgeError(
+        'paused',
+        'openai',
+        code,
+        `${what} — processing is paused until OPENAI_MODEL or OPENAI_CHAT_COMPLETIONS_URL is fixed.`,
+      );
+    }
     if (status === 401 || status === 403 || code === 'insufficient_quota') {
       return new EdgeError(
         'paused',

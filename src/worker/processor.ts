@@ -289,7 +289,7 @@ export class Processor {
     const edge =
       err instanceof EdgeError
         ? err
-        : new EdgeError('transient', 'openai', 'internal', redact(describeError(err)));
+        : new EdgeError('transient', 'worker', 'internal', redact(describeError(err)));
     if (edge.errorClass === 'fatal') {
       releaseItem(sqlite, item.id, now);
       this.stopping = true;

@@ -28,7 +28,8 @@ export function rollbackLine(event: RollbackEvent): string {
 /**
  * The worker is the only part that talks to Telegram, so it announces the supervisor's rollbacks:
  * on start, one line per rollback event not yet announced, to each `TG_ADMIN_CHAT_IDS` chat.
- * Announced events are remembered in `kv`, so a restart does not repeat them.
+ * An event is remembered in `kv` once an admin chat accepted it (or none is set), so a restart
+ * repeats only what nobody received.
  */
 export async function announceRollbacks(
   sqlite: Database.Database,
@@ -43,16 +44,21 @@ export async function announceRollbacks(
       `SELECT id, revision, detail FROM supervisor_events WHERE event = 'rollback' AND id > ? ORDER BY id`,
     )
     .all(after) as RollbackEvent[];
-  if (events.length === 0) return 0;
+  let announced = 0;
   for (const event of events) {
+    let delivered = adminChatIds.length === 0;
     for (const chatId of adminChatIds) {
       try {
         await sendNotice(telegram, log, chatId, null, rollbackLine(event));
+        delivered = true;
       } catch (err) {
         log.warn('could not tell an admin chat about a rollback', { chatId, error: describeError(err) });
       }
     }
+    // Not one admin chat took it (Telegram down?): keep it for the next start
+    if (!delivered) break;
+    setKv(sqlite, ANNOUNCED, String(event.id), now);
+    announced++;
   }
-  setKv(sqlite, ANNOUNCED, String(events.at(-1)!.id), now);
-  return events.length;
+  return announced;
 }

@@ -284,4 +284,39 @@ describe('worker under errors', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(settled).toBe(false);
   }, 30_000);
+
+  it('pauses on a model the API does not know (404) instead of dead-lettering every message', async () => {
+    h.openai.failNext({
+      status: 404,
+      error: {
+        message: 'The model `gpt-nope` does not exist or you do not have access to it.',
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+      },
+    });
+    await h.start({ WORKER_MAX_ATTEMPTS: '1' });
+    h.telegram.pushMessage(101, 'which model?');
+    await h.telegram.waitFor(() => h.log.lines.some((l) => l.includes('OPENAI_MODEL')), 5000, 'pause logged');
+    expect(item('which model?')).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(h.telegram.sent).toHaveLength(0);
+  });
+
+  it('a second stop waits for the first: the message in flight still finishes', async () => {
+    h.openai.setLatency(600);
+    const worker = await h.start();
+    h.telegram.pushMessage(101, 'in flight');
+    await h.openai.waitFor(() => h.openai.requests.length === 1, 5000, 'the model call');
+    const first = worker.stop(5000);
+    await worker.stop(0);
+    expect(h.telegram.sent.map((m) => m.text)).toEqual(['echo: in flight']);
+    await first;
+  });
+
+  it('backs off at least 100 ms between failed polls even with TG_SLEEP_SECONDS=0', async () => {
+    h.telegram.failNext('getUpdates', telegramErrors.internal(), 3);
+    await h.start({ TG_SLEEP_SECONDS: '0' });
+    await h.telegram.waitFor(() => h.telegram.callsOf('getUpdates').length >= 4, 5000, 'four polls');
+    const at = h.telegram.callsOf('getUpdates').map((c) => c.at);
+    for (let i = 1; i < 4; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(95);
+  });
 });

@@ -258,4 +258,25 @@ describe('worker', () => {
     await h.telegram.waitForSent(3);
     expect(h.telegram.sent).toHaveLength(3);
   });
+
+  it('announces a rollback again on the next start when no admin chat received it', async () => {
+    const { openDatabase } = await import('../../src/db/open');
+    const db = openDatabase(h.dbPath);
+    db.sqlite
+      .prepare(
+        `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', 'r1', ?)`,
+      )
+      .run(Date.now(), JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop' }));
+    db.close();
+    h.telegram.failNext('sendMessage', { errorCode: 500, description: 'Internal Server Error' });
+    const first = await start({ TG_ADMIN_CHAT_IDS: '500' });
+    await h.telegram.waitFor(() => h.telegram.callsOf('sendMessage').length === 1, 5000, 'the failed notice');
+    await first.stop(1000);
+    await start({ TG_ADMIN_CHAT_IDS: '500' });
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sent[0]).toMatchObject({
+      chatId: 500,
+      text: expect.stringContaining('revision r2 failed'),
+    });
+  });
 });
