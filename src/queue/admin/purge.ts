@@ -24,23 +24,28 @@ export interface PurgeResult {
 
 const MATCH = `status = @status AND coalesce(finished_at, received_at) < @before`;
 
+// Rows deleted per transaction: each batch holds the write lock for milliseconds, so the worker
+// and the supervisor never wait anywhere near their busy_timeout, however much is purged.
+const BATCH = 2000;
+
 /**
- * Deletes final items that finished before the cutoff (retention). History keeps the
- * conversation: its rows lose their link to the inbox (`inbox_id` becomes null) and keep the text.
- * Counting and deleting happen under one write lock, so the numbers describe what went.
+ * Deletes final items that finished before the cutoff (retention), in short transactions.
+ * History keeps the conversation: its rows lose their link to the inbox (`inbox_id` becomes null)
+ * and keep the text.
  */
 export function purgeItems(sqlite: Database.Database, request: PurgeRequest): PurgeResult {
   const params = { status: request.status, before: request.finishedBefore };
-  const purge = sqlite.transaction((): PurgeResult => {
-    const found = sqlite
-      .prepare(`SELECT count(*) AS n, min(id) AS first, max(id) AS last FROM inbox WHERE ${MATCH}`)
-      .get(params) as { n: number; first: number | null; last: number | null };
+  const found = sqlite
+    .prepare(`SELECT count(*) AS n, min(id) AS first, max(id) AS last FROM inbox WHERE ${MATCH}`)
+    .get(params) as { n: number; first: number | null; last: number | null };
+  let deleted = 0;
+  if (!request.dryRun && found.n > 0) {
     // history.inbox_id is indexed, so the foreign key's ON DELETE SET NULL is a lookup per row
-    const deleted =
-      !request.dryRun && found.n > 0
-        ? sqlite.prepare(`DELETE FROM inbox WHERE ${MATCH}`).run(params).changes
-        : 0;
-    return { matched: found.n, deleted, firstId: found.first, lastId: found.last };
-  });
-  return request.dryRun ? purge.deferred() : purge.immediate();
+    const batch = sqlite.prepare(
+      `DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE ${MATCH} ORDER BY id LIMIT ${BATCH})`,
+    );
+    const deleteBatch = sqlite.transaction(() => batch.run(params).changes);
+    for (let changes = BATCH; changes === BATCH; deleted += changes) changes = deleteBatch.immediate();
+  }
+  return { matched: found.n, deleted, firstId: found.first, lastId: found.last };
 }
