@@ -104,6 +104,19 @@ export interface RollbackDetail {
 export const RESET_EVENTS: readonly SupervisorEventName[] = ['release', 'rollback', 'resume'];
 export const SWAP_EVENTS: readonly SupervisorEventName[] = ['release', 'rollback'];
 
+/** The `kind` an `exit` event's detail records (`{"kind":"watchdog"}`), or null. */
+function exitKind(detail: string | null): string | null {
+  if (detail === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(detail);
+    if (typeof parsed === 'object' && parsed !== null && 'kind' in parsed && typeof parsed.kind === 'string')
+      return parsed.kind;
+  } catch {
+    // not JSON: an exit recorded without a kind
+  }
+  return null;
+}
+
 /** Reads and writes the supervisor's tables. */
 export class SupervisorStore {
   constructor(private readonly handle: DbHandle) {}
@@ -237,6 +250,7 @@ export class SupervisorStore {
         exitCode: supervisorEvents.exitCode,
         manual: supervisorEvents.manual,
         revision: supervisorEvents.revision,
+        detail: supervisorEvents.detail,
       })
       .from(supervisorEvents)
       .where(
@@ -248,7 +262,11 @@ export class SupervisorStore {
       )
       .orderBy(supervisorEvents.id)
       .all()
-      .map((row) => ({ ...row, manual: row.manual === true }));
+      .map(({ detail, ...row }) => ({
+        ...row,
+        manual: row.manual === true,
+        watchdog: exitKind(detail) === 'watchdog',
+      }));
   }
 
   /** All revisions, newest first. */

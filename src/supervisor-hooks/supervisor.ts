@@ -40,6 +40,9 @@ const STICKY: ReadonlySet<WorkerStatus | null> = new Set<WorkerStatus | null>([
 ]);
 const RUNNING = new Set(['online', 'launching']);
 
+/** The detector's answer, and whether it judged a candidate. */
+type Verdict = CrashLoopVerdict & { readonly candidate: boolean };
+
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
 /** Watches `autonous-worker` over the PM2 bus; see docs/supervisor.md. */
@@ -64,6 +67,7 @@ export class Supervisor {
       restarts: config.crashLoopRestarts,
       windowMs: config.crashLoopWindowMs,
       minUptimeMs: config.minUptimeMs,
+      promoteAfterMs: config.promoteAfterMs,
     };
   }
 
@@ -222,8 +226,15 @@ export class Supervisor {
       revision,
       detail: kind === 'unexpected' ? null : { kind },
     });
-    if (kind !== 'unexpected' || state?.status === 'halted') {
+    if (kind === 'manual' || state?.status === 'halted') {
       store.updateState({ lastExitCode: app.exitCode }, now());
+      return;
+    }
+    if (kind === 'watchdog') {
+      // counts only against a candidate (see isCrash); the watchdog already set the status
+      const verdict = this.evaluate(revision, now());
+      store.updateState({ lastExitCode: app.exitCode, restartsInWindow: verdict.count }, now());
+      if (verdict.loop) await this.onCrashLoop(revision, this.symptom(verdict));
       return;
     }
     const code = app.exitCode;
@@ -252,19 +263,28 @@ export class Supervisor {
     if (verdict.loop) await this.onCrashLoop(revision, this.symptom(verdict));
   }
 
-  private symptom(verdict: CrashLoopVerdict): string {
+  private symptom(verdict: Verdict): string {
     const { config } = this.deps;
+    if (verdict.candidate) {
+      return `crashed ${verdict.count} times since it was put in place (a hang killed by the watchdog counts), each before it had run the ${seconds(
+        config.promoteAfterMs,
+      )} that make a candidate good`;
+    }
     return `crashed ${verdict.count} times within ${seconds(config.crashLoopWindowMs)} (each after less than ${seconds(
       config.minUptimeMs,
     )})`;
   }
 
-  /** Counts the crashes of `revision` in the window, since the last release, rollback or resume. */
-  private evaluate(revision: string | null, now: number): CrashLoopVerdict {
+  /**
+   * Counts the crashes of `revision` since the last release, rollback or resume: in the window,
+   * or all of them while it is a candidate (see `CrashLoopScope`).
+   */
+  private evaluate(revision: string | null, now: number): Verdict {
     const { store } = this.deps;
     const since = store.lastEvent(RESET_EVENTS)?.at ?? 0;
-    const exits = store.exitsSince(Math.max(since, now - this.policy.windowMs - 1));
-    return detectCrashLoop(exits, { now, revision, since }, this.policy);
+    const candidate = revision !== null && store.revision(revision)?.status === 'candidate';
+    const exits = store.exitsSince(candidate ? since : Math.max(since, now - this.policy.windowMs - 1));
+    return { ...detectCrashLoop(exits, { now, revision, since, candidate }, this.policy), candidate };
   }
 
   private async onCrashLoop(revision: string | null, symptom: string): Promise<void> {

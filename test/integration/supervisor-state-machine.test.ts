@@ -312,6 +312,53 @@ describe('supervisor state machine', () => {
     expect(w.store.state()?.restartsInWindow).toBe(0);
   });
 
+  it('rolls back a candidate that hangs again and again, however far apart the hangs are', async () => {
+    const w = await world();
+    const good = w.store.revisions()[0]?.id as string;
+    const hanging = await releaseAndRestart(w, '// hangs\n');
+    // no heartbeat ever: each run is killed after the 30 s timeout, three kills span 90 s > the 60 s window
+    for (let i = 0; i < 3; i++) {
+      const startedAt = w.pm.worker.startedAt;
+      w.clock.t = startedAt + 30_001;
+      await w.sup.tick();
+      expect(w.pm.calls.at(-1)).toBe(`SIGKILL ${WORKER_APP}`);
+      await crash(w, 30_001, null);
+    }
+    expect(w.store.revision(hanging)).toMatchObject({
+      status: 'bad',
+      reason: expect.stringMatching(/crashed 3 times since it was put in place/),
+    });
+    expect(readCurrent(w.releases)?.revision).toBe(good);
+    expect(w.pm.calls.at(-1)).toBe(`restart ${WORKER_APP}`);
+    expect(w.store.state()?.status).toBe('rolled_back');
+  });
+
+  it('rolls back a candidate that keeps dying after the minimum uptime but before promotion', async () => {
+    const w = await world();
+    const good = w.store.revisions()[0]?.id as string;
+    const late = await releaseAndRestart(w, '// dies after 7 s\n');
+    await crash(w, 7000);
+    await crash(w, 7000);
+    expect(w.store.state()).toMatchObject({ status: 'online', restartsInWindow: 2 });
+    expect(w.pm.calls).toEqual([]);
+    await crash(w, 7000);
+    expect(w.store.revision(late)?.status).toBe('bad');
+    expect(readCurrent(w.releases)?.revision).toBe(good);
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+  });
+
+  it('keeps counting only quick exits of a good revision, and never its watchdog kills', async () => {
+    const w = await world();
+    for (let i = 0; i < 4; i++) await crash(w, 7000);
+    for (let i = 0; i < 3; i++) {
+      w.clock.t = w.pm.worker.startedAt + 30_001;
+      await w.sup.tick();
+      await crash(w, 30_001, null);
+    }
+    expect(w.pm.calls).toEqual(Array(3).fill(`SIGKILL ${WORKER_APP}`));
+    expect(w.store.state()?.restartsInWindow).toBe(0);
+  });
+
   it('promotes a candidate that ran with heartbeats for the promotion time', async () => {
     const w = await world();
     const candidate = await releaseAndRestart(w, '// fine\n');

@@ -99,4 +99,56 @@ describe('crash-loop detector', () => {
     expect(detectCrashLoop(exits, scope, policy)).toMatchObject({ count: 4, loop: false });
     expect(detectCrashLoop(exits, scope, { ...policy, restarts: 4 }).loop).toBe(true);
   });
+
+  describe('for a candidate (not yet promoted)', () => {
+    const withPromote = { ...policy, promoteAfterMs: 120_000 };
+    const candidate = { ...scope, candidate: true };
+
+    it('counts an unexpected exit up to just under the promotion time, not one at it', () => {
+      expect(isCrash(exit(1, { uptimeMs: 90_000 }), withPromote, true)).toBe(true);
+      expect(isCrash(exit(1, { uptimeMs: 119_999 }), withPromote, true)).toBe(true);
+      expect(isCrash(exit(1, { uptimeMs: 120_000 }), withPromote, true)).toBe(false);
+    });
+
+    it('counts a watchdog kill whatever its uptime, but no other manual exit', () => {
+      const killed = exit(1, { manual: true, watchdog: true, exitCode: null, uptimeMs: 500_000 });
+      expect(isCrash(killed, withPromote, true)).toBe(true);
+      expect(isCrash(exit(1, { manual: true, uptimeMs: 1000 }), withPromote, true)).toBe(false);
+    });
+
+    it('still never counts the crash-test exit (75) or bad configuration (78)', () => {
+      expect(isCrash(exit(1, { exitCode: 75 }), withPromote, true)).toBe(false);
+      expect(isCrash(exit(1, { exitCode: 78 }), withPromote, true)).toBe(false);
+    });
+
+    it('calls N hangs a loop even when they are spread wider than the window', () => {
+      const hangs = [100, 200, 300, 400, 500].map((s) =>
+        exit(s, { manual: true, watchdog: true, exitCode: null, uptimeMs: 90_000 }),
+      );
+      expect(detectCrashLoop(hangs, candidate, withPromote)).toEqual({
+        count: 5,
+        loop: true,
+        firstAt: NOW - 500_000,
+      });
+      // but only since the release, rollback or resume that put it in place
+      expect(detectCrashLoop(hangs, { ...candidate, since: NOW - 450_000 }, withPromote).count).toBe(4);
+    });
+
+    it('keeps the rules of a good revision for a good one: no watchdog kills, no late exits, the window', () => {
+      const exits = [
+        exit(10, { manual: true, watchdog: true, exitCode: null }),
+        exit(20, { uptimeMs: 90_000 }),
+        exit(400),
+        exit(30),
+      ];
+      expect(detectCrashLoop(exits, scope, withPromote).count).toBe(1);
+      expect(detectCrashLoop(exits, candidate, withPromote).count).toBe(4);
+      expect(isCrash(exit(1, { manual: true, watchdog: true }), withPromote)).toBe(false);
+      expect(isCrash(exit(1, { uptimeMs: 90_000 }), withPromote)).toBe(false);
+    });
+
+    it('falls back to the minimum uptime when no promotion time is given', () => {
+      expect(isCrash(exit(1, { uptimeMs: 60_000 }), policy, true)).toBe(false);
+    });
+  });
 });
