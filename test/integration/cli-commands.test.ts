@@ -296,7 +296,13 @@ describe('queue retry', () => {
     expect(JSON.parse(stdout)).toEqual({
       count: 1,
       requeued: [
-        { id: idOf(db, 'flaky'), updateId: expect.any(Number), chatId: 103, previousStatus: 'failed' },
+        {
+          id: idOf(db, 'flaky'),
+          updateId: expect.any(Number),
+          chatId: 103,
+          previousStatus: 'failed',
+          killedWorker: false,
+        },
       ],
     });
     const all = JSON.parse((await cli(['--db', db, 'queue', 'retry', '--all-dead', '--json'])).stdout);

@@ -93,7 +93,7 @@ describe('retryItems', () => {
     );
     const result = retryItems(db.sqlite, [item.id], T0 + 5000);
     expect(result).toEqual({
-      requeued: [{ id: item.id, updateId: 1, chatId: 10, previousStatus: 'dead' }],
+      requeued: [{ id: item.id, updateId: 1, chatId: 10, previousStatus: 'dead', killedWorker: false }],
       refused: [],
     });
     expect(row(item.id)).toEqual({

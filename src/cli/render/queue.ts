@@ -124,7 +124,17 @@ export function renderRequeued(requeued: readonly Requeued[]): string {
   const lines = requeued.map(
     (r) => `  ${r.id}  update ${r.updateId}  chat ${r.chatId ?? '-'}  (was ${r.previousStatus})`,
   );
-  return [`Requeued ${requeued.length} ${noun}, ready now with attempts reset:`, ...lines].join('\n');
+  const killers = requeued.filter((r) => r.killedWorker).map((r) => r.id);
+  const warning =
+    killers.length === 0
+      ? []
+      : [
+          `Warning: ${killers.join(', ')} killed the worker on every attempt before. If it does again, each crash`,
+          "counts toward the supervisor's crash loop (SUPERVISOR_CRASH_LOOP_RESTARTS), which can halt the worker.",
+        ];
+  return [`Requeued ${requeued.length} ${noun}, ready now with attempts reset:`, ...lines, ...warning].join(
+    '\n',
+  );
 }
 
 /** `queue retry --json`. */

@@ -11,6 +11,8 @@ export interface Requeued {
   readonly updateId: number;
   readonly chatId: number | null;
   readonly previousStatus: InboxStatus;
+  /** It had killed the worker on every attempt: retrying it crashes the worker again. */
+  readonly killedWorker: boolean;
 }
 
 /** An id that cannot be retried, and why (a sentence). */
@@ -56,7 +58,8 @@ const REQUEUE = `UPDATE inbox SET status = 'queued', attempts = 0, available_at 
  */
 export function retryItems(sqlite: Database.Database, ids: readonly number[], now: number): RetryResult {
   const read = sqlite.prepare(
-    'SELECT id, update_id AS updateId, chat_id AS chatId, status FROM inbox WHERE id = ?',
+    `SELECT id, update_id AS updateId, chat_id AS chatId, status, error_class = 'crash' AS killedWorker
+     FROM inbox WHERE id = ?`,
   );
   const update = sqlite.prepare(`${REQUEUE} WHERE id = @id`);
   return sqlite
@@ -65,11 +68,18 @@ export function retryItems(sqlite: Database.Database, ids: readonly number[], no
       const refused: Refused[] = [];
       for (const id of new Set(ids)) {
         const row = read.get(id) as
-          { id: number; updateId: number; chatId: number | null; status: InboxStatus } | undefined;
+          | { id: number; updateId: number; chatId: number | null; status: InboxStatus; killedWorker: number }
+          | undefined;
         const reason = retryRefusal(id, row?.status);
         if (reason !== null || row === undefined) refused.push({ id, reason: reason ?? '' });
         else
-          found.push({ id: row.id, updateId: row.updateId, chatId: row.chatId, previousStatus: row.status });
+          found.push({
+            id: row.id,
+            updateId: row.updateId,
+            chatId: row.chatId,
+            previousStatus: row.status,
+            killedWorker: row.killedWorker === 1,
+          });
       }
       if (refused.length > 0) return { requeued: [], refused };
       for (const item of found) update.run({ id: item.id, now });
@@ -80,8 +90,22 @@ export function retryItems(sqlite: Database.Database, ids: readonly number[], no
 
 /** Requeues every item in `status`; returns them, oldest first. */
 export function retryByStatus(sqlite: Database.Database, status: RetryableStatus, now: number): Requeued[] {
-  const rows = sqlite
-    .prepare(`${REQUEUE} WHERE status = @status RETURNING id, update_id AS updateId, chat_id AS chatId`)
-    .all({ status, now }) as { id: number; updateId: number; chatId: number | null }[];
-  return rows.map((row) => ({ ...row, previousStatus: status })).sort((a, b) => a.id - b.id);
+  // RETURNING sees the row after the update, so the crash marker is read first, in one transaction
+  return sqlite
+    .transaction(() => {
+      const crashed = new Set(
+        (
+          sqlite.prepare(`SELECT id FROM inbox WHERE status = ? AND error_class = 'crash'`).all(status) as {
+            id: number;
+          }[]
+        ).map((r) => r.id),
+      );
+      const rows = sqlite
+        .prepare(`${REQUEUE} WHERE status = @status RETURNING id, update_id AS updateId, chat_id AS chatId`)
+        .all({ status, now }) as { id: number; updateId: number; chatId: number | null }[];
+      return rows
+        .map((row) => ({ ...row, previousStatus: status, killedWorker: crashed.has(row.id) }))
+        .sort((a, b) => a.id - b.id);
+    })
+    .immediate();
 }
