@@ -39,6 +39,8 @@ const STICKY: ReadonlySet<WorkerStatus | null> = new Set<WorkerStatus | null>([
   'starting',
 ]);
 const RUNNING = new Set(['online', 'launching']);
+/** How long after a release or rollback is recorded its command gets to restart the worker itself. */
+const STALE_GRACE_MS = 30_000;
 
 /** The detector's answer, and whether it judged a candidate. */
 type Verdict = CrashLoopVerdict & { readonly candidate: boolean };
@@ -339,6 +341,7 @@ export class Supervisor {
     if (state !== null && verdict.count !== state.restartsInWindow) {
       store.updateState({ restartsInWindow: verdict.count }, at);
     }
+    if (this.linked && (await this.restartIfStale(app, at))) return;
     if (app.status !== 'online' || app.startedAt <= 0) return;
     const heartbeatAt = store.heartbeatAt();
     const run = { now: at, startedAt: app.startedAt, heartbeatAt };
@@ -411,8 +414,7 @@ export class Supervisor {
     }
     // Running code from before the last move of `current`: its restart did not happen.
     if (RUNNING.has(app.status) && intended !== null && app.startedAt > 0 && app.startedAt < intended.at) {
-      log.warn(`the worker started before current moved to ${intended.id}: restarting it`);
-      store.record({ at: now(), event: 'restart_stale', revision: intended.id });
+      this.restartStale(intended.id, now());
       await pm.restart(WORKER_APP);
       return;
     }
@@ -425,6 +427,30 @@ export class Supervisor {
       const status: WorkerStatus = RUNNING.has(app.status) ? 'online' : 'stopped';
       store.updateState({ status, revision: current, reason: null }, now());
     }
+  }
+
+  /**
+   * The periodic twin of the catch-up's stale check: a worker still running code from before the
+   * last release or rollback (the command could not restart it, e.g. it had the wrong PM2_HOME)
+   * is restarted, once per move of `current` (a restart that does not take must not become a
+   * restart loop), and only after `STALE_GRACE_MS`, the time the command gets to restart it
+   * itself. True when it restarted.
+   */
+  private async restartIfStale(app: AppInfo, at: number): Promise<boolean> {
+    const { store, pm } = this.deps;
+    if (!RUNNING.has(app.status) || app.startedAt <= 0) return false;
+    const intended = intendedRevision(this.ctx);
+    if (intended === null || app.startedAt >= intended.at || at - intended.at < STALE_GRACE_MS) return false;
+    const tried = store.lastEvent(['restart_stale']);
+    if (tried !== null && tried.at >= intended.at) return false;
+    this.restartStale(intended.id, at);
+    await pm.restart(WORKER_APP);
+    return true;
+  }
+
+  private restartStale(revision: string, at: number): void {
+    this.deps.log.warn(`the worker started before current moved to ${revision}: restarting it`);
+    this.deps.store.record({ at, event: 'restart_stale', revision });
   }
 
   /** Checks that PM2 runs the worker through our `current` link; says so once when it does not. */

@@ -54,10 +54,16 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('revision commands', () => {
   it('releases a fresh build of the working tree by default, recording the checkout', async () => {
     const result = await cli(['release']);
-    expect(result.code).toBe(0);
+    // recorded, but the worker was not restarted: a caller must not read that as success
+    expect(result.code).toBe(1);
     const id = releasedId(result.stdout);
+    expect(id).toMatch(/^r2-/);
     expect(result.stderr).toMatch(/Building the worker from /);
-    expect(result.stdout).toMatch(/The worker was not restarted: No PM2 daemon answers in .*It runs r2-/s);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `error: ${id} is released \\(a candidate\\) and current points at it, but the worker was not restarted and still runs the code it ran before \\(No PM2 daemon answers in .*\\)\\. Set PM2_HOME .*pm2 restart autonous-worker`,
+      ),
+    );
     const releases = path.join(dir, 'state', 'releases');
     expect(fs.existsSync(path.join(releases, id, 'dist', 'worker', 'main.js'))).toBe(true);
     expect(fs.existsSync(path.join(releases, id, 'drizzle', 'meta', '_journal.json'))).toBe(true);
@@ -71,6 +77,15 @@ describe('revision commands', () => {
     });
     // and no PM2 daemon was started to restart the worker
     expect(fs.existsSync(path.join(pm2Home, 'pm2.pid'))).toBe(false);
+  });
+
+  it('exits 1 with --json too when the worker was not restarted, the JSON saying why', async () => {
+    const result = await cli(['--json', 'release', '--from', builtDist('a')]);
+    expect(result.code).toBe(1);
+    const json = JSON.parse(result.stdout) as { revision: { id: string }; restarted: boolean; why: string };
+    expect(json).toMatchObject({ restarted: false, why: expect.stringMatching(/No PM2 daemon answers/) });
+    expect(result.stderr).toMatch(new RegExp(`^error: ${json.revision.id} is released`));
+    expect(fs.readlinkSync(path.join(dir, 'state', 'releases', 'current'))).toBe(json.revision.id);
   });
 
   it('refuses a folder that is not a built worker, exit 1, one sentence', async () => {
@@ -99,7 +114,12 @@ describe('revision commands', () => {
     const a = releasedId((await cli(['release', '--from', builtDist('a')])).stdout);
     const first = withStore((s) => s.revisions().find((r) => r.status === 'good')?.id) as string;
     const back = await cli(['rollback']);
-    expect(back.code).toBe(0);
+    expect(back.code).toBe(1); // no PM2 daemon: the rollback is recorded, the worker not restarted
+    expect(back.stderr).toMatch(
+      new RegExp(
+        `^error: The rollback to ${first} is recorded and current points at it, but the worker was not restarted and still runs the code it ran before`,
+      ),
+    );
     expect(back.stdout).toMatch(new RegExp(`^Rolled back from ${a} to ${first} \\(${a} is marked bad\\)`));
     expect(withStore((s) => s.revision(a)?.status)).toBe('bad');
     const detail = withStore((s) => s.lastEvent(['rollback'])?.detail);
@@ -133,9 +153,9 @@ describe('revision commands', () => {
     expect(notHalted.stdout).toMatch(/not halted .*nothing to resume/);
     withStore((s) => s.updateState({ status: 'halted', reason: 'a test halt' }, Date.now()));
     const resumed = await cli(['supervisor', 'resume']);
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(
-      /^Resumed in the records, but the worker was not started: No PM2 daemon answers/,
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(
+      /^error: The halt is over in the records \(crashes are counted afresh\) and current points at .*, but the worker was not started and does not run \(No PM2 daemon answers/,
     );
     expect(withStore((s) => s.state())).toMatchObject({
       status: 'starting',

@@ -432,6 +432,34 @@ describe('supervisor state machine', () => {
     expect(eventNames(w)).toContain('restart_stale');
   });
 
+  it('restarts a stale worker on its periodic check too, after a grace, and only once per release', async () => {
+    const w = await world({ SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS: '0' }); // no watchdog in the way
+    w.clock.t += 1000;
+    const released = release(w, '// new\n'); // the CLI could not restart the worker (wrong PM2_HOME)
+    // PM2 restarts nothing: the worker keeps its old run, whatever is asked
+    w.pm.restart = async (name: string): Promise<void> => {
+      w.pm.calls.push(`restart ${name}`);
+    };
+    w.clock.t += 29_999;
+    await w.sup.tick();
+    expect(w.pm.calls).toEqual([]); // the release command may still be restarting it
+    w.clock.t += 1;
+    await w.sup.tick();
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+    expect(w.store.lastEvent(['restart_stale'])?.revision).toBe(released);
+    for (let i = 0; i < 3; i++) {
+      w.clock.t += 60_000;
+      await w.sup.tick();
+    }
+    expect(w.pm.calls).toHaveLength(1); // no restart loop
+    // the next release is another chance
+    const next = release(w, '// newer\n');
+    w.clock.t += 30_000;
+    await w.sup.tick();
+    expect(w.pm.calls).toHaveLength(2);
+    expect(w.store.lastEvent(['restart_stale'])?.revision).toBe(next);
+  });
+
   it('turns rollback off, and says why, when PM2 does not run the worker through current', async () => {
     const w = await world();
     w.pm.worker = { ...w.pm.worker, execPath: path.join(w.home, 'dist', 'worker', 'main.js') };

@@ -20,7 +20,12 @@ import { type Paint, paint } from '../render/colour';
 import { renderTable } from '../render/table';
 import { cut } from '../render/text';
 import { formatAge } from '../render/time';
-import { register as registerSupervisor, type Restart, restartWorker } from './supervisor';
+import {
+  register as registerSupervisor,
+  reportNotRestarted,
+  type Restart,
+  restartWorker,
+} from './supervisor';
 
 const EXAMPLES = `
 Examples:
@@ -49,10 +54,13 @@ function revisionContext(file: string, env: Env, store: SupervisorStore): Revisi
   return { store, releasesDir: releasesDirFor(file), home: projectHome(settings), keep };
 }
 
-function restartLine(restart: Restart, id: string): string {
-  return restart.restarted
-    ? `The worker was restarted on ${id}.`
-    : `The worker was not restarted: ${restart.why} It runs ${id} from its next start.`;
+/** Says the worker now runs `id`, or reports (exit 1) that it still runs the old code. */
+function reportRestart(ctx: CliContext, restart: Restart, done: string, id: string, json: boolean): void {
+  if (restart.restarted) {
+    if (!json) ctx.out.print(`The worker was restarted on ${id}.`);
+    return;
+  }
+  reportNotRestarted(ctx, done, restart.why);
 }
 
 /** `git describe`-like words for a build of the working tree, when it is a git checkout. */
@@ -179,13 +187,14 @@ export function register(program: Command, ctx: CliContext): void {
           previous: released.previous,
           ...restart,
         });
-        return;
+      } else {
+        ctx.out.print(
+          `Released ${id} (candidate) from ${released.revision.source}; current pointed at it` +
+            `${released.previous ? ` (was ${released.previous})` : ''}.\n` +
+            'It becomes good after it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; a crash loop before that rolls it back.',
+        );
       }
-      ctx.out.print(
-        `Released ${id} (candidate) from ${released.revision.source}; current pointed at it` +
-          `${released.previous ? ` (was ${released.previous})` : ''}.\n${restartLine(restart, id)}\n` +
-          'It becomes good after it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; a crash loop before that rolls it back.',
-      );
+      reportRestart(ctx, restart, `${id} is released (a candidate) and current points at it`, id, g.json);
     });
 
   program
@@ -238,9 +247,16 @@ export function register(program: Command, ctx: CliContext): void {
       else {
         ctx.out.print(
           `Rolled back from ${result.from ?? 'unrecorded code'} to ${result.to}` +
-            `${result.from ? ` (${result.from} is marked bad)` : ''}.\n${restartLine(restart, result.to)}`,
+            `${result.from ? ` (${result.from} is marked bad)` : ''}.`,
         );
       }
+      reportRestart(
+        ctx,
+        restart,
+        `The rollback to ${result.to} is recorded and current points at it`,
+        result.to,
+        g.json,
+      );
     });
 
   const revisions = program

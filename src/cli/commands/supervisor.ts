@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { type Env, loadEnvironment, projectHome } from '../../shared/env';
 import { releasesDirFor, WORKER_APP } from '../../supervisor-hooks/config';
 import { connectPm2, Pm2UnreachableError } from '../../supervisor-hooks/process-manager';
-import { resumeWorker } from '../../supervisor-hooks/revisions';
+import { currentRevision, resumeWorker } from '../../supervisor-hooks/revisions';
 import { type EventRecord, SupervisorStore } from '../../supervisor-hooks/store';
 import type { CliContext } from '../context';
 import { globalOptions } from '../context';
 import { resolveDbPath, withDatabase } from '../database';
+import { CLI_EXIT } from '../errors';
 import { wholeNumber } from '../options';
 import { type Paint, paint } from '../render/colour';
 import { renderTable } from '../render/table';
@@ -23,6 +24,25 @@ until \`autonous supervisor resume\` (or \`autonous release\` of a fix). See doc
 
 /** What happened to the worker's process after a change of revision. */
 export type Restart = { readonly restarted: true } | { readonly restarted: false; readonly why: string };
+
+/**
+ * Reports a change of revision that the worker's process did not follow: stderr says what is
+ * recorded, that the old code still runs and what to do, and the command exits 1 (a caller that
+ * reads 0 as "the new code runs" must not be misled). `done` is what was recorded, a sentence
+ * without its full stop; `stopped`: the worker was halted, so nothing runs.
+ */
+export function reportNotRestarted(ctx: CliContext, done: string, why: string, stopped = false): void {
+  const state = stopped
+    ? 'the worker was not started and does not run'
+    : 'the worker was not restarted and still runs the code it ran before';
+  ctx.out.error(
+    `error: ${done}, but ${state} (${why.replace(
+      /\.$/,
+      '',
+    )}). Set PM2_HOME to the PM2 home the worker runs under and run \`pm2 restart ${WORKER_APP}\`; a running supervisor also restarts it at its next check.`,
+  );
+  ctx.exitCode = CLI_EXIT.failure;
+}
 
 /** Restarts the worker through PM2 so it runs what `current` points at now; never starts a daemon. */
 export async function restartWorker(env: Env): Promise<Restart> {
@@ -87,17 +107,14 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (_opts: unknown, command: Command) => {
       const g = globalOptions(command);
       const file = resolveDbPath(g.db, ctx.env);
-      const before = withDatabase(file, (handle) => {
+      const { before, current } = withDatabase(file, (handle) => {
         const store = new SupervisorStore(handle);
         const state = store.state();
-        if (state?.status !== 'halted') return state?.status ?? 'unknown';
+        if (state?.status !== 'halted') return { before: state?.status ?? 'unknown', current: null };
         const home = projectHome(loadEnvironment(ctx.env, (name) => name === 'AUTONOUS_HOME'));
-        resumeWorker(
-          { store, releasesDir: releasesDirFor(file), home, keep: 0 },
-          'by hand (autonous supervisor resume)',
-          ctx.now(),
-        );
-        return 'halted';
+        const rc = { store, releasesDir: releasesDirFor(file), home, keep: 0 };
+        resumeWorker(rc, 'by hand (autonous supervisor resume)', ctx.now());
+        return { before: 'halted', current: currentRevision(rc) };
       });
       if (before !== 'halted') {
         if (g.json) ctx.out.json({ resumed: false, status: before });
@@ -106,11 +123,14 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const restart = await restartWorker(ctx.env);
       if (g.json) ctx.out.json({ resumed: true, ...restart });
-      else {
-        ctx.out.print(
-          restart.restarted
-            ? 'Resumed: the worker was started again, and crashes are counted afresh.'
-            : `Resumed in the records, but the worker was not started: ${restart.why}`,
+      else if (restart.restarted)
+        ctx.out.print('Resumed: the worker was started again, and crashes are counted afresh.');
+      if (!restart.restarted) {
+        reportNotRestarted(
+          ctx,
+          `The halt is over in the records (crashes are counted afresh) and current points at ${current ?? 'the project'}`,
+          restart.why,
+          true,
         );
       }
     });
