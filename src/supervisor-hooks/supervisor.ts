@@ -47,7 +47,7 @@ type Verdict = CrashLoopVerdict & { readonly candidate: boolean };
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
-/** Watches `autonous-worker` over the PM2 bus; see docs/supervisor.md. */
+/** Watches `autonous-worker` over the PM2 bus; see README.md, section Supervisor. */
 export class Supervisor {
   private chain: Promise<void> = Promise.resolve();
   private tickQueued = false;

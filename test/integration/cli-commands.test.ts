@@ -19,7 +19,7 @@ import { runCli, type CliResult } from '../helpers/run-cli';
 const REPO = path.resolve(__dirname, '..', '..');
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 
-/** The documented fields of an item in `queue ls --json` and `queue dead --json` (docs/cli.md). */
+/** The documented fields of an item in `queue ls --json` and `queue dead --json` (README.md, section Ops CLI). */
 const ITEM_FIELDS = [
   'id',
   'updateId',

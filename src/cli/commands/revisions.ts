@@ -36,7 +36,7 @@ Examples:
   $ autonous rollback --to r3-1a2b3c4
 
 A release is a candidate until it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; the
-supervisor rolls a crash-looping candidate back by itself. See docs/supervisor.md.`;
+supervisor rolls a crash-looping candidate back by itself. See README.md, section Supervisor.`;
 
 /** Where the revisions of the database in use live, and the project they run with. */
 function revisionContext(file: string, env: Env, store: SupervisorStore): RevisionContext {

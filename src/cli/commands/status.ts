@@ -16,7 +16,7 @@ const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS';
 const HEARTBEAT_DEFAULT_SECONDS = 90;
 
 const EXAMPLES = `
-Exit code 1 when something is wrong (see docs/cli.md), so cron and monitors can use it.
+Exit code 1 when something is wrong (see README.md, section Ops CLI, status), so cron and monitors can use it.
 
 Examples:
   $ autonous status

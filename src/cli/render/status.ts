@@ -5,7 +5,7 @@ import { renderCounts } from './stats';
 import { renderFields, renderTable } from './table';
 import { formatAge, formatDuration } from './time';
 
-/** `status --json` (see docs/cli.md). */
+/** `status --json` (see README.md, section Ops CLI). */
 export function statusJson(
   snapshot: StatusSnapshot,
   limits: StatusThresholds,
