@@ -141,6 +141,26 @@ describe('revision commands', () => {
     expect(none.stderr).toMatch(/There is no good revision to roll back to/);
   });
 
+  it('leaves a good revision good when rolling back from it by hand, so rollback --to can return to it', async () => {
+    const a = releasedId((await cli(['release', '--from', builtDist('a')])).stdout);
+    const first = withStore((s) => s.revisions().find((r) => r.status === 'good')?.id) as string;
+    withStore((s) => s.promote(a, Date.now())); // a ran well: the supervisor promoted it
+    const back = await cli(['rollback']);
+    expect(back.stdout).toMatch(new RegExp(`^Rolled back from ${a} to ${first} \\(${a} stays good\\)`));
+    expect(withStore((s) => s.revision(a))).toMatchObject({ status: 'good', badAt: null, reason: null });
+    const detail = withStore((s) => s.lastEvent(['rollback'])?.detail);
+    expect(JSON.parse(detail ?? '')).toEqual({
+      from: a,
+      to: first,
+      reason: `rolled back by hand (autonous rollback); ${a} stays good`,
+    });
+    const again = await cli(['rollback', '--to', a]);
+    expect(again.stderr).not.toMatch(/is bad/);
+    expect(again.stdout).toMatch(new RegExp(`^Rolled back from ${first} to ${a} \\(${first} stays good\\)`));
+    expect(fs.readlinkSync(path.join(dir, 'state', 'releases', 'current'))).toBe(a);
+    expect(withStore((s) => s.revisions().map((r) => r.status))).toEqual(['good', 'good']);
+  });
+
   it('keeps SUPERVISOR_KEEP_REVISIONS revisions plus current and the rollback target', async () => {
     for (const name of ['a', 'b', 'c', 'd']) await cli(['release', '--from', builtDist(name)]);
     const ids = withStore((s) => s.revisions().map((r) => r.id));

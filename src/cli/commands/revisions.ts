@@ -36,7 +36,9 @@ Examples:
   $ autonous rollback --to r3-1a2b3c4
 
 A release is a candidate until it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; the
-supervisor rolls a crash-looping candidate back by itself. See README.md, section Supervisor.`;
+supervisor rolls a crash-looping candidate back by itself. \`rollback\` marks the revision it
+leaves bad only when that is still a candidate: a good one stays good, and \`rollback --to\` can
+return to it. See README.md, section Supervisor.`;
 
 /** Where the revisions of the database in use live, and the project they run with. */
 function revisionContext(file: string, env: Env, store: SupervisorStore): RevisionContext {
@@ -200,7 +202,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('rollback')
     .description(
-      'point current at an earlier revision (default: the newest good one), mark the one left bad, restart',
+      'point current at an earlier revision (default: the newest good one), mark the one left bad if it is still a candidate, restart',
     )
     .option('--to <revision>', 'the revision to run (its id, or just rN)')
     .addHelpText('after', EXAMPLES)
@@ -231,24 +233,34 @@ export function register(program: Command, ctx: CliContext): void {
           to = target;
         }
         if (to === from) throw new CliError(`${to} is what runs already: nothing to roll back.`);
+        // Only a candidate is judged by leaving it: a good revision has run well, and a bad one
+        // keeps the reason it was marked for.
+        const left = from === null ? null : store.revision(from);
+        const markBad = left?.status === 'candidate';
+        const byHand = 'rolled back by hand (autonous rollback)';
+        const reason =
+          from === null || markBad
+            ? byHand
+            : `${byHand}; ${from} ${left === null ? 'is not a recorded revision' : `stays ${left.status}`}`;
         try {
-          rollbackRevision(
-            rc,
-            { from, to, reason: 'rolled back by hand (autonous rollback)', markBad: true },
-            ctx.now(),
-          );
+          rollbackRevision(rc, { from, to, reason, markBad }, ctx.now());
         } catch (err) {
           throw new CliError(err instanceof Error ? err.message : String(err));
         }
-        return { from, to };
+        return { from, to, fromStatus: markBad ? 'bad' : (left?.status ?? null) };
       });
       const restart = await restartWorker(ctx.env);
       if (g.json) ctx.out.json({ ...result, ...restart });
       else {
-        ctx.out.print(
-          `Rolled back from ${result.from ?? 'unrecorded code'} to ${result.to}` +
-            `${result.from ? ` (${result.from} is marked bad)` : ''}.`,
-        );
+        const left =
+          result.from === null
+            ? ''
+            : result.fromStatus === 'bad'
+              ? ` (${result.from} is marked bad)`
+              : result.fromStatus === null
+                ? ''
+                : ` (${result.from} stays ${result.fromStatus})`;
+        ctx.out.print(`Rolled back from ${result.from ?? 'unrecorded code'} to ${result.to}${left}.`);
       }
       reportRestart(
         ctx,
