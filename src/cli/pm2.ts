@@ -41,19 +41,24 @@ interface Pm2Api {
  * "no daemon" mode) runs one inside this process instead; both are side effects a status
  * command must not have. So the RPC socket is probed first, pm2 is loaded only when a daemon
  * answers, and its RPC client connects to that daemon directly. Everything is bounded by
- * `timeoutMs`.
+ * `timeoutMs`. The daemon listed is the one probed: an instance of pm2's API bound to `env`'s
+ * PM2_HOME (`new pm2.custom`), not pm2's default instance, which is bound to the PM2_HOME this
+ * process had when pm2 was loaded (doctor reads PM2_HOME from the env file too). Constructing
+ * it connects nothing; only `launchRPC` does, to that home's socket, never spawning a daemon.
  */
 export async function readPm2(env: Env, now: number, timeoutMs = 3000): Promise<Pm2Snapshot> {
   const home = pm2Home(env);
   if (!(await daemonAnswers(env, timeoutMs))) {
     return { reachable: false, home, error: `no PM2 daemon answers on ${pm2RpcSocket(env)}` };
   }
-  // pm2 exports an instance whose methods live on its prototype: use the module object itself
-  const pm2 = ((await import('pm2')) as unknown as { default: Pm2Api }).default;
+  const pm2 = (await import('pm2')) as unknown as {
+    default: { custom: new (opts: { pm2_home: string }) => Pm2Api };
+  };
+  const api = new pm2.default.custom({ pm2_home: home });
   const list = new Promise<Pm2Description[]>((resolve, reject) => {
-    pm2.Client.launchRPC((err) => {
+    api.Client.launchRPC((err) => {
       if (err) return reject(err);
-      pm2.list((listErr, apps) => (listErr ? reject(listErr) : resolve(apps)));
+      api.list((listErr, apps) => (listErr ? reject(listErr) : resolve(apps)));
     });
   });
   let timer: NodeJS.Timeout | undefined;
@@ -67,7 +72,7 @@ export async function readPm2(env: Env, now: number, timeoutMs = 3000): Promise<
     return { reachable: false, home, error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
-    pm2.disconnect();
+    api.disconnect();
   }
 }
 
