@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { waitUntil } from './wait-until';
+import { trackedSleep, waitUntil } from './wait-until';
 
 /** One chat message as sent by the client; `content` may be a string or a list of parts. */
 export interface ChatMessage {
@@ -149,14 +149,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let latencyMs = 0;
   let closed = false;
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+  const sleep = (ms: number): Promise<void> => trackedSleep(timers, ms);
 
   const send = (
     res: http.ServerResponse,

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Api, type Chat, type Message, type User } from 'node-telegram-bot-api';
-import { waitUntil } from './wait-until';
+import { trackedSleep, waitUntil } from './wait-until';
 
 /** An update as the Bot API sends it; unknown kinds (photo, callback_query, ...) pass through as given. */
 export interface Update {
@@ -210,14 +210,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   let webhookUrl = '';
   let closed = false;
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+  const sleep = (ms: number): Promise<void> => trackedSleep(timers, ms);
 
   const nextMessageId = (chatId: number): number => {
     const id = (lastMessageId.get(chatId) ?? 0) + 1;

@@ -20,3 +20,17 @@ export function waitUntil(
     tick().catch(reject);
   });
 }
+
+/**
+ * Waits `ms` with a timer kept in `timers`, so a fake's close() can clear every pending wait
+ * and no timer outlives its server.
+ */
+export function trackedSleep(timers: Set<NodeJS.Timeout>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      resolve();
+    }, ms);
+    timers.add(timer);
+  });
+}
