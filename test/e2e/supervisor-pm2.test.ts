@@ -289,6 +289,8 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
       } ms before), worker online again ${back - sentAt} ms after it`,
     );
     expect(Number(watchdog.at) - detail.lastHeartbeatAt).toBeLessThan((HEARTBEAT_TIMEOUT_S + 2.5) * 1000);
+    // PM2 may report the new worker online before the supervisor has taken the exit off the bus
+    await waitFor('the exit on record', () => events(i, from).some((e) => e.event === 'exit'), i, 10_000);
     const exit = events(i, from).find((e) => e.event === 'exit');
     expect(exit).toMatchObject({ manual: 1, detail: '{"kind":"watchdog"}' });
     expect(events(i, from).map((e) => e.event)).not.toContain('rollback');
@@ -310,6 +312,13 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
     );
     const rolledBackAt = Date.now();
     await i.pm2.waitOnline(WORKER, 20_000);
+    // the good revision's `online` comes over the bus: PM2's list can show it first
+    await waitFor(
+      'the good revision online on record',
+      () => events(i, from).some((e) => e.event === 'online' && e.revision === good),
+      i,
+      10_000,
+    );
     await i.telegram.waitFor(
       () => i.telegram.sentTo(CHAT).some((m) => m.text === 'echo: are you there during the incident?'),
       20_000,
