@@ -103,9 +103,17 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     started = true;
     processor.start();
   });
-  void announceRollbacks(sqlite, telegram, config.telegram.adminChatIds, log, now()).catch((err: unknown) =>
-    log.warn('could not announce rollbacks', { error: describeError(err) }),
-  );
+  // Its own abort: a stop lets a notice under way finish (within the grace) before the DB closes,
+  // so a delivered notice is remembered and not sent again by the next start
+  const announceAbort = new AbortController();
+  const announcing = announceRollbacks(
+    sqlite,
+    telegram,
+    config.telegram.adminChatIds,
+    log,
+    now(),
+    announceAbort.signal,
+  ).catch((err: unknown) => log.warn('could not announce rollbacks', { error: describeError(err) }));
   log.info('worker started', {
     db: config.dbPath,
     concurrency: config.worker.concurrency,
@@ -116,9 +124,14 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   // A second call (a signal during a stop) waits for the first instead of returning at once
   const stop = (graceMs = 8000): Promise<void> =>
     (stopping ??= (async () => {
+      const deadline = Date.now() + graceMs;
       abort.abort();
       if (started) await processor.stop(graceMs);
       await polling.catch(() => undefined);
+      // the same grace as the processor's, not another one on top: PM2's kill_timeout is fixed
+      const timer = setTimeout(() => announceAbort.abort(), Math.max(0, deadline - Date.now()));
+      await announcing;
+      clearTimeout(timer);
       stopHeartbeat();
       db.close();
       log.info('worker stopped');

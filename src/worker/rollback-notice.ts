@@ -29,7 +29,7 @@ export function rollbackLine(event: RollbackEvent): string {
  * The worker is the only part that talks to Telegram, so it announces the supervisor's rollbacks:
  * on start, one line per rollback event not yet announced, to each `TG_ADMIN_CHAT_IDS` chat.
  * An event is remembered in `kv` once an admin chat accepted it (or none is set), so a restart
- * repeats only what nobody received.
+ * repeats only what nobody received. `signal` stops it between sends (the worker is stopping).
  */
 export async function announceRollbacks(
   sqlite: Database.Database,
@@ -37,6 +37,7 @@ export async function announceRollbacks(
   adminChatIds: readonly number[],
   log: Logger,
   now: number,
+  signal?: AbortSignal,
 ): Promise<number> {
   const after = Number(getKv(sqlite, ANNOUNCED) ?? 0);
   const events = sqlite
@@ -46,10 +47,11 @@ export async function announceRollbacks(
     .all(after) as RollbackEvent[];
   let announced = 0;
   for (const event of events) {
+    if (signal?.aborted) break;
     let delivered = adminChatIds.length === 0;
     for (const chatId of adminChatIds) {
       try {
-        await sendNotice(telegram, log, chatId, null, rollbackLine(event));
+        await sendNotice(telegram, log, chatId, null, rollbackLine(event), signal);
         delivered = true;
       } catch (err) {
         log.warn('could not tell an admin chat about a rollback', { chatId, error: describeError(err) });

@@ -246,17 +246,41 @@ describe('worker', () => {
       JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop: 5 exits in 60s' }),
     );
     db.close();
+    // the first notice is slow: the worker is stopped while the announcement is under way
+    h.telegram.failNext('sendMessage', { delayMs: 300 });
     const first = await start({ TG_ADMIN_CHAT_IDS: '500,501' });
-    await h.telegram.waitForSent(2);
+    await h.telegram.waitFor(() => h.telegram.callsOf('sendMessage').length === 1, 5000, 'the first notice');
+    await first.stop(5000);
+    // the stop let it finish and remembered it
     expect(h.telegram.sent.map((m) => [m.chatId, m.text])).toEqual([
       [500, 'autonous: revision r2 failed (crash loop: 5 exits in 60s); rolled back, now running r1.'],
       [501, 'autonous: revision r2 failed (crash loop: 5 exits in 60s); rolled back, now running r1.'],
     ]);
-    await first.stop(1000);
-    await start({ TG_ADMIN_CHAT_IDS: '500,501' });
+    const second = await start({ TG_ADMIN_CHAT_IDS: '500,501' });
     h.telegram.pushMessage(101, 'after restart');
-    await h.telegram.waitForSent(3);
-    expect(h.telegram.sent).toHaveLength(3);
+    await h.telegram.waitFor(() => h.telegram.sentTo(101).length === 1, 5000, 'the answer after the restart');
+    // a stop waits for the start's announcement, so nothing more can come from it after this
+    await second.stop(5000);
+    expect(h.telegram.sentTo(500)).toHaveLength(1);
+    expect(h.telegram.sentTo(501)).toHaveLength(1);
+  });
+
+  it('does not let a notice that Telegram never answers hold a stop past its grace', async () => {
+    const { openDatabase } = await import('../../src/db/open');
+    const db = openDatabase(h.dbPath);
+    db.sqlite
+      .prepare(
+        `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', 'r1', ?)`,
+      )
+      .run(Date.now(), JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop' }));
+    db.close();
+    h.telegram.failNext('sendMessage', { hang: true });
+    const worker = await start({ TG_ADMIN_CHAT_IDS: '500' });
+    await h.telegram.waitFor(() => h.telegram.callsOf('sendMessage').length === 1, 5000, 'the notice');
+    const stopAt = Date.now();
+    await worker.stop(300);
+    expect(Date.now() - stopAt).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - stopAt).toBeLessThan(3000);
   });
 
   it('announces a rollback again on the next start when no admin chat received it', async () => {
