@@ -124,13 +124,14 @@ function cli(i: Incident, args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-/** A copy of the built dist whose worker throws at start. */
-function brokenDist(i: Incident, name: string): string {
+/** A copy of the built dist whose worker throws at start, or `afterMs` after it. */
+function brokenDist(i: Incident, name: string, afterMs = 0): string {
   const dist = path.join(i.dir, name, 'dist');
   fs.cpSync(path.join(REPO, 'dist'), dist, { recursive: true });
+  const fail = "throw new Error('broken release: fails at start');";
   fs.writeFileSync(
     path.join(dist, 'worker', 'main.js'),
-    "throw new Error('broken release: fails at start');\n",
+    afterMs > 0 ? `setTimeout(() => { ${fail} }, ${afterMs});\n` : `${fail}\n`,
   );
   return dist;
 }
@@ -258,9 +259,17 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
       i,
       20_000,
     );
-    const exit = events(i, from).find((e) => e.event === 'exit');
+    const exit = events(i, from).find((e) => e.event === 'exit') as Row;
     expect(exit).toMatchObject({ exit_code: 1, manual: 0, revision: good });
-    await waitFor('state online again', () => state(i)?.status === 'online', i, 10_000);
+    // the exit set the state to crashed; the new run's `online` sets it back
+    await waitFor(
+      'the new run online on record, and in the state',
+      () =>
+        events(i, Number(exit.id)).some((e) => e.event === 'online' && e.revision === good) &&
+        state(i)?.status === 'online',
+      i,
+      10_000,
+    );
     expect(events(i, from).map((e) => e.event)).not.toContain('rollback');
     expect(revision(i, good)?.status).toBe('good');
     expect(currentTarget(i)).toBe(good);
@@ -291,8 +300,15 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
     expect(Number(watchdog.at) - detail.lastHeartbeatAt).toBeLessThan((HEARTBEAT_TIMEOUT_S + 2.5) * 1000);
     // PM2 may report the new worker online before the supervisor has taken the exit off the bus
     await waitFor('the exit on record', () => events(i, from).some((e) => e.event === 'exit'), i, 10_000);
-    const exit = events(i, from).find((e) => e.event === 'exit');
+    const exit = events(i, from).find((e) => e.event === 'exit') as Row;
     expect(exit).toMatchObject({ manual: 1, detail: '{"kind":"watchdog"}' });
+    // and the new run's `online`, so that the next test starts from a quiet record
+    await waitFor(
+      'the new run online on record',
+      () => events(i, Number(exit.id)).some((e) => e.event === 'online'),
+      i,
+      10_000,
+    );
     expect(events(i, from).map((e) => e.event)).not.toContain('rollback');
   });
 
@@ -368,7 +384,9 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
     const from = lastEventId(i);
     const supBefore = await i.pm2.proc(SUPERVISOR);
     const started = Date.now();
-    const release = await cli(i, ['release', '--from', brokenDist(i, 'broken-2')]);
+    // each run lives a second (still short of promotion): the crash loop takes seconds to build up,
+    // so the supervisor is surely killed in the middle of it
+    const release = await cli(i, ['release', '--from', brokenDist(i, 'broken-2', 1000)]);
     const bad = releasedId(release.stdout);
     // the first crash of the new candidate is on record: now the supervisor dies
     await waitFor(
@@ -377,7 +395,8 @@ describe('supervisor under PM2: a good revision, a bad release, a hang, a killed
       i,
       20_000,
     );
-    await i.pm2.killProcess(SUPERVISOR, 'SIGKILL');
+    // its pid is known: signal it at once, without asking PM2 for the list first
+    process.kill(Number(supBefore?.pid), 'SIGKILL');
     const killedAt = Date.now();
     await waitFor(
       'the rollback after the supervisor restarted',
