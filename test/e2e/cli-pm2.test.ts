@@ -60,6 +60,11 @@ describe('autonous beside the worker under PM2', () => {
     const proc = await sandbox.waitOnline(WORKER);
     w.telegram.pushMessage(101, 'hello');
     await w.telegram.waitForSent(1, 20_000);
+    await waitUntil(
+      () => w.inbox().some((r) => r.status === 'done'),
+      10_000,
+      () => 'the message done',
+    );
 
     const json = await cli(['status', '--json']);
     const status = JSON.parse(json.stdout);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { TEST_API_KEY } from '../helpers/worker-env';
 import { usePm2World } from '../helpers/pm2-world';
+import { waitUntil } from '../helpers/wait-until';
 
 // The built worker (dist/) under the real PM2, talking to the local fakes over HTTP.
 
@@ -57,6 +58,10 @@ describe('worker under PM2', () => {
     await sandbox.waitOnline(WORKER);
     for (let i = 0; i < 5; i++) w.telegram.pushMessage(101, `before ${i}`);
     await w.telegram.waitForSent(5, 20_000);
+    // between batches: the first five are settled (a row is marked done just after its reply)
+    const allDone = (n: number) => () =>
+      w.inbox().length === n && w.inbox().every((r) => r.status === 'done');
+    await waitUntil(allDone(5), 10_000, () => `the first batch done: ${JSON.stringify(w.inbox())}`);
     const pid = await sandbox.killProcess(WORKER, 'SIGKILL');
     for (let i = 0; i < 5; i++) w.telegram.pushMessage(102, `after ${i}`);
     await sandbox.waitFor(
@@ -65,10 +70,10 @@ describe('worker under PM2', () => {
       'a new worker',
     );
     await w.telegram.waitForSent(10, 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // every row settled: nothing is left that could be answered again
+    await waitUntil(allDone(10), 10_000, () => `all done: ${JSON.stringify(w.inbox())}`);
     expect(w.telegram.sent).toHaveLength(10);
     expect([...answerCounts().values()].every((n) => n === 1)).toBe(true);
-    expect(w.inbox().every((r) => r.status === 'done')).toBe(true);
   });
 
   it('chaos: 3 chats × 10 messages under random SIGKILLs, every message answered in order per chat', async () => {

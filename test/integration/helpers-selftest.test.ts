@@ -42,13 +42,14 @@ describe('fake Telegram with node-telegram-bot-api', () => {
     await expect(res.json()).resolves.toEqual({ ok: false, error_code: 404, description: 'Not Found' });
   });
 
-  it('answers a held long poll within a few ms of a push', async () => {
+  it('answers a held long poll at once on a push, not at its timeout', async () => {
     const poll = api.getUpdates({ timeout: 10 });
     await tg.waitFor(() => tg.callsOf('getUpdates').length === 1, 2000, 'the poll to arrive');
     const pushedAt = Date.now();
     const update = tg.pushMessage(77, 'hello');
     const updates = await poll;
-    expect(Date.now() - pushedAt).toBeLessThan(100);
+    // typically 2–5 ms; the bound is for a loaded machine and still 20× below the 10 s timeout
+    expect(Date.now() - pushedAt).toBeLessThan(500);
     expect(updates).toEqual([update]);
     expect(update).toMatchObject({
       update_id: 1000,
