@@ -50,6 +50,7 @@ export async function announceRollbacks(
     if (signal?.aborted) break;
     let delivered = adminChatIds.length === 0;
     for (const chatId of adminChatIds) {
+      if (signal?.aborted) break;
       try {
         await sendNotice(telegram, log, chatId, null, rollbackLine(event), signal);
         delivered = true;
