@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text as readText } from 'node:stream/consumers';
 import { trackedSleep, waitUntil } from './wait-until';
 
 /** One chat message as sent by the client; `content` may be a string or a list of parts. */
@@ -279,7 +280,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const raw = await readBody(req);
+    const raw = await readText(req);
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/v1/models') {
       const model = { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' };
@@ -448,13 +449,4 @@ function contentText(content: ChatMessage['content']): string {
 // About four characters per token for English: close enough for usage numbers and max_tokens.
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text as readText } from 'node:stream/consumers';
 import { Api, type Chat, type Message, type User } from 'node-telegram-bot-api';
 import { trackedSleep, waitUntil } from './wait-until';
 
@@ -488,7 +489,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = /^\/bot([^/]+)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
-    const body = await readBody(req);
+    const body = await readText(req);
     if (!route || (req.method !== 'POST' && req.method !== 'GET')) {
       refuse(res, undefined, 404, 'Not Found');
       return;
@@ -603,15 +604,6 @@ function integer(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value);
   return undefined;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** Reads params the way the Bot API does: query string, urlencoded form or JSON body, merged. */

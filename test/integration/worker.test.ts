@@ -237,18 +237,20 @@ describe('worker', () => {
     expect(rows(`SELECT status, attempts FROM inbox`)).toEqual([{ status: 'queued', attempts: 0 }]);
   });
 
-  it('tells the admin chats once about each rollback the supervisor recorded', async () => {
+  /** A rollback from r2 to r1 on record, as the supervisor writes it. */
+  const recordRollback = async (reason: string): Promise<void> => {
     const { openDatabase } = await import('../../src/db/open');
     const db = openDatabase(h.dbPath);
-    const insert = db.sqlite.prepare(
-      `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', ?, ?)`,
-    );
-    insert.run(
-      Date.now(),
-      'r1',
-      JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop: 5 exits in 60s' }),
-    );
+    db.sqlite
+      .prepare(
+        `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', 'r1', ?)`,
+      )
+      .run(Date.now(), JSON.stringify({ from: 'r2', to: 'r1', reason }));
     db.close();
+  };
+
+  it('tells the admin chats once about each rollback the supervisor recorded', async () => {
+    await recordRollback('crash loop: 5 exits in 60s');
     // the first notice is slow: the worker is stopped while the announcement is under way
     h.telegram.failNext('sendMessage', { delayMs: 300 });
     const first = await start({ TG_ADMIN_CHAT_IDS: '500,501' });
@@ -269,14 +271,7 @@ describe('worker', () => {
   });
 
   it('does not let a notice that Telegram never answers hold a stop past its grace', async () => {
-    const { openDatabase } = await import('../../src/db/open');
-    const db = openDatabase(h.dbPath);
-    db.sqlite
-      .prepare(
-        `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', 'r1', ?)`,
-      )
-      .run(Date.now(), JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop' }));
-    db.close();
+    await recordRollback('crash loop');
     h.telegram.failNext('sendMessage', { hang: true });
     const worker = await start({ TG_ADMIN_CHAT_IDS: '500' });
     await h.telegram.waitFor(() => h.telegram.callsOf('sendMessage').length === 1, 5000, 'the notice');
@@ -287,14 +282,7 @@ describe('worker', () => {
   });
 
   it('announces a rollback again on the next start when no admin chat received it', async () => {
-    const { openDatabase } = await import('../../src/db/open');
-    const db = openDatabase(h.dbPath);
-    db.sqlite
-      .prepare(
-        `INSERT INTO supervisor_events (at, app, event, revision, detail) VALUES (?, 'autonous-worker', 'rollback', 'r1', ?)`,
-      )
-      .run(Date.now(), JSON.stringify({ from: 'r2', to: 'r1', reason: 'crash loop' }));
-    db.close();
+    await recordRollback('crash loop');
     h.telegram.failNext('sendMessage', { errorCode: 500, description: 'Internal Server Error' });
     const first = await start({ TG_ADMIN_CHAT_IDS: '500' });
     await h.telegram.waitFor(() => h.telegram.callsOf('sendMessage').length === 1, 5000, 'the failed notice');
