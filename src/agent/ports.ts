@@ -1,0 +1,106 @@
+// The agent's ports: what the pure agent loop is given. Nothing here knows Telegram, SQLite or
+// OpenAI; the worker's adapters implement these (as pi-mono's agentLoop gets its stream function).
+
+/** JSON Schema of a tool's arguments, as chat-completions `tools[].function.parameters` takes it. */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/** A tool call as the model sent it: `arguments` is the raw JSON text, not yet parsed. */
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** Token usage of one model response (chat-completions `usage`). */
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** `prompt_tokens_details.cached_tokens`; 0 when the API did not say. */
+  readonly cachedTokens: number;
+}
+
+/** One message of the conversation the model sees (chat-completions shape). */
+export type AgentMessage =
+  | { readonly role: 'system' | 'user'; readonly content: string }
+  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls?: readonly ToolCall[] }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
+
+/** What the model answered: text, tool calls, or both. */
+export interface ModelResponse {
+  readonly content: string | null;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage: Usage;
+  /** The model that answered, as the API named it. */
+  readonly model: string;
+  /** `stop`, `tool_calls`, `length`, ... */
+  readonly finishReason: string;
+}
+
+/** A tool as offered to the model. */
+export interface ToolSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: JsonSchema;
+}
+
+/** Options of one model call. */
+export interface ModelRequestOptions {
+  readonly signal?: AbortSignal;
+  /** Called with the whole text so far each time streamed content grows. */
+  readonly onText?: (textSoFar: string) => void;
+  /** Overrides the configured model for this call (`/model`). */
+  readonly model?: string;
+}
+
+/** Asks the model once. Throws the worker's classified errors; never retries by itself. */
+export type ModelPort = (
+  messages: readonly AgentMessage[],
+  tools: readonly ToolSpec[],
+  options?: ModelRequestOptions,
+) => Promise<ModelResponse>;
+
+/** What a tool returns; an error is a result the model sees, never a crash of the worker. */
+export interface ToolResult {
+  readonly content: string;
+  readonly isError: boolean;
+  /** Exit code of a `bash` command. */
+  readonly exitCode?: number;
+  /** Where the whole output is kept, when `content` holds only its tail. */
+  readonly outputPath?: string;
+}
+
+/** What a tool may use while it runs. */
+export interface ToolContext {
+  /** The project folder (real path): every path a tool takes must resolve inside it. */
+  readonly root: string;
+  /** A folder of this run's own, outside the project, for whole outputs. */
+  readonly runDir: string;
+  /** Aborted by `/stop` or a stopping worker: a running command's process group is killed. */
+  readonly signal: AbortSignal;
+  /** Sends a project file to the chat as a document (`send_file`). */
+  readonly sendFile: (path: string, caption?: string) => Promise<void>;
+  /** Progress of a long tool ("running 12 s"), for the status message. */
+  readonly onProgress?: (text: string) => void;
+}
+
+/**
+ * What to do with a call that was started but whose result is not in the journal (the worker was
+ * killed while it ran): run it again (reads), check whether it took effect and apply it only if
+ * not (`write`, `edit`), or never run it again and tell the model (`bash`, `send_file`).
+ */
+export type ResumePolicy = 'rerun' | 'check-applied' | 'never';
+
+/** A tool: its contract with the model, and how it runs. */
+export interface Tool extends ToolSpec {
+  /** Read-only tools may run together; the others run one at a time, in order. */
+  readonly readOnly: boolean;
+  readonly resume: ResumePolicy;
+  /** Runs the call; `args` are already parsed JSON (validated by the tool itself). */
+  run(args: unknown, ctx: ToolContext): Promise<ToolResult>;
+  /** For `check-applied`: whether this exact call already took effect. */
+  isApplied?(args: unknown, ctx: ToolContext): Promise<boolean>;
+}
+
+/** The result given to the model for a `never`-resume call interrupted by a restart. */
+export const INTERRUPTED_RESULT =
+  'interrupted: the worker restarted while this command ran; its outcome is unknown';
