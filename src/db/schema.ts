@@ -10,7 +10,15 @@ export const kv = sqliteTable('kv', {
   updatedAt: integer('updated_at').notNull(),
 });
 
-export const INBOX_STATUSES = ['queued', 'processing', 'done', 'failed', 'dead', 'skipped'] as const;
+export const INBOX_STATUSES = [
+  'queued',
+  'processing',
+  'done',
+  'failed',
+  'dead',
+  'skipped',
+  'parked',
+] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];
 
 /** The task queue: one row per Telegram update. */

@@ -6,7 +6,7 @@ import { INBOX_COLUMNS, type InboxRow } from './row';
 const CLAIMABLE = `i.status IN ('queued', 'failed')
   AND NOT EXISTS (
     SELECT 1 FROM inbox e WHERE e.chat_id = i.chat_id AND e.update_id < i.update_id
-      AND e.status IN ('queued', 'failed', 'processing'))
+      AND e.status IN ('queued', 'failed', 'processing', 'parked'))
   AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.chat_id = i.chat_id AND p.status = 'processing')`;
 
 /**

@@ -9,4 +9,4 @@ export const INBOX_COLUMNS = `id, update_id AS updateId, chat_id AS chatId, mess
 export type { InboxRow, InboxStatus };
 
 /** Statuses of items that are still owed an answer. */
-export const OPEN_STATUSES: readonly InboxStatus[] = ['queued', 'processing', 'failed'];
+export const OPEN_STATUSES: readonly InboxStatus[] = ['queued', 'processing', 'failed', 'parked'];

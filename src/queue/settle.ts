@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FailureFate, RetryPolicy } from './policy';
 import { INBOX_COLUMNS, type InboxRow } from './row';
+import { prepared } from './statements';
 
 /** An error as the inbox keeps it: class, code and a secret-free sentence. */
 export interface StoredError {
@@ -11,41 +12,49 @@ export interface StoredError {
 
 /** Keeps the model's answer before anything is sent, so a crash never asks the model twice. */
 export function storeReply(sqlite: Database.Database, id: number, reply: string): void {
-  sqlite.prepare('UPDATE inbox SET reply = ?, reply_parts_sent = 0 WHERE id = ?').run(reply, id);
+  prepared(sqlite, 'UPDATE inbox SET reply = ?, reply_parts_sent = 0 WHERE id = ?').run(reply, id);
 }
 
 /** Records that Telegram accepted the first `parts` parts of the reply. */
 export function markPartsSent(sqlite: Database.Database, id: number, parts: number): void {
-  sqlite.prepare('UPDATE inbox SET reply_parts_sent = ? WHERE id = ?').run(parts, id);
+  prepared(sqlite, 'UPDATE inbox SET reply_parts_sent = ? WHERE id = ?').run(parts, id);
 }
 
-/** Writes both turns to history and marks the item done, in one transaction. */
-export function completeItem(sqlite: Database.Database, item: InboxRow, reply: string, now: number): void {
-  const addTurn = sqlite.prepare(
+/**
+ * Marks the item done and, when it was answered, writes both turns to history, in one
+ * transaction. `reply` undefined: done without an answer of the model (a command, a notice).
+ */
+export function completeItem(
+  sqlite: Database.Database,
+  item: InboxRow,
+  reply: string | undefined,
+  now: number,
+): void {
+  const addTurn = prepared(
+    sqlite,
     'INSERT INTO history (chat_id, role, text, inbox_id, created_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const markDone = prepared(
+    sqlite,
+    `UPDATE inbox SET status = 'done', finished_at = ?, error = NULL, error_class = NULL, error_code = NULL WHERE id = ?`,
   );
   sqlite
     .transaction(() => {
-      if (item.chatId !== null && item.text !== null) {
+      if (reply !== undefined && item.chatId !== null && item.text !== null) {
         addTurn.run(item.chatId, 'user', item.text, item.id, item.sentAt ?? item.receivedAt);
         addTurn.run(item.chatId, 'assistant', reply, item.id, now);
       }
-      sqlite
-        .prepare(
-          `UPDATE inbox SET status = 'done', finished_at = ?, error = NULL, error_class = NULL, error_code = NULL WHERE id = ?`,
-        )
-        .run(now, item.id);
+      markDone.run(now, item.id);
     })
     .immediate();
 }
 
 /** Ends an item that is not processed by design, with the reason. */
 export function skipItem(sqlite: Database.Database, id: number, reason: string, now: number): void {
-  sqlite
-    .prepare(
-      `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ? WHERE id = ?`,
-    )
-    .run(reason, now, id);
+  prepared(
+    sqlite,
+    `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ? WHERE id = ?`,
+  ).run(reason, now, id);
 }
 
 /** Records a failed attempt: retried at `availableAt`, or dead. */
@@ -56,20 +65,19 @@ export function failItem(
   error: StoredError,
   now: number,
 ): void {
-  sqlite
-    .prepare(
-      `UPDATE inbox SET status = @status, available_at = coalesce(@availableAt, available_at), error = @message,
-         error_class = @errorClass, error_code = @code, finished_at = @finishedAt WHERE id = @id`,
-    )
-    .run({
-      id,
-      status: fate.status,
-      availableAt: fate.status === 'failed' ? fate.availableAt : null,
-      finishedAt: fate.status === 'dead' ? now : null,
-      message: error.message,
-      errorClass: error.errorClass,
-      code: error.code,
-    });
+  prepared(
+    sqlite,
+    `UPDATE inbox SET status = @status, available_at = coalesce(@availableAt, available_at), error = @message,
+       error_class = @errorClass, error_code = @code, finished_at = @finishedAt WHERE id = @id`,
+  ).run({
+    id,
+    status: fate.status,
+    availableAt: fate.status === 'failed' ? fate.availableAt : null,
+    finishedAt: fate.status === 'dead' ? now : null,
+    message: error.message,
+    errorClass: error.errorClass,
+    code: error.code,
+  });
 }
 
 /**
@@ -77,11 +85,10 @@ export function failItem(
  * paused, which is not the message's fault.
  */
 export function releaseItem(sqlite: Database.Database, id: number, availableAt: number): void {
-  sqlite
-    .prepare(
-      `UPDATE inbox SET status = 'queued', attempts = max(0, attempts - 1), available_at = ? WHERE id = ? AND status = 'processing'`,
-    )
-    .run(availableAt, id);
+  prepared(
+    sqlite,
+    `UPDATE inbox SET status = 'queued', attempts = max(0, attempts - 1), available_at = ? WHERE id = ? AND status = 'processing'`,
+  ).run(availableAt, id);
 }
 
 /**

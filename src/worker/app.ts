@@ -2,13 +2,19 @@ import type { WorkerConfig } from '../shared/config';
 import { createLogger, describeError, type Logger } from '../shared/log';
 import { openDatabase, type DbHandle } from '../db/open';
 import { recoverInterrupted } from '../queue/settle';
+import { sqliteStore } from '../queue/store';
+import type { InboxRow } from '../queue/row';
 import { startHeartbeat } from './heartbeat';
 import { announceRollbacks } from './rollback-notice';
 import { Ingress } from './ingress';
 import { createModelCall, type ModelCall } from './model';
-import { crashAttemptLimit, FatalWorkerError, isAllowed, Processor, retryPolicy } from './processor';
+import { crashAttemptLimit, isAllowed, retryPolicy } from './policy';
+import { FatalWorkerError, Scheduler } from './scheduler';
 import { TelegramClient } from './telegram';
 import { EdgeError } from './errors';
+import { ChatReplyHandler } from './handlers/chat-reply';
+import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
+import { routerFor } from './handlers/router';
 
 export interface WorkerOptions {
   readonly now?: () => number;
@@ -50,17 +56,47 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     log.warn('TG_ALLOWED_CHAT_IDS is empty: the bot answers no one; set it to your chat id(s)');
   }
 
-  let completed = 0;
-  const processor = new Processor({
-    sqlite,
-    config,
+  const store = sqliteStore(sqlite);
+  const allowed = (chatId: number): boolean => isAllowed(config, chatId);
+  const noticeDeps = {
+    store,
+    telegram,
+    log,
+    now,
+    allowlistEmpty: config.telegram.allowedChatIds.length === 0,
+  };
+  const chat = new ChatReplyHandler({
+    store,
     telegram,
     model,
     log,
+    systemPrompt: config.worker.systemPrompt,
+    contextMaxTokens: config.worker.contextMaxTokens,
+    testTriggers: config.worker.testTriggers,
+  });
+  const notifyDead = (item: InboxRow): void => {
+    if (item.chatId !== null && allowed(item.chatId)) void sendDeadNotice(noticeDeps, item);
+  };
+  let completed = 0;
+  const scheduler = new Scheduler({
+    store,
+    handlerFor: routerFor(
+      {
+        chat,
+        refuse: refusalHandler(noticeDeps),
+        notice: (text, reason) => noticeHandler(noticeDeps, text, reason),
+      },
+      allowed,
+    ),
+    policy: retryPolicy(config),
+    concurrency: config.worker.concurrency,
+    log,
     now,
     random,
-    testTriggers: config.worker.testTriggers,
-    onCompleted: () => options.onCompleted?.(++completed),
+    onDead: notifyDead,
+    onSettled: (_item, outcome) => {
+      if (outcome.kind === 'done' && outcome.reply !== undefined) options.onCompleted?.(++completed);
+    },
   });
 
   // Whatever a dead worker left `processing` goes back with the attempt counted
@@ -74,7 +110,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       id: item.id,
       attempts: item.attempts,
     });
-    if (item.chatId !== null && isAllowed(config, item.chatId)) void processor.notifyDead(item);
+    notifyDead(item);
   }
 
   const stopHeartbeat = startHeartbeat(sqlite, config.worker.heartbeatSeconds, now, (err) =>
@@ -91,7 +127,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       pendingMaxMessages: config.telegram.pendingMaxMessages,
       keepText: (chatId) => isAllowed(config, chatId),
     },
-    { sqlite, telegram, log, now, onStored: () => processor.wake() },
+    { sqlite, telegram, log, now, onStored: () => scheduler.wake() },
   );
   const polling = ingress.run(abort.signal).catch((err: unknown) => {
     if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
@@ -101,7 +137,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   void ingress.ready.then(() => {
     if (abort.signal.aborted) return;
     started = true;
-    processor.start();
+    scheduler.start();
   });
   // Its own abort: a stop lets a notice under way finish (within the grace) before the DB closes,
   // so a delivered notice is remembered and not sent again by the next start
@@ -126,9 +162,9 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     (stopping ??= (async () => {
       const deadline = Date.now() + graceMs;
       abort.abort();
-      if (started) await processor.stop(graceMs);
+      if (started) await scheduler.stop(graceMs);
       await polling.catch(() => undefined);
-      // the same grace as the processor's, not another one on top: PM2's kill_timeout is fixed
+      // the same grace as the scheduler's, not another one on top: PM2's kill_timeout is fixed
       const timer = setTimeout(() => announceAbort.abort(), Math.max(0, deadline - Date.now()));
       await announcing;
       clearTimeout(timer);
@@ -136,6 +172,6 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       db.close();
       log.info('worker stopped');
     })());
-  const done = Promise.race([polling, processor.failed]);
+  const done = Promise.race([polling, scheduler.failed]);
   return { db, done, stop };
 }

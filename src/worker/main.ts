@@ -6,7 +6,7 @@ import { createLogger, describeError } from '../shared/log';
 import { exitOnUnexpectedErrors } from '../shared/crash-handlers';
 import { registerSecret } from '../shared/redact';
 import { startWorker, type WorkerHandle } from './app';
-import { FatalWorkerError } from './processor';
+import { FatalWorkerError } from './scheduler';
 
 const log = createLogger('worker');
 

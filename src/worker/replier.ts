@@ -4,6 +4,9 @@ import type { ReplyPart } from './format';
 import { sleep } from './ingress';
 import { PARSE_ENTITIES, type TelegramClient } from './telegram';
 
+/** The one Bot API method sending needs. */
+export type SendTelegram = Pick<TelegramClient, 'sendMessage'>;
+
 // A flood wait longer than this is not waited out in-process: the item is rescheduled instead,
 // so the worker's other chats and its shutdown are not held up.
 const MAX_INLINE_WAIT_MS = 30_000;
@@ -15,7 +18,7 @@ const MAX_INLINE_RETRIES = 3;
  * A part whose HTML Telegram refuses is resent as plain text.
  */
 export async function sendParts(
-  telegram: TelegramClient,
+  telegram: SendTelegram,
   log: Logger,
   chatId: number,
   replyTo: number | null,
@@ -44,7 +47,7 @@ export async function sendParts(
 
 /** Sends a short plain-text notice as a reply. */
 export async function sendNotice(
-  telegram: TelegramClient,
+  telegram: SendTelegram,
   log: Logger,
   chatId: number,
   replyTo: number | null,

@@ -15,7 +15,7 @@ export interface CapturedLog extends Logger {
   readonly lines: string[];
 }
 
-function captureLog(): CapturedLog {
+export function captureLog(): CapturedLog {
   const lines: string[] = [];
   const write =
     (level: string) =>

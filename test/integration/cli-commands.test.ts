@@ -253,7 +253,15 @@ describe('queue stats', () => {
       ].sort(),
     );
     expect(stats.windowMs).toBe(24 * 3_600_000);
-    expect(stats.counts).toEqual({ queued: 0, processing: 0, done: 3, failed: 1, dead: 1, skipped: 1 });
+    expect(stats.counts).toEqual({
+      queued: 0,
+      processing: 0,
+      done: 3,
+      failed: 1,
+      dead: 1,
+      skipped: 1,
+      parked: 0,
+    });
     expect(stats.latencyMs).toEqual({
       count: 3,
       p50: expect.any(Number),

@@ -208,14 +208,22 @@ describe('worker', () => {
     await expect(worker.done).rejects.toThrow(/TELEGRAM_BOT_TOKEN/);
   });
 
-  it('shows a typing indicator while the model thinks', async () => {
-    h.openai.setLatency(300);
+  it('shows a typing indicator while the model thinks for more than a moment', async () => {
+    h.openai.setLatency(1200);
     await start();
     h.telegram.pushMessage(101, 'think');
     await h.telegram.waitForSent(1);
     const typing = h.telegram.callsOf('sendChatAction')[0]!;
     expect(typing.params).toMatchObject({ chat_id: 101, action: 'typing' });
     expect(typing.at).toBeLessThan(h.telegram.sent[0]!.at);
+  });
+
+  it('sends no typing indicator for an answer that comes at once', async () => {
+    await start();
+    h.telegram.pushMessage(101, 'quick');
+    await h.telegram.waitForSent(1);
+    await h.settled();
+    expect(h.telegram.callsOf('sendChatAction')).toHaveLength(0);
   });
 
   it('on stop, lets the message in flight finish before closing', async () => {

@@ -46,7 +46,7 @@ function snapshot(overrides: {
       ...overrides.supervisor,
     },
     queue: {
-      counts: { queued: 0, processing: 0, done: 10, failed: 0, dead: 0, skipped: 0 },
+      counts: { queued: 0, processing: 0, done: 10, failed: 0, dead: 0, skipped: 0, parked: 0 },
       oldestWaitingAt: null,
       deadRecent: 0,
       ...overrides.queue,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadWorkerConfig } from '../../src/shared/config';
 import { ConfigError, loadEnvironment } from '../../src/shared/env';
-import { crashAttemptLimit } from '../../src/worker/processor';
+import { crashAttemptLimit } from '../../src/worker/policy';
 
 const BASE = {
   TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678',

@@ -37,6 +37,8 @@ export function retryRefusal(id: number, status: InboxStatus | undefined): strin
       return `Item ${id} is being processed right now: retry it only if it fails.`;
     case 'queued':
       return `Item ${id} is already queued.`;
+    case 'parked':
+      return `Item ${id} is parked, waiting for an outside event (a decision, a timer): it goes back to work by itself when that comes.`;
     case 'failed':
     case 'dead':
     case 'skipped':

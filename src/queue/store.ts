@@ -1,0 +1,64 @@
+import type Database from 'better-sqlite3';
+import { claimNext, nextAvailableAt } from './claim';
+import { recentTurns, type Turn } from './history';
+import { getKv, setKv } from './kv';
+import { parkItem, unparkDue, unparkItem } from './park';
+import type { FailureFate } from './policy';
+import type { InboxRow } from './row';
+import {
+  completeItem,
+  failItem,
+  markPartsSent,
+  releaseItem,
+  skipItem,
+  storeReply,
+  type StoredError,
+} from './settle';
+
+/**
+ * The queue as the worker's scheduler and handlers use it: one port over the operations of
+ * `src/queue`, so they can be given a store in tests and never hold SQL themselves.
+ */
+export interface Store {
+  /** Claims the next ready item (see `claimNext`). */
+  claim(now: number): InboxRow | undefined;
+  /** When the next claimable item becomes ready, or undefined. */
+  nextReadyAt(): number | undefined;
+  storeReply(id: number, reply: string): void;
+  markPartsSent(id: number, parts: number): void;
+  /** Done; with `reply`, both turns go to history in the same transaction. */
+  complete(item: InboxRow, reply: string | undefined, now: number): void;
+  skip(id: number, reason: string, now: number): void;
+  fail(id: number, fate: FailureFate, error: StoredError, now: number): void;
+  /** Back to the queue without counting the attempt. */
+  release(id: number, availableAt: number): void;
+  park(id: number, until: number | null, reason: string): void;
+  unpark(id: number, now: number): boolean;
+  /** Parked items whose time has come go back to work; returns how many. */
+  unparkDue(now: number): number;
+  recentTurns(chatId: number, beforeInboxId: number, limit: number): Turn[];
+  getKv(key: string): string | undefined;
+  setKv(key: string, value: string, now: number): void;
+}
+
+/** The store over one SQLite connection. */
+export function sqliteStore(sqlite: Database.Database): Store {
+  return {
+    claim: (now) => claimNext(sqlite, now),
+    nextReadyAt: () => nextAvailableAt(sqlite),
+    storeReply: (id, reply) => storeReply(sqlite, id, reply),
+    markPartsSent: (id, parts) => markPartsSent(sqlite, id, parts),
+    complete: (item, reply, now) => completeItem(sqlite, item, reply, now),
+    skip: (id, reason, now) => skipItem(sqlite, id, reason, now),
+    fail: (id, fate, error, now) => failItem(sqlite, id, fate, error, now),
+    release: (id, availableAt) => releaseItem(sqlite, id, availableAt),
+    park: (id, until, reason) => parkItem(sqlite, id, until, reason),
+    unpark: (id, now) => unparkItem(sqlite, id, now),
+    unparkDue: (now) => unparkDue(sqlite, now),
+    recentTurns: (chatId, before, limit) => recentTurns(sqlite, chatId, before, limit),
+    getKv: (key) => getKv(sqlite, key),
+    setKv: (key, value, now) => setKv(sqlite, key, value, now),
+  };
+}
+
+export type { Turn };

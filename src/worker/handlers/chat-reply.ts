@@ -1,0 +1,118 @@
+import type { Logger } from '../../shared/log';
+import type { InboxRow } from '../../queue/row';
+import type { Store } from '../../queue/store';
+import { buildContext } from '../context';
+import { ContextTooLongError } from '../errors';
+import { formatReply } from '../format';
+import type { ModelCall } from '../model';
+import { sendParts } from '../replier';
+import type { TelegramClient } from '../telegram';
+import type { Handler, Outcome } from './handler';
+
+/** The Bot API methods a chat reply uses. */
+export type ReplyTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping'>;
+
+export interface ChatReplyDeps {
+  readonly store: Store;
+  readonly telegram: ReplyTelegram;
+  readonly model: ModelCall;
+  readonly log: Logger;
+  readonly systemPrompt: string;
+  readonly contextMaxTokens: number;
+  /** Test-only triggers (`WORKER_TEST_TRIGGERS=1`): `/__crash`, `/__hang`. */
+  readonly testTriggers?: boolean;
+}
+
+// "typing…" shows for 5 s on Telegram: renewed a little before it fades
+const TYPING_EVERY_MS = 4500;
+// An answer faster than this needs no indicator: it would cost a request per message for nothing
+const TYPING_DELAY_MS = 500;
+// How far back the context looks; the token budget then decides what is sent
+const HISTORY_ROWS = 400;
+
+/**
+ * One message → one model call → one reply (invariant 3): the answer is stored before its first
+ * part is sent, so after a crash the stored answer is sent and the model is not asked again, and
+ * only the parts Telegram has not accepted are sent.
+ */
+export class ChatReplyHandler implements Handler {
+  constructor(private readonly deps: ChatReplyDeps) {}
+
+  /** Answers a text message of an allowed chat. */
+  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    const { store, log } = this.deps;
+    const chatId = item.chatId!;
+    const text = item.text!;
+    if (this.deps.testTriggers) await fireTestTrigger(text);
+    let reply = item.reply;
+    if (reply === null) {
+      reply = await this.withTyping(chatId, signal, () => this.ask(item, text, signal));
+      store.storeReply(item.id, reply);
+    } else {
+      log.info('resending a stored reply (the model is not asked again)', {
+        id: item.id,
+        partsSent: item.replyPartsSent,
+      });
+    }
+    const parts = formatReply(reply);
+    await sendParts(
+      this.deps.telegram,
+      log,
+      chatId,
+      item.messageId,
+      parts,
+      item.replyPartsSent,
+      (n) => store.markPartsSent(item.id, n),
+      signal,
+    );
+    log.info('answered', { id: item.id, chatId, parts: parts.length, attempt: item.attempts });
+    return { kind: 'done', reply };
+  }
+
+  /** One model call; a context the model finds too long is trimmed harder and tried once more. */
+  private async ask(item: InboxRow, text: string, signal: AbortSignal): Promise<string> {
+    const { systemPrompt, contextMaxTokens: budget } = this.deps;
+    const past = this.deps.store.recentTurns(item.chatId!, item.id, HISTORY_ROWS);
+    try {
+      return await this.deps.model(buildContext(systemPrompt, past, text, budget), signal);
+    } catch (err) {
+      if (!(err instanceof ContextTooLongError)) throw err;
+      this.deps.log.warn('the model found the context too long; retrying with a quarter of the budget', {
+        id: item.id,
+      });
+      return await this.deps.model(buildContext(systemPrompt, past, text, Math.floor(budget / 4)), signal);
+    }
+  }
+
+  private async withTyping<T>(chatId: number, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    const typing = (): void => {
+      if (!signal.aborted) void this.deps.telegram.sendTyping(chatId);
+    };
+    let timer = setTimeout(() => {
+      typing();
+      timer = setInterval(typing, TYPING_EVERY_MS);
+    }, TYPING_DELAY_MS);
+    try {
+      return await work();
+    } finally {
+      clearTimeout(timer);
+      clearInterval(timer);
+    }
+  }
+}
+
+/** Test-only: `/__crash` kills the worker mid-message like a real bug would; `/__hang` freezes it. */
+async function fireTestTrigger(text: string): Promise<void> {
+  if (text === '/__crash') {
+    // Thrown outside any promise chain, so the process dies with the item still `processing`
+    setImmediate(() => {
+      throw new Error('test trigger: crash');
+    });
+    await new Promise<never>(() => undefined);
+  }
+  if (text === '/__hang') {
+    for (;;) {
+      // a hung worker: the event loop never turns again, so heartbeats stop
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// Decisions the worker's configuration implies, kept pure so every part asks the same question
+// the same way.
+import type { WorkerConfig } from '../shared/config';
+import type { RetryPolicy } from '../queue/policy';
+
+/** The retry policy the configuration asks for. */
+export function retryPolicy(config: WorkerConfig): RetryPolicy {
+  return {
+    maxAttempts: config.worker.maxAttempts,
+    baseSeconds: config.worker.retryBaseSeconds,
+    maxSeconds: config.worker.retryMaxSeconds,
+  };
+}
+
+/**
+ * How many times a message may kill the worker before it is dead: `WORKER_MAX_ATTEMPTS`, but
+ * fewer than the supervisor's crash-loop threshold, or one poison message would make the
+ * supervisor halt a good revision (or roll back a sound release) instead of the message dying.
+ */
+export function crashAttemptLimit(config: WorkerConfig): number {
+  return Math.max(1, Math.min(config.worker.maxAttempts, config.worker.crashLoopRestarts - 1));
+}
+
+/** Whether the worker answers this chat. */
+export function isAllowed(config: WorkerConfig, chatId: number): boolean {
+  return config.telegram.allowedChatIds.includes(chatId);
+}

@@ -1,0 +1,31 @@
+import type { InboxRow } from '../queue/row';
+import { EMPTY_NOTICE, unsupportedNotice } from './notices';
+
+/** What to do with an item, decided from the item alone. */
+export type Route =
+  /** A chat that is not allowed: the once-a-day notice with its chat id, then skipped. */
+  | { readonly kind: 'refuse' }
+  /** Not answerable: a notice in place of an answer, then skipped with the reason. */
+  | { readonly kind: 'notice'; readonly text: string; readonly reason: string }
+  /** Skipped without a word. */
+  | { readonly kind: 'skip'; readonly reason: string }
+  /** A message for the model. */
+  | { readonly kind: 'chat' };
+
+/** Routes an item: the allowlist first, then what kind of update it is. Pure. */
+export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean): Route {
+  if (item.chatId === null || !isAllowed(item.chatId)) return { kind: 'refuse' };
+  if (item.kind !== 'text') {
+    return {
+      kind: 'notice',
+      text: unsupportedNotice(item.kind),
+      reason: `not a text message (${item.kind})`,
+    };
+  }
+  // the chat was not allowed when the message arrived, so its text was never stored
+  if (item.text === null) {
+    return { kind: 'skip', reason: 'text not stored: the chat was not allowed when the message arrived' };
+  }
+  if (item.text.trim() === '') return { kind: 'notice', text: EMPTY_NOTICE, reason: 'empty message' };
+  return { kind: 'chat' };
+}

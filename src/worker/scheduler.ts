@@ -1,0 +1,240 @@
+import type { Logger } from '../shared/log';
+import { describeError } from '../shared/log';
+import { redact } from '../shared/redact';
+import { decideFailure, type RetryPolicy } from '../queue/policy';
+import type { InboxRow } from '../queue/row';
+import type { Store } from '../queue/store';
+import { EdgeError } from './errors';
+import type { Handler, Outcome } from './handlers/handler';
+
+export interface SchedulerDeps {
+  readonly store: Store;
+  /** The handler for an item (routing is the caller's decision). */
+  readonly handlerFor: (item: InboxRow) => Handler;
+  readonly policy: RetryPolicy;
+  /** How many items may be in flight at once (one per chat at most: the claim sees to that). */
+  readonly concurrency: number;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Called after an item is settled, with its outcome (metrics, the crash-test counter). */
+  readonly onSettled?: (item: InboxRow, outcome: Outcome) => void;
+  /** Called when an item becomes dead after a failure (the dead-letter notice). */
+  readonly onDead?: (item: InboxRow) => void;
+}
+
+/** Raised when the worker must stop (bad Telegram token): main exits 78. */
+export class FatalWorkerError extends Error {
+  constructor(readonly edge: EdgeError) {
+    super(edge.message);
+    this.name = 'FatalWorkerError';
+  }
+}
+
+// With nothing to claim and no known next time, the loops look again this often anyway (another
+// process, the CLI's `queue retry`, may have made work ready without waking us).
+const IDLE_RECHECK_MS = 30_000;
+// A credential or model-name problem: wait this long before trying anything again.
+const PAUSE_MS = 60_000;
+// Another process held the write lock past busy_timeout while we claimed.
+const CLAIM_RETRY_MS = 1000;
+
+/**
+ * Claim → handler → settle. Runs `concurrency` loops, each claiming one ready item at a time
+ * through the store's atomic claim, handing it to its handler, and settling the outcome: done,
+ * retry later, dead, skipped, or parked. Knows nothing of Telegram or the model.
+ */
+export class Scheduler {
+  private stopping = false;
+  /** Loops waiting for work; `wake` releases them all. */
+  private readonly idlers = new Set<() => void>();
+  private pausedUntil = 0;
+  private readonly inFlight = new Map<number, { item: InboxRow; controller: AbortController }>();
+  private loops: Promise<void>[] = [];
+  private fatal: ((err: FatalWorkerError) => void) | null = null;
+  /** Rejects when processing hits a fatal error. */
+  readonly failed: Promise<never> = new Promise((_resolve, reject) => (this.fatal = reject));
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.failed.catch(() => undefined);
+  }
+
+  /** Starts the loops. */
+  start(): void {
+    for (let i = 0; i < this.deps.concurrency; i++) this.loops.push(this.loop());
+  }
+
+  /** New work may be ready: wake idle loops. */
+  wake(): void {
+    const idlers = [...this.idlers];
+    this.idlers.clear();
+    for (const release of idlers) release();
+  }
+
+  /** The items being worked on now. */
+  running(): InboxRow[] {
+    return [...this.inFlight.values()].map((entry) => entry.item);
+  }
+
+  /**
+   * Stops claiming, lets the items in flight finish within `graceMs`, then cancels what is
+   * left and puts it back without counting the attempt.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    const all = Promise.all(this.loops);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
+    );
+    if ((await Promise.race([all, deadline])) === 'timeout') {
+      for (const { controller } of this.inFlight.values()) controller.abort();
+      await all;
+    }
+    clearTimeout(timer);
+  }
+
+  private async loop(): Promise<void> {
+    const { store, log } = this.deps;
+    while (!this.stopping) {
+      const now = this.deps.now();
+      if (this.pausedUntil > now) {
+        await this.idle(this.pausedUntil - now);
+        continue;
+      }
+      let item: InboxRow | undefined;
+      try {
+        store.unparkDue(now);
+        item = store.claim(now);
+      } catch (err) {
+        // Another process held the write lock past busy_timeout: nothing was claimed, try again.
+        // (A failure while settling an item is left to crash the worker: PM2 restarts it and
+        // crash recovery puts the item back.)
+        log.warn('could not claim the next message; retrying', { error: describeError(err) });
+        await this.idle(CLAIM_RETRY_MS);
+        continue;
+      }
+      if (!item) {
+        const next = store.nextReadyAt();
+        await this.idle(
+          next === undefined ? IDLE_RECHECK_MS : Math.max(5, Math.min(IDLE_RECHECK_MS, next - now)),
+        );
+        continue;
+      }
+      // Another loop may find work too now that this one is busy
+      this.wake();
+      await this.process(item);
+      // Finishing may have unblocked the next message of this chat for an idle loop
+      this.wake();
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const release = (): void => {
+        clearTimeout(timer);
+        this.idlers.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      this.idlers.add(release);
+    });
+  }
+
+  private async process(item: InboxRow): Promise<void> {
+    const controller = new AbortController();
+    this.inFlight.set(item.id, { item, controller });
+    try {
+      let outcome: Outcome;
+      try {
+        outcome = await this.deps.handlerFor(item).handle(item, controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted && this.stopping) {
+          this.deps.store.release(item.id, this.deps.now());
+          this.deps.log.info('stopping: message put back for the next start', { id: item.id });
+          return;
+        }
+        outcome = { kind: 'retry', error: asEdgeError(err) };
+      }
+      this.settle(item, outcome);
+    } finally {
+      this.inFlight.delete(item.id);
+    }
+  }
+
+  private settle(item: InboxRow, outcome: Outcome): void {
+    const { store } = this.deps;
+    const now = this.deps.now();
+    switch (outcome.kind) {
+      case 'done':
+        store.complete(item, outcome.reply, now);
+        break;
+      case 'skipped':
+        store.skip(item.id, outcome.reason, now);
+        break;
+      case 'parked':
+        store.park(item.id, outcome.until, outcome.reason);
+        break;
+      case 'retry':
+      case 'dead':
+        this.settleFailure(item, outcome.error, outcome.kind === 'dead');
+        break;
+    }
+    this.deps.onSettled?.(item, outcome);
+  }
+
+  private settleFailure(item: InboxRow, edge: EdgeError, dead: boolean): void {
+    const { store, log } = this.deps;
+    const now = this.deps.now();
+    if (edge.errorClass === 'fatal') {
+      store.release(item.id, now);
+      this.stopping = true;
+      this.fatal?.(new FatalWorkerError(edge));
+      return;
+    }
+    if (edge.errorClass === 'paused') {
+      store.release(item.id, now + PAUSE_MS);
+      this.pausedUntil = now + PAUSE_MS;
+      log.error(`processing paused for ${PAUSE_MS / 1000}s: ${edge.message}`, { id: item.id });
+      return;
+    }
+    const fate = decideFailure(
+      this.deps.policy,
+      item.attempts,
+      dead || edge.errorClass === 'permanent',
+      now,
+      this.deps.random(),
+      edge.retryAfterMs,
+    );
+    store.fail(
+      item.id,
+      fate,
+      { errorClass: edge.errorClass, code: `${edge.service}:${edge.code}`, message: redact(edge.message) },
+      now,
+    );
+    if (fate.status === 'dead') {
+      log.error('message is dead (a dead letter): it will not be retried', {
+        id: item.id,
+        chatId: item.chatId,
+        attempts: item.attempts,
+        error: edge.message,
+      });
+      this.deps.onDead?.(item);
+    } else {
+      log.warn('attempt failed; retrying later', {
+        id: item.id,
+        attempt: item.attempts,
+        retryInMs: fate.availableAt - now,
+        error: edge.message,
+      });
+    }
+  }
+}
+
+/** Any failure as an `EdgeError`: ours (a bug, the database) is transient and labelled `worker`. */
+export function asEdgeError(err: unknown): EdgeError {
+  return err instanceof EdgeError
+    ? err
+    : new EdgeError('transient', 'worker', 'internal', redact(describeError(err)));
+}

@@ -1,0 +1,147 @@
+import { storeBatch } from '../../src/queue/enqueue';
+import type { InboxRow } from '../../src/queue/row';
+import { sqliteStore, type Store } from '../../src/queue/store';
+import type { ChatMessage } from '../../src/worker/context';
+import { ContextTooLongError } from '../../src/worker/errors';
+import { ChatReplyHandler, type ReplyTelegram } from '../../src/worker/handlers/chat-reply';
+import type { ModelCall } from '../../src/worker/model';
+import type { SendOptions } from '../../src/worker/telegram';
+import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
+import { captureLog } from '../helpers/worker-harness';
+
+// The chat-reply handler with its ports injected: a recording Telegram, a scripted model, a real
+// store on a temp database. No HTTP.
+
+let db: TempDb;
+let store: Store;
+beforeEach(() => {
+  db = openTempDb();
+  store = sqliteStore(db.sqlite);
+});
+afterEach(() => {
+  db.close();
+  removeTempDir(db.dir);
+});
+
+interface Sent {
+  chatId: number;
+  text: string;
+  options: SendOptions;
+}
+
+function recordingTelegram(): ReplyTelegram & { sent: Sent[]; typing: number } {
+  const telegram = {
+    sent: [] as Sent[],
+    typing: 0,
+    async sendMessage(chatId: number, text: string, options: SendOptions): Promise<number> {
+      telegram.sent.push({ chatId, text, options });
+      return telegram.sent.length;
+    },
+    async sendTyping(): Promise<void> {
+      telegram.typing++;
+    },
+  };
+  return telegram;
+}
+
+function claimed(text: string, chatId = 7): InboxRow {
+  const updateId = Math.floor(Math.random() * 1e9);
+  storeBatch(
+    db.sqlite,
+    [{ updateId, chatId, messageId: 55, kind: 'text', text, sentAt: Date.now(), status: 'queued' }],
+    updateId + 1,
+    Date.now(),
+  );
+  return store.claim(Date.now())!;
+}
+
+function handler(telegram: ReplyTelegram, model: ModelCall, contextMaxTokens = 12000): ChatReplyHandler {
+  return new ChatReplyHandler({
+    store,
+    telegram,
+    model,
+    log: captureLog(),
+    systemPrompt: 'be brief',
+    contextMaxTokens,
+  });
+}
+
+const signal = new AbortController().signal;
+
+describe('ChatReplyHandler', () => {
+  it('asks the model once with the chat history, stores the answer before sending it, and replies to the message', async () => {
+    const first = claimed('what is 2+2?');
+    store.complete(first, '4', Date.now());
+    const item = claimed('and times 3?');
+    const asked: ChatMessage[][] = [];
+    const telegram = recordingTelegram();
+    const sentBeforeStored: boolean[] = [];
+    const model: ModelCall = async (messages) => {
+      asked.push([...messages]);
+      return '**12**';
+    };
+    const original = telegram.sendMessage.bind(telegram);
+    telegram.sendMessage = async (chatId, text, options) => {
+      const stored = db.sqlite.prepare('SELECT reply FROM inbox WHERE id = ?').pluck().get(item.id);
+      sentBeforeStored.push(stored !== '**12**');
+      return original(chatId, text, options);
+    };
+
+    const outcome = await handler(telegram, model).handle(item, signal);
+
+    expect(outcome).toEqual({ kind: 'done', reply: '**12**' });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toEqual([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'what is 2+2?' },
+      { role: 'assistant', content: '4' },
+      { role: 'user', content: 'and times 3?' },
+    ]);
+    expect(sentBeforeStored).toEqual([false]);
+    expect(telegram.sent).toEqual([{ chatId: 7, text: '<b>12</b>', options: { html: true, replyTo: 55 } }]);
+  });
+
+  it('sends a stored answer without asking the model again, from the first part Telegram did not accept', async () => {
+    const item = claimed('long one');
+    const long = `${'a'.repeat(3000)}\n\n${'b'.repeat(3000)}\n\n${'c'.repeat(3000)}`;
+    store.storeReply(item.id, long);
+    store.markPartsSent(item.id, 1);
+    const retried = { ...item, reply: long, replyPartsSent: 1 };
+    const telegram = recordingTelegram();
+    const model: ModelCall = async () => {
+      throw new Error('the model must not be asked');
+    };
+
+    await handler(telegram, model).handle(retried, signal);
+
+    expect(telegram.sent.map((s) => s.text[0])).toEqual(['b', 'c']);
+    expect(db.sqlite.prepare('SELECT reply_parts_sent FROM inbox WHERE id = ?').pluck().get(item.id)).toBe(3);
+  });
+
+  it('trims the context to a quarter and asks once more when the model finds it too long', async () => {
+    const old = claimed('x'.repeat(4000));
+    store.complete(old, 'y'.repeat(4000), Date.now());
+    const item = claimed('short');
+    const sizes: number[] = [];
+    const model: ModelCall = async (messages) => {
+      sizes.push(messages.length);
+      if (sizes.length === 1) throw new ContextTooLongError('too long');
+      return 'ok';
+    };
+    await handler(recordingTelegram(), model, 3000).handle(item, signal);
+    expect(sizes).toEqual([4, 2]);
+  });
+
+  it('shows typing only while a slow model thinks', async () => {
+    const quick = recordingTelegram();
+    await handler(quick, async () => 'fast').handle(claimed('a', 1), signal);
+    expect(quick.typing).toBe(0);
+
+    const slow = recordingTelegram();
+    await handler(slow, () => new Promise((r) => setTimeout(() => r('slow'), 800))).handle(
+      claimed('b', 2),
+      signal,
+    );
+    expect(slow.typing).toBe(1);
+  });
+});
