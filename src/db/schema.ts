@@ -21,6 +21,13 @@ export const INBOX_STATUSES = [
 ] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];
 
+/**
+ * Two lanes per chat, each in order, one item at a time: `answer` (messages, agent runs) and
+ * `control` (commands, button presses), which never waits behind an answer of its chat.
+ */
+export const LANES = ['answer', 'control'] as const;
+export type Lane = (typeof LANES)[number];
+
 /** The task queue: one row per Telegram update. */
 export const inbox = sqliteTable(
   'inbox',
@@ -33,6 +40,11 @@ export const inbox = sqliteTable(
     kind: text('kind').notNull(),
     /** The user's text; null when not kept (chat not allowed, no text). */
     text: text('text'),
+    lane: text('lane', { enum: LANES }).notNull().default('answer'),
+    /** Who sent it (Telegram user id): approvals are decided by approvers only. */
+    fromId: integer('from_id'),
+    /** The button press's callback query id, to answer it (`answerCallbackQuery`). */
+    callbackId: text('callback_id'),
     /** The message's own time (Telegram `date`), ms. */
     sentAt: integer('sent_at'),
     status: text('status', { enum: INBOX_STATUSES }).notNull().default('queued'),
@@ -56,6 +68,27 @@ export const inbox = sqliteTable(
     uniqueIndex('inbox_update_id_unique').on(t.updateId),
     index('inbox_status_available_idx').on(t.status, t.availableAt),
     index('inbox_chat_update_idx').on(t.chatId, t.updateId),
+  ],
+);
+
+/** Tokens of each model call of an answer (chat-completions `usage`), for `/usage` and `autonous usage`. */
+export const usage = sqliteTable(
+  'usage',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    chatId: integer('chat_id').notNull(),
+    inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
+    /** The model that answered, as the API named it. */
+    model: text('model').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    index('usage_chat_created_idx').on(t.chatId, t.createdAt),
+    index('usage_created_idx').on(t.createdAt),
+    index('usage_inbox_idx').on(t.inboxId),
   ],
 );
 
@@ -129,3 +162,4 @@ export const supervisorEvents = sqliteTable(
 
 export type InboxRow = typeof inbox.$inferSelect;
 export type HistoryRow = typeof history.$inferSelect;
+export type UsageRow = typeof usage.$inferSelect;

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import { KV, setKv } from './kv';
+import type { Lane } from './row';
+import { prepared } from './statements';
 
 /** An update as ingress stores it. */
 export interface NewInboxItem {
@@ -8,6 +10,10 @@ export interface NewInboxItem {
   readonly messageId: number | null;
   readonly kind: string;
   readonly text: string | null;
+  /** `control` for commands and button presses; `answer` when not given. */
+  readonly lane?: Lane;
+  readonly fromId?: number | null;
+  readonly callbackId?: string | null;
   /** The message's own time (Telegram `date`), ms. */
   readonly sentAt: number | null;
   /** `skipped` items carry the reason in `error`. */
@@ -26,9 +32,10 @@ export function storeBatch(
   nextOffset: number,
   now: number,
 ): number {
-  const insert = sqlite.prepare(
-    `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, sent_at, status, available_at, error, error_class, received_at, finished_at)
-     VALUES (@updateId, @chatId, @messageId, @kind, @text, @sentAt, @status, @now, @error, @errorClass, @now, @finishedAt)
+  const insert = prepared(
+    sqlite,
+    `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, lane, from_id, callback_id, sent_at, status, available_at, error, error_class, received_at, finished_at)
+     VALUES (@updateId, @chatId, @messageId, @kind, @text, @lane, @fromId, @callbackId, @sentAt, @status, @now, @error, @errorClass, @now, @finishedAt)
      ON CONFLICT(update_id) DO NOTHING`,
   );
   const tx = sqlite.transaction(() => {
@@ -41,6 +48,9 @@ export function storeBatch(
         messageId: item.messageId,
         kind: item.kind,
         text: item.text,
+        lane: item.lane ?? 'answer',
+        fromId: item.fromId ?? null,
+        callbackId: item.callbackId ?? null,
         sentAt: item.sentAt,
         status: item.status,
         now,

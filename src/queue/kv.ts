@@ -1,27 +1,32 @@
 import type Database from 'better-sqlite3';
+import { prepared } from './statements';
 
 /** Reads a `kv` value, or undefined. */
 export function getKv(sqlite: Database.Database, key: string): string | undefined {
-  const row = sqlite.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+  const row = prepared(sqlite, 'SELECT value FROM kv WHERE key = ?').get(key) as
+    { value: string } | undefined;
   return row?.value;
 }
 
 /** Writes a `kv` value. */
 export function setKv(sqlite: Database.Database, key: string, value: string, now: number): void {
-  sqlite
-    .prepare(
-      'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-    )
-    .run(key, value, now);
+  prepared(
+    sqlite,
+    'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+  ).run(key, value, now);
 }
 
 /** Removes a `kv` value. */
 export function deleteKv(sqlite: Database.Database, key: string): void {
-  sqlite.prepare('DELETE FROM kv WHERE key = ?').run(key);
+  prepared(sqlite, 'DELETE FROM kv WHERE key = ?').run(key);
 }
 
 export const KV = {
   telegramOffset: 'telegram_offset',
   /** Present while a cold start is draining the pending updates. */
   coldStart: 'cold_start',
+  /** The model a chat chose with `/model`. */
+  chatModel: (chatId: number) => `chat_model:${chatId}`,
+  /** The inbox id of a chat's last `/new`: the model sees no turn from before it. */
+  conversationStart: (chatId: number) => `conversation_start:${chatId}`,
 } as const;

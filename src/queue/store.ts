@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
 import { claimNext, nextAvailableAt } from './claim';
+import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-lane';
 import { recentTurns, type Turn } from './history';
 import { getKv, setKv } from './kv';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
-import type { InboxRow } from './row';
+import type { InboxRow, Lane } from './row';
+import { chatTokensSince, recordUsage, usageSince, type UsageRecord, type UsageTotal } from './usage';
 import {
   completeItem,
   failItem,
@@ -20,8 +22,8 @@ import {
  * `src/queue`, so they can be given a store in tests and never hold SQL themselves.
  */
 export interface Store {
-  /** Claims the next ready item (see `claimNext`). */
-  claim(now: number): InboxRow | undefined;
+  /** Claims the next ready item of a lane (see `claimNext`). */
+  claim(now: number, lane: Lane): InboxRow | undefined;
   /** When the next claimable item becomes ready, or undefined. */
   nextReadyAt(): number | undefined;
   storeReply(id: number, reply: string): void;
@@ -36,7 +38,13 @@ export interface Store {
   unpark(id: number, now: number): boolean;
   /** Parked items whose time has come go back to work; returns how many. */
   unparkDue(now: number): number;
-  recentTurns(chatId: number, beforeInboxId: number, limit: number): Turn[];
+  recentTurns(chatId: number, beforeInboxId: number, limit: number, afterInboxId?: number): Turn[];
+  /** `/stop`: the chat's waiting answers end skipped; returns how many. */
+  skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number;
+  chatLaneState(chatId: number): ChatLaneState;
+  recordUsage(record: UsageRecord, now: number): void;
+  usageSince(since: number, chatId?: number): UsageTotal[];
+  chatTokensSince(chatId: number, since: number): number;
   getKv(key: string): string | undefined;
   setKv(key: string, value: string, now: number): void;
 }
@@ -44,7 +52,7 @@ export interface Store {
 /** The store over one SQLite connection. */
 export function sqliteStore(sqlite: Database.Database): Store {
   return {
-    claim: (now) => claimNext(sqlite, now),
+    claim: (now, lane) => claimNext(sqlite, now, lane),
     nextReadyAt: () => nextAvailableAt(sqlite),
     storeReply: (id, reply) => storeReply(sqlite, id, reply),
     markPartsSent: (id, parts) => markPartsSent(sqlite, id, parts),
@@ -55,7 +63,13 @@ export function sqliteStore(sqlite: Database.Database): Store {
     park: (id, until, reason) => parkItem(sqlite, id, until, reason),
     unpark: (id, now) => unparkItem(sqlite, id, now),
     unparkDue: (now) => unparkDue(sqlite, now),
-    recentTurns: (chatId, before, limit) => recentTurns(sqlite, chatId, before, limit),
+    recentTurns: (chatId, before, limit, after) => recentTurns(sqlite, chatId, before, limit, after),
+    skipWaitingAnswers: (chatId, before, reason, now) =>
+      skipWaitingAnswers(sqlite, chatId, before, reason, now),
+    chatLaneState: (chatId) => chatLaneState(sqlite, chatId),
+    recordUsage: (record, now) => recordUsage(sqlite, record, now),
+    usageSince: (since, chatId) => usageSince(sqlite, since, chatId),
+    chatTokensSince: (chatId, since) => chatTokensSince(sqlite, chatId, since),
     getKv: (key) => getKv(sqlite, key),
     setKv: (key, value, now) => setKv(sqlite, key, value, now),
   };

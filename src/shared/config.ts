@@ -10,6 +10,7 @@ import {
   readString,
   readUrl,
 } from './env';
+import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
 
 /** The worker's whole configuration, read and validated once at start. */
 export interface WorkerConfig {
@@ -27,6 +28,10 @@ export interface WorkerConfig {
     readonly allowedChatIds: readonly number[];
     /** Chats told about rollbacks. */
     readonly adminChatIds: readonly number[];
+    /** `draft`: private chats see the answer grow (sendMessageDraft); `off`: typing only. */
+    readonly stream: 'draft' | 'off';
+    /** At most one draft per chat this often. */
+    readonly draftIntervalMs: number;
   };
   readonly openai: {
     readonly apiKey: string;
@@ -36,6 +41,10 @@ export interface WorkerConfig {
     /** The SDK's base URL: the chat-completions URL without `/chat/completions`. */
     readonly baseUrl: string;
     readonly timeoutSeconds: number;
+    /** The models a chat may pick with `/model` (OPENAI_MODELS); always holds `model`. */
+    readonly models: readonly string[];
+    /** USD per million tokens, the defaults overridden by OPENAI_PRICES. */
+    readonly prices: Readonly<Record<string, Price>>;
   };
   readonly worker: {
     readonly systemPrompt: string;
@@ -55,6 +64,10 @@ export interface WorkerConfig {
      * dead-lettered before its crashes alone would look like a crash loop.
      */
     readonly crashLoopRestarts: number;
+    /** Tokens a chat may use per day (UTC) before it is told to wait; 0 is no limit. */
+    readonly dailyTokensPerChat: number;
+    /** Port of the Prometheus `/metrics` endpoint on 127.0.0.1; 0 is off. */
+    readonly metricsPort: number;
   };
   readonly dbPath: string;
 }
@@ -77,6 +90,10 @@ export const DEFAULTS = {
   WORKER_RETRY_MAX_SECONDS: 600,
   WORKER_SUICIDE_EVERY: 0,
   WORKER_HEARTBEAT_SECONDS: 5,
+  WORKER_DAILY_TOKENS_PER_CHAT: 0,
+  TG_STREAM: 'draft',
+  TG_DRAFT_INTERVAL_MS: 1000,
+  AUTONOUS_METRICS_PORT: 0,
 } as const;
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
@@ -133,6 +150,19 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       `WORKER_RETRY_MAX_SECONDS (${retryMaxSeconds}) must not be below WORKER_RETRY_BASE_SECONDS (${retryBaseSeconds}).`,
     );
   }
+  const model = readString(env, 'OPENAI_MODEL', DEFAULTS.OPENAI_MODEL);
+  const listed = (env.OPENAI_MODELS ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+  const prices = parsePrices(env.OPENAI_PRICES ?? '');
+  if (typeof prices === 'string') {
+    throw new ConfigError('OPENAI_PRICES', `OPENAI_PRICES is malformed: ${prices}.`);
+  }
+  const stream = readString(env, 'TG_STREAM', DEFAULTS.TG_STREAM);
+  if (stream !== 'draft' && stream !== 'off') {
+    throw new ConfigError('TG_STREAM', `TG_STREAM must be draft or off, not "${stream}".`);
+  }
   const config: WorkerConfig = {
     telegram: {
       token,
@@ -156,13 +186,17 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ),
       allowedChatIds: readChatIds(env, 'TG_ALLOWED_CHAT_IDS'),
       adminChatIds: readChatIds(env, 'TG_ADMIN_CHAT_IDS'),
+      stream,
+      draftIntervalMs: readInt(env, 'TG_DRAFT_INTERVAL_MS', DEFAULTS.TG_DRAFT_INTERVAL_MS, 100, 600_000),
     },
     openai: {
       apiKey,
-      model: readString(env, 'OPENAI_MODEL', DEFAULTS.OPENAI_MODEL),
+      model,
       chatCompletionsUrl,
       baseUrl: chatCompletionsUrl.slice(0, -COMPLETIONS_SUFFIX.length),
       timeoutSeconds: readNumber(env, 'OPENAI_TIMEOUT_SECONDS', DEFAULTS.OPENAI_TIMEOUT_SECONDS, 1, 3600),
+      models: [model, ...listed.filter((m) => m !== model)],
+      prices: { ...DEFAULT_PRICES, ...prices },
     },
     worker: {
       systemPrompt: readString(env, 'WORKER_SYSTEM_PROMPT', DEFAULTS.WORKER_SYSTEM_PROMPT),
@@ -187,6 +221,14 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ),
       testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
       crashLoopRestarts: readInt(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS', 5, 1, 1000),
+      dailyTokensPerChat: readInt(
+        env,
+        'WORKER_DAILY_TOKENS_PER_CHAT',
+        DEFAULTS.WORKER_DAILY_TOKENS_PER_CHAT,
+        0,
+        10 ** 12,
+      ),
+      metricsPort: readInt(env, 'AUTONOUS_METRICS_PORT', DEFAULTS.AUTONOUS_METRICS_PORT, 0, 65535),
     },
     dbPath: dbPath(env),
   };

@@ -15,6 +15,17 @@ import { EdgeError } from './errors';
 import { ChatReplyHandler } from './handlers/chat-reply';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
 import { routerFor } from './handlers/router';
+import { CommandHandler } from './handlers/command';
+import type { Handler } from './handlers/handler';
+
+// Commands are quick (a few statements and one send), so a few loops keep one chat's slow send
+// (a flood wait) from holding the others' commands.
+const CONTROL_CONCURRENCY = 2;
+
+// Until buttons do something (approvals), a press is acknowledged by being skipped.
+const unusedButtonHandler: Handler = {
+  handle: async () => ({ kind: 'skipped', reason: 'no action for this button' }),
+};
 
 export interface WorkerOptions {
   readonly now?: () => number;
@@ -72,24 +83,50 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     log,
     systemPrompt: config.worker.systemPrompt,
     contextMaxTokens: config.worker.contextMaxTokens,
+    dailyTokensPerChat: config.worker.dailyTokensPerChat,
+    now,
     testTriggers: config.worker.testTriggers,
+  });
+  // The command handler asks the scheduler about answers in flight; the scheduler is built
+  // from the handlers, so the command handler reaches it through this late binding.
+  let botUsername: string | undefined;
+  const command = new CommandHandler({
+    store,
+    telegram,
+    lanes: {
+      cancel: (chatId) => scheduler.cancel(chatId, 'answer'),
+      running: () => scheduler.running(),
+    },
+    log,
+    now,
+    defaultModel: config.openai.model,
+    models: config.openai.models,
+    prices: config.openai.prices,
+    systemPrompt: config.worker.systemPrompt,
+    contextMaxTokens: config.worker.contextMaxTokens,
+    botUsername: () => botUsername,
   });
   const notifyDead = (item: InboxRow): void => {
     if (item.chatId !== null && allowed(item.chatId)) void sendDeadNotice(noticeDeps, item);
   };
   let completed = 0;
-  const scheduler = new Scheduler({
+  const scheduler: Scheduler = new Scheduler({
     store,
     handlerFor: routerFor(
       {
         chat,
+        command,
+        callback: unusedButtonHandler,
         refuse: refusalHandler(noticeDeps),
         notice: (text, reason) => noticeHandler(noticeDeps, text, reason),
       },
       allowed,
     ),
     policy: retryPolicy(config),
-    concurrency: config.worker.concurrency,
+    lanes: [
+      { lane: 'answer', concurrency: config.worker.concurrency },
+      { lane: 'control', concurrency: CONTROL_CONCURRENCY },
+    ],
     log,
     now,
     random,
@@ -133,6 +170,11 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
     throw err;
   });
+  // The bot's @username tells `/cmd@other_bot` in groups apart from our own commands
+  void telegram
+    .getMe()
+    .then((me) => (botUsername = me.username))
+    .catch((err: unknown) => log.warn('could not read the bot user (getMe)', { error: describeError(err) }));
   let started = false;
   void ingress.ready.then(() => {
     if (abort.signal.aborted) return;

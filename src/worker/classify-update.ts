@@ -8,7 +8,16 @@ export interface TgMessage {
   readonly date?: number;
   readonly chat: { readonly id: number; readonly type?: string };
   readonly text?: string;
+  readonly from?: { readonly id: number };
   readonly [field: string]: unknown;
+}
+
+/** A button press (`callback_query`), as the Bot API sends it. */
+export interface TgCallbackQuery {
+  readonly id: string;
+  readonly from?: { readonly id: number };
+  readonly message?: TgMessage;
+  readonly data?: string;
 }
 
 /** A Telegram update as received; unknown kinds are kept as they come. */
@@ -18,6 +27,7 @@ export interface TgUpdate {
   readonly edited_message?: TgMessage;
   readonly channel_post?: TgMessage;
   readonly edited_channel_post?: TgMessage;
+  readonly callback_query?: TgCallbackQuery;
   readonly [field: string]: unknown;
 }
 
@@ -46,9 +56,20 @@ const MEDIA = [
   'story',
 ] as const;
 
-/** The kind of a message: `text`, or what it carries instead (`photo`, `sticker`, ...). */
+// A bot command as Telegram marks it: a slash, a letter, then letters, digits or underscores, and
+// the bot's @username in groups. (`/__crash` and friends are test triggers, not commands.)
+const COMMAND = /^\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]+)?(?:\s|$)/;
+
+/** Whether a message's text is a bot command (`/stop`, `/help@my_bot`, ...). */
+export function isCommand(text: string): boolean {
+  return COMMAND.test(text);
+}
+
+/**
+ * The kind of a message: `command`, `text`, or what it carries instead (`photo`, `sticker`, ...).
+ */
 export function messageKind(message: TgMessage): string {
-  if (typeof message.text === 'string') return 'text';
+  if (typeof message.text === 'string') return isCommand(message.text) ? 'command' : 'text';
   for (const kind of MEDIA) if (message[kind] !== undefined) return kind;
   return 'service';
 }
@@ -61,11 +82,31 @@ export function classifyUpdate(update: TgUpdate, keepText: (chatId: number) => b
     chatId: message.chat.id,
     messageId: message.message_id,
     kind,
-    text: kind === 'text' && keepText(message.chat.id) ? (message.text ?? null) : null,
+    text:
+      (kind === 'text' || kind === 'command') && keepText(message.chat.id) ? (message.text ?? null) : null,
+    lane: kind === 'command' ? 'control' : 'answer',
+    fromId: message.from?.id ?? null,
     sentAt: typeof message.date === 'number' ? message.date * 1000 : null,
     skipReason,
   });
   if (update.message?.chat) return fromMessage(update.message, messageKind(update.message), null);
+  const press = update.callback_query;
+  if (press) {
+    const chatId = press.message?.chat.id ?? null;
+    return {
+      ...base,
+      chatId,
+      messageId: press.message?.message_id ?? null,
+      kind: 'callback_query',
+      text: chatId !== null && keepText(chatId) ? (press.data ?? null) : null,
+      lane: 'control',
+      fromId: press.from?.id ?? null,
+      callbackId: press.id,
+      sentAt: null,
+      // a press on a message too old for Telegram to send along has no chat to act in
+      skipReason: chatId === null ? 'button press without its message' : null,
+    };
+  }
   if (update.edited_message?.chat) return fromMessage(update.edited_message, 'edited_message', null);
   for (const channel of ['channel_post', 'edited_channel_post'] as const) {
     const post = update[channel];

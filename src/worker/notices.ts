@@ -44,3 +44,8 @@ export function privateNotice(chatId: number, allowlistEmpty: boolean): string {
 export function deadNotice(inboxId: number): string {
   return `Sorry, I could not answer this message (reference #${inboxId}). The operator has been left a note and can retry it.`;
 }
+
+/** The notice in place of an answer once a chat used its tokens for the day. */
+export function dailyLimitNotice(limit: number): string {
+  return `This chat has used its ${limit} tokens for today (UTC); I answer again tomorrow. /usage shows the figures.`;
+}

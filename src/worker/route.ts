@@ -9,13 +9,19 @@ export type Route =
   | { readonly kind: 'notice'; readonly text: string; readonly reason: string }
   /** Skipped without a word. */
   | { readonly kind: 'skip'; readonly reason: string }
+  /** A bot command (`/stop`, `/help`, ...): the control lane. */
+  | { readonly kind: 'command' }
+  /** A button press: the control lane. */
+  | { readonly kind: 'callback' }
   /** A message for the model. */
   | { readonly kind: 'chat' };
 
 /** Routes an item: the allowlist first, then what kind of update it is. Pure. */
 export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean): Route {
   if (item.chatId === null || !isAllowed(item.chatId)) return { kind: 'refuse' };
-  if (item.kind !== 'text') {
+  if (item.kind === 'command' && item.text !== null) return { kind: 'command' };
+  if (item.kind === 'callback_query') return { kind: 'callback' };
+  if (item.kind !== 'text' && item.kind !== 'command') {
     return {
       kind: 'notice',
       text: unsupportedNotice(item.kind),

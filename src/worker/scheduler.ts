@@ -2,7 +2,7 @@ import type { Logger } from '../shared/log';
 import { describeError } from '../shared/log';
 import { redact } from '../shared/redact';
 import { decideFailure, type RetryPolicy } from '../queue/policy';
-import type { InboxRow } from '../queue/row';
+import type { InboxRow, Lane } from '../queue/row';
 import type { Store } from '../queue/store';
 import { EdgeError } from './errors';
 import type { Handler, Outcome } from './handlers/handler';
@@ -12,8 +12,11 @@ export interface SchedulerDeps {
   /** The handler for an item (routing is the caller's decision). */
   readonly handlerFor: (item: InboxRow) => Handler;
   readonly policy: RetryPolicy;
-  /** How many items may be in flight at once (one per chat at most: the claim sees to that). */
-  readonly concurrency: number;
+  /**
+   * The loops per lane: how many items of that lane may be in flight at once (one per chat and
+   * lane at most: the claim sees to that).
+   */
+  readonly lanes: readonly { readonly lane: Lane; readonly concurrency: number }[];
   readonly log: Logger;
   readonly now: () => number;
   readonly random: () => number;
@@ -22,6 +25,9 @@ export interface SchedulerDeps {
   /** Called when an item becomes dead after a failure (the dead-letter notice). */
   readonly onDead?: (item: InboxRow) => void;
 }
+
+/** The reason an item in flight is aborted with when its person stopped it (`/stop`). */
+export const STOPPED_BY_USER = 'stopped by the user';
 
 /** Raised when the worker must stop (bad Telegram token): main exits 78. */
 export class FatalWorkerError extends Error {
@@ -61,7 +67,9 @@ export class Scheduler {
 
   /** Starts the loops. */
   start(): void {
-    for (let i = 0; i < this.deps.concurrency; i++) this.loops.push(this.loop());
+    for (const { lane, concurrency } of this.deps.lanes) {
+      for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(lane));
+    }
   }
 
   /** New work may be ready: wake idle loops. */
@@ -74,6 +82,20 @@ export class Scheduler {
   /** The items being worked on now. */
   running(): InboxRow[] {
     return [...this.inFlight.values()].map((entry) => entry.item);
+  }
+
+  /**
+   * Aborts the item of `chatId`'s `lane` in flight, if any, as stopped by its person: it ends
+   * `skipped` unless its handler had already finished. Returns whether one was aborted.
+   */
+  cancel(chatId: number, lane: Lane = 'answer'): boolean {
+    for (const { item, controller } of this.inFlight.values()) {
+      if (item.chatId === chatId && item.lane === lane && !controller.signal.aborted) {
+        controller.abort(STOPPED_BY_USER);
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -95,7 +117,7 @@ export class Scheduler {
     clearTimeout(timer);
   }
 
-  private async loop(): Promise<void> {
+  private async loop(lane: Lane): Promise<void> {
     const { store, log } = this.deps;
     while (!this.stopping) {
       const now = this.deps.now();
@@ -106,7 +128,7 @@ export class Scheduler {
       let item: InboxRow | undefined;
       try {
         store.unparkDue(now);
-        item = store.claim(now);
+        item = store.claim(now, lane);
       } catch (err) {
         // Another process held the write lock past busy_timeout: nothing was claimed, try again.
         // (A failure while settling an item is left to crash the worker: PM2 restarts it and
@@ -150,6 +172,11 @@ export class Scheduler {
       try {
         outcome = await this.deps.handlerFor(item).handle(item, controller.signal);
       } catch (err) {
+        if (controller.signal.aborted && controller.signal.reason === STOPPED_BY_USER) {
+          outcome = { kind: 'skipped', reason: STOPPED_BY_USER };
+          this.settle(item, outcome);
+          return;
+        }
         if (controller.signal.aborted && this.stopping) {
           this.deps.store.release(item.id, this.deps.now());
           this.deps.log.info('stopping: message put back for the next start', { id: item.id });

@@ -192,7 +192,15 @@ describe('queueStats', () => {
     answerNext(T0 + 9000);
     killNext(T0 + 10_000, 'boom');
     const stats = queueStats(db.sqlite, T0, T0 + 3_600_000);
-    expect(stats.counts).toEqual({ queued: 1, processing: 0, done: 3, failed: 0, dead: 1, skipped: 0 });
+    expect(stats.counts).toEqual({
+      queued: 1,
+      processing: 0,
+      done: 3,
+      failed: 0,
+      dead: 1,
+      skipped: 0,
+      parked: 0,
+    });
     expect(stats.oldestWaitingAt).toBe(T0);
     expect(stats.done).toBe(3);
     expect(stats.dead).toBe(1);

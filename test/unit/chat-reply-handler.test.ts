@@ -52,7 +52,7 @@ function claimed(text: string, chatId = 7): InboxRow {
     updateId + 1,
     Date.now(),
   );
-  return store.claim(Date.now())!;
+  return store.claim(Date.now(), 'answer')!;
 }
 
 function handler(telegram: ReplyTelegram, model: ModelCall, contextMaxTokens = 12000): ChatReplyHandler {
@@ -63,6 +63,8 @@ function handler(telegram: ReplyTelegram, model: ModelCall, contextMaxTokens = 1
     log: captureLog(),
     systemPrompt: 'be brief',
     contextMaxTokens,
+    dailyTokensPerChat: 0,
+    now: Date.now,
   });
 }
 

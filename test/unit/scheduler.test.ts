@@ -61,7 +61,7 @@ function start(handle: Handler['handle'], extra: { concurrency?: number; now?: (
     store,
     handlerFor: () => ({ handle }),
     policy: { maxAttempts: 3, baseSeconds: 0.01, maxSeconds: 0.01 },
-    concurrency: extra.concurrency ?? 1,
+    lanes: [{ lane: 'answer', concurrency: extra.concurrency ?? 1 }],
     log: captureLog(),
     now: extra.now ?? Date.now,
     random: () => 0.5,

@@ -5,7 +5,10 @@ import { buildContext } from '../context';
 import { ContextTooLongError } from '../errors';
 import { formatReply } from '../format';
 import type { ModelCall } from '../model';
-import { sendParts } from '../replier';
+import { sendNotice, sendParts } from '../replier';
+import { dailyLimitNotice } from '../notices';
+import { startOfUtcDay } from '../../shared/day';
+import { KV } from '../../queue/kv';
 import type { TelegramClient } from '../telegram';
 import type { Handler, Outcome } from './handler';
 
@@ -19,6 +22,9 @@ export interface ChatReplyDeps {
   readonly log: Logger;
   readonly systemPrompt: string;
   readonly contextMaxTokens: number;
+  /** Tokens a chat may use per UTC day; 0 is no limit. */
+  readonly dailyTokensPerChat: number;
+  readonly now: () => number;
   /** Test-only triggers (`WORKER_TEST_TRIGGERS=1`): `/__crash`, `/__hang`. */
   readonly testTriggers?: boolean;
 }
@@ -45,6 +51,17 @@ export class ChatReplyHandler implements Handler {
     const text = item.text!;
     if (this.deps.testTriggers) await fireTestTrigger(text);
     let reply = item.reply;
+    if (reply === null && this.overDailyLimit(chatId)) {
+      await sendNotice(
+        this.deps.telegram,
+        log,
+        chatId,
+        item.messageId,
+        dailyLimitNotice(this.deps.dailyTokensPerChat),
+        signal,
+      );
+      return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
+    }
     if (reply === null) {
       reply = await this.withTyping(chatId, signal, () => this.ask(item, text, signal));
       store.storeReply(item.id, reply);
@@ -69,10 +86,22 @@ export class ChatReplyHandler implements Handler {
     return { kind: 'done', reply };
   }
 
+  private overDailyLimit(chatId: number): boolean {
+    const limit = this.deps.dailyTokensPerChat;
+    return limit > 0 && this.deps.store.chatTokensSince(chatId, startOfUtcDay(this.deps.now())) >= limit;
+  }
+
   /** One model call; a context the model finds too long is trimmed harder and tried once more. */
   private async ask(item: InboxRow, text: string, signal: AbortSignal): Promise<string> {
     const { systemPrompt, contextMaxTokens: budget } = this.deps;
-    const past = this.deps.store.recentTurns(item.chatId!, item.id, HISTORY_ROWS);
+    const start = Number(this.deps.store.getKv(KV.conversationStart(item.chatId!)) ?? 0);
+    // a message sent before the chat's /new still sees the conversation it was part of
+    const past = this.deps.store.recentTurns(
+      item.chatId!,
+      item.id,
+      HISTORY_ROWS,
+      item.id > start ? start : 0,
+    );
     try {
       return await this.deps.model(buildContext(systemPrompt, past, text, budget), signal);
     } catch (err) {

@@ -5,6 +5,8 @@ import type { Handler, Outcome } from './handler';
 /** The handlers a router dispatches to, one per route. */
 export interface RoutedHandlers {
   readonly chat: Handler;
+  readonly command: Handler;
+  readonly callback: Handler;
   readonly refuse: Handler;
   notice(text: string, reason: string): Handler;
 }
@@ -25,6 +27,10 @@ export function routerFor(
         return skipWith(route.reason);
       case 'chat':
         return handlers.chat;
+      case 'command':
+        return handlers.command;
+      case 'callback':
+        return handlers.callback;
     }
   };
 }

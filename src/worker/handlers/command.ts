@@ -1,0 +1,172 @@
+import type { Logger } from '../../shared/log';
+import { costUsd, priceOf, type Price } from '../../shared/prices';
+import { startOfUtcDay, startOfUtcMonth } from '../../shared/day';
+import { KV } from '../../queue/kv';
+import type { InboxRow } from '../../queue/row';
+import type { Store } from '../../queue/store';
+import type { UsageTotal } from '../../queue/usage';
+import { helpText, parseCommand } from '../commands';
+import { buildContext, messageTokens } from '../context';
+import { sendNotice, type SendTelegram } from '../replier';
+import { STOPPED_BY_USER } from '../scheduler';
+import type { Handler, Outcome } from './handler';
+
+/** What a command may ask of the answers being worked on. */
+export interface AnswerLanes {
+  /** Aborts the chat's answer in flight; whether there was one. */
+  cancel(chatId: number): boolean;
+  /** The items in flight now. */
+  running(): InboxRow[];
+}
+
+export interface CommandDeps {
+  readonly store: Store;
+  readonly telegram: SendTelegram;
+  readonly lanes: AnswerLanes;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly defaultModel: string;
+  readonly models: readonly string[];
+  readonly prices: Readonly<Record<string, Price>>;
+  readonly systemPrompt: string;
+  readonly contextMaxTokens: number;
+  /** The bot's @username once known (getMe), to tell `/cmd@other_bot` apart. */
+  readonly botUsername: () => string | undefined;
+}
+
+// How far back /status looks to size the context
+const HISTORY_ROWS = 400;
+
+/** The model a chat uses: its `/model` choice while still offered, else the default. */
+export function chatModel(
+  store: Store,
+  chatId: number,
+  defaultModel: string,
+  models: readonly string[],
+): string {
+  const chosen = store.getKv(KV.chatModel(chatId));
+  return chosen !== undefined && models.includes(chosen) ? chosen : defaultModel;
+}
+
+/**
+ * The control lane's commands: answered at once, never behind the chat's answer in progress.
+ * A reply failing to send is retried like any send (the command's effect is idempotent).
+ */
+export class CommandHandler implements Handler {
+  constructor(private readonly deps: CommandDeps) {}
+
+  /** Runs one command and replies to it. */
+  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    const parsed = parseCommand(item.text ?? '', this.deps.botUsername());
+    if (!parsed) return { kind: 'skipped', reason: 'not a command' };
+    if (parsed.kind === 'other-bot') return { kind: 'skipped', reason: 'a command for another bot' };
+    const reply = this.run(item, parsed.name, parsed.args);
+    await sendNotice(this.deps.telegram, this.deps.log, item.chatId!, item.messageId, reply, signal);
+    this.deps.log.info('command answered', { id: item.id, chatId: item.chatId, command: parsed.name });
+    return { kind: 'done' };
+  }
+
+  private run(item: InboxRow, name: string, args: string): string {
+    const chatId = item.chatId!;
+    switch (name) {
+      case 'start':
+        return [
+          'autonous: a self-hosted assistant. Send me a message and I answer it.',
+          `This chat's id is ${chatId}; it is allowed to use this bot.`,
+          '/help lists the commands.',
+        ].join('\n');
+      case 'help':
+        return helpText();
+      case 'new':
+        this.deps.store.setKv(KV.conversationStart(chatId), String(item.id), this.deps.now());
+        return 'Started a new conversation: I no longer see the messages before this one (they stay stored).';
+      case 'stop':
+        return this.stop(item);
+      case 'status':
+        return this.status(chatId);
+      case 'usage':
+        return this.usage(chatId);
+      case 'model':
+        return this.model(chatId, args);
+      default:
+        return `I do not know /${name}. /help lists the commands.`;
+    }
+  }
+
+  private stop(item: InboxRow): string {
+    const chatId = item.chatId!;
+    const running = this.deps.lanes.cancel(chatId);
+    const waiting = this.deps.store.skipWaitingAnswers(
+      chatId,
+      item.updateId,
+      STOPPED_BY_USER,
+      this.deps.now(),
+    );
+    this.deps.log.info('stopped by the user', { chatId, running, waiting });
+    if (!running && waiting === 0) return 'Nothing to stop.';
+    const parts = [
+      running ? 'the answer in progress' : '',
+      waiting > 0 ? plural(waiting, 'waiting message') : '',
+    ];
+    return `Stopped ${parts.filter((p) => p !== '').join(' and ')}.`;
+  }
+
+  private status(chatId: number): string {
+    const { store, now } = this.deps;
+    const lane = store.chatLaneState(chatId);
+    const running = this.deps.lanes.running().find((i) => i.chatId === chatId && i.lane === 'answer');
+    const since = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
+    const turns = store.recentTurns(chatId, Number.MAX_SAFE_INTEGER, HISTORY_ROWS, since);
+    const context = buildContext(this.deps.systemPrompt, turns, '', this.deps.contextMaxTokens);
+    const tokens = context.reduce((sum, m) => sum + messageTokens(m.content), 0);
+    return [
+      `Waiting: ${plural(lane.waiting, 'message')}`,
+      running
+        ? `Running: an answer for ${seconds(now() - (running.startedAt ?? now()))}`
+        : 'Running: nothing',
+      `Model: ${chatModel(store, chatId, this.deps.defaultModel, this.deps.models)}`,
+      `Context: ${tokens} tokens (at most ${this.deps.contextMaxTokens})`,
+      lane.lastError
+        ? `Last error: ${lane.lastError.message} (${seconds(now() - lane.lastError.at)} ago)`
+        : 'Last error: none',
+    ].join('\n');
+  }
+
+  private usage(chatId: number): string {
+    const now = this.deps.now();
+    const line = (label: string, rows: UsageTotal[]): string => {
+      const prompt = rows.reduce((s, r) => s + r.promptTokens, 0);
+      const completion = rows.reduce((s, r) => s + r.completionTokens, 0);
+      const costs = rows.map((r) => costUsd(priceOf(this.deps.prices, r.model), r));
+      const cost = costs.some((c) => c === null)
+        ? ''
+        : `, $${costs.reduce<number>((s, c) => s + (c ?? 0), 0).toFixed(4)}`;
+      return `${label}: ${prompt + completion} tokens (${prompt} in, ${completion} out)${cost}`;
+    };
+    return [
+      line('Today', this.deps.store.usageSince(startOfUtcDay(now), chatId)),
+      line('This month', this.deps.store.usageSince(startOfUtcMonth(now), chatId)),
+      '(days and months in UTC)',
+    ].join('\n');
+  }
+
+  private model(chatId: number, args: string): string {
+    const { store, models } = this.deps;
+    const current = chatModel(store, chatId, this.deps.defaultModel, models);
+    if (args === '') {
+      return `Model: ${current}.${models.length > 1 ? ` Available: ${models.join(', ')}. Set one with /model NAME.` : ''}`;
+    }
+    if (!models.includes(args)) return `${args} is not offered here; choose one of: ${models.join(', ')}.`;
+    store.setKv(KV.chatModel(chatId), args, this.deps.now());
+    return `Model set to ${args}.`;
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function seconds(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
