@@ -1,7 +1,9 @@
 /**
  * An OpenAI chat-completions server on 127.0.0.1 for tests: `POST /v1/chat/completions` with the
- * real response and error shapes (plain and streamed), API-key checking and fault injection. The
- * product's real client talks to it through `OPENAI_CHAT_COMPLETIONS_URL`.
+ * real response and error shapes (plain and streamed as server-sent events, usage included),
+ * scripted tool calls streamed as the API streams them, the API's checks of tool messages,
+ * API-key checking and fault injection (also in the middle of a stream). The product's real client
+ * talks to it through `OPENAI_CHAT_COMPLETIONS_URL`.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -31,6 +33,18 @@ export interface RecordedRequest {
   at: number;
   /** The HTTP status it was answered with, once answered. */
   status?: number;
+  /** What the fake answered (set once the reply is decided, before it is sent or streamed). */
+  response?: RecordedResponse;
+}
+
+/** The answer given to a request, as the API reported it. */
+export interface RecordedResponse {
+  content: string | null;
+  toolCalls: { id: string; name: string; arguments: string }[];
+  finishReason: string;
+  usage: { promptTokens: number; completionTokens: number; cachedTokens: number };
+  /** Whether it went out as a stream. */
+  streamed: boolean;
 }
 
 /** The `error` object of an OpenAI error body. */
@@ -48,10 +62,72 @@ export interface OpenAIErrorBody {
 export type OpenAIFailure =
   | { status: number; error?: Partial<OpenAIErrorBody>; retryAfter?: number; rawBody?: string }
   | { hang: true }
-  | { delayMs: number };
+  | { delayMs: number }
+  /** A stream that starts (200, `afterChunks` content chunks) and then carries an error event. */
+  | { streamError: Partial<OpenAIErrorBody>; afterChunks?: number }
+  /** A stream whose connection is cut after `afterChunks` content chunks, without `[DONE]`. */
+  | { streamDrop: true; afterChunks?: number };
 
-/** Produces the assistant's text for a request. */
-export type ReplyFn = (req: ChatCompletionRequest) => string | Promise<string>;
+/** A tool call the scripted model makes; `arguments` as an object is sent as its JSON. */
+export interface ScriptedToolCall {
+  name: string;
+  arguments: Record<string, unknown> | string;
+  /** Default: a fresh `call_…` id. */
+  id?: string;
+}
+
+/** A scripted answer: text, tool calls, or both; usage and finish_reason may be forced. */
+export interface ScriptedReply {
+  content?: string | null;
+  toolCalls?: ScriptedToolCall[];
+  usage?: { promptTokens?: number; completionTokens?: number; cachedTokens?: number };
+  finishReason?: string;
+}
+
+/** What a reply function may return: the assistant's text, or a scripted answer. */
+export type Reply = string | ScriptedReply;
+
+/** Produces the assistant's answer for a request. */
+export type ReplyFn = (req: ChatCompletionRequest) => Reply | Promise<Reply>;
+
+/** One step of a script: a fixed answer, or a function of the request. */
+export type ScriptStep = Reply | ReplyFn;
+
+/** A reply function that plays its steps in order; see `script`. */
+export interface Script extends ReplyFn {
+  /** Steps not yet played. */
+  readonly remaining: number;
+  /** Steps played so far. */
+  readonly played: number;
+}
+
+/** How streamed content is cut: `chunkSize` characters per chunk (default: one word each), `chunkDelayMs` between chunks. */
+export interface StreamOptions {
+  chunkSize?: number;
+  chunkDelayMs?: number;
+}
+
+/**
+ * A reply function that answers request n with step n, so a test decides exactly which tool runs
+ * when. A request beyond the last step fails (HTTP 500 naming the script) rather than guessing.
+ */
+export function script(steps: readonly ScriptStep[]): Script {
+  let played = 0;
+  const fn = (async (req: ChatCompletionRequest): Promise<Reply> => {
+    const step = steps[played];
+    if (step === undefined)
+      throw new Error(
+        `the script has ${steps.length} step(s) and all were played; request ${played + 1} has none`,
+      );
+    played++;
+    return typeof step === 'function' ? step(req) : step;
+  }) as Script;
+  Object.defineProperties(fn, {
+    remaining: { get: () => steps.length - played },
+    played: { get: () => played },
+  });
+  return fn;
+}
 
 /** Real OpenAI failures, word for word, for `failNext` / `failWhen`. */
 export const openAIErrors = {
@@ -102,6 +178,12 @@ export interface FakeOpenAI {
   requestsFor(predicate: (body: ChatCompletionRequest) => boolean): RecordedRequest[];
   /** Replaces the reply function (default: `echo: <last user message>`). */
   setReply(fn: ReplyFn): void;
+  /** Answers the next requests with `steps`, in order (see `script`); returns the script. */
+  script(steps: readonly ScriptStep[]): Script;
+  /** How streamed answers are cut and paced. */
+  setStreaming(options: StreamOptions): void;
+  /** While on, `stream: true` is ignored and a plain JSON completion comes back, as some servers do. */
+  setIgnoreStream(on: boolean): void;
   /** Makes the next `times` requests (that `match`) fail with `failure`. */
   failNext(failure: OpenAIFailure, times?: number, match?: (req: ChatCompletionRequest) => boolean): void;
   /** Fails every matching request until the returned function is called. */
@@ -121,7 +203,12 @@ export interface FakeOpenAIOptions {
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   reply?: ReplyFn;
+  stream?: StreamOptions;
 }
+
+type StreamFailure =
+  | { streamError: Partial<OpenAIErrorBody>; afterChunks?: number }
+  | { streamDrop: true; afterChunks?: number };
 
 interface FailureRule {
   failure: OpenAIFailure;
@@ -148,6 +235,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const timers = new Set<NodeJS.Timeout>();
   let reply: ReplyFn = opts.reply ?? ((req) => `echo: ${lastUserText(req)}`);
   let latencyMs = 0;
+  let streaming: StreamOptions = opts.stream ?? {};
+  let ignoreStream = false;
   let closed = false;
 
   const sleep = (ms: number): Promise<void> => trackedSleep(timers, ms);
@@ -186,32 +275,56 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     return always.find((r) => !r.match || r.match(body))?.failure;
   };
 
-  const complete = async (res: http.ServerResponse, record: RecordedRequest): Promise<void> => {
+  const complete = async (
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    failure?: StreamFailure,
+  ): Promise<void> => {
     const body = record.body;
-    let content = await reply(body);
-    let finishReason = 'stop';
+    const given = await reply(body);
+    const scripted: ScriptedReply = typeof given === 'string' ? { content: given } : given;
+    const toolCalls = (scripted.toolCalls ?? []).map((call) => ({
+      id: call.id ?? `call_${crypto.randomBytes(18).toString('base64url').slice(0, 24)}`,
+      name: call.name,
+      arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
+    }));
+    let content = scripted.content ?? (toolCalls.length > 0 ? null : '');
+    let finishReason = scripted.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop');
     // max_tokens / max_completion_tokens cut the answer short with finish_reason "length", as the API does.
     const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? Infinity);
-    if (estimateTokens(content) > maxTokens) {
+    if (content !== null && estimateTokens(content) > maxTokens) {
       content = content.slice(0, Math.max(0, maxTokens) * 4);
       finishReason = 'length';
     }
-    const promptTokens = body.messages.reduce(
-      (sum, m) => sum + 4 + estimateTokens(contentText(m.content)),
-      3,
-    );
-    const completionTokens = estimateTokens(content);
+    const promptTokens =
+      scripted.usage?.promptTokens ??
+      body.messages.reduce(
+        (sum, m) => sum + 4 + estimateTokens(contentText(m.content) + JSON.stringify(m.tool_calls ?? '')),
+        3 + (Array.isArray(body.tools) ? estimateTokens(JSON.stringify(body.tools)) : 0),
+      );
+    const completionTokens =
+      scripted.usage?.completionTokens ??
+      estimateTokens((content ?? '') + toolCalls.map((c) => c.name + c.arguments).join(''));
+    const cachedTokens = scripted.usage?.cachedTokens ?? 0;
     const usage = {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
       completion_tokens_details: {
         reasoning_tokens: 0,
         audio_tokens: 0,
         accepted_prediction_tokens: 0,
         rejected_prediction_tokens: 0,
       },
+    };
+    const streamed = body.stream === true && !ignoreStream;
+    record.response = {
+      content,
+      toolCalls,
+      finishReason,
+      usage: { promptTokens, completionTokens, cachedTokens },
+      streamed,
     };
     const head = {
       id: `chatcmpl-${crypto.randomBytes(15).toString('base64url')}`,
@@ -220,34 +333,53 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       service_tier: 'default',
       system_fingerprint: 'fp_fake0001',
     };
-    if (body.stream === true) {
-      streamCompletion(res, record, head, content, finishReason, usage);
+    if (streamed) {
+      await streamCompletion(res, record, head, content, toolCalls, finishReason, usage, failure);
       return;
     }
+    if (failure && 'streamDrop' in failure) {
+      res.destroy();
+      return;
+    }
+    if (failure) {
+      const error = { ...defaultError(500), ...failure.streamError };
+      send(res, record, 500, JSON.stringify({ error }));
+      return;
+    }
+    const message = {
+      role: 'assistant',
+      content,
+      ...(toolCalls.length > 0
+        ? {
+            tool_calls: toolCalls.map((c) => ({
+              id: c.id,
+              type: 'function',
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+        : {}),
+      refusal: null,
+      annotations: [],
+    };
     const completion = {
       ...head,
       object: 'chat.completion',
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content, refusal: null, annotations: [] },
-          logprobs: null,
-          finish_reason: finishReason,
-        },
-      ],
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
       usage,
     };
     send(res, record, 200, JSON.stringify(completion), { 'openai-processing-ms': '1' });
   };
 
-  const streamCompletion = (
+  const streamCompletion = async (
     res: http.ServerResponse,
     record: RecordedRequest,
     head: Record<string, unknown>,
-    content: string,
+    content: string | null,
+    toolCalls: readonly { id: string; name: string; arguments: string }[],
     finishReason: string,
     usage: Record<string, unknown>,
-  ): void => {
+    failure: StreamFailure | undefined,
+  ): Promise<void> => {
     record.status = 200;
     if (res.destroyed) return;
     const streamOptions = record.body.stream_options as { include_usage?: boolean } | undefined;
@@ -256,27 +388,115 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       'content-type': 'text/event-stream; charset=utf-8',
       'x-request-id': `req_${crypto.randomBytes(16).toString('hex')}`,
     });
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
-      const data = {
+    const write = (data: unknown): void => {
+      if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+    };
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void =>
+      write({
         ...head,
         object: 'chat.completion.chunk',
         choices,
         ...(withUsage ? { usage: null } : {}),
         ...extra,
-      };
-      res.write(`data: ${JSON.stringify(data)}\n\n`);
-    };
+      });
     const choice = (delta: Record<string, unknown>, finish: string | null) => ({
       index: 0,
       delta,
       logprobs: null,
       finish_reason: finish,
     });
-    chunk([choice({ role: 'assistant', content: '', refusal: null }, null)]);
-    for (const piece of content.match(/\S*\s*/g) ?? []) if (piece) chunk([choice({ content: piece }, null)]);
+    const pieces = splitContent(content ?? '', streaming.chunkSize);
+    const delay = streaming.chunkDelayMs ?? 0;
+    let sentChunks = 0;
+    // Between chunks: the pause, and the injected failure once its chunk count is reached.
+    const beat = async (): Promise<boolean> => {
+      if (failure && sentChunks >= (failure.afterChunks ?? 0)) {
+        if ('streamDrop' in failure) res.destroy();
+        else {
+          write({ error: { ...defaultError(500), ...failure.streamError } });
+          res.end();
+        }
+        return false;
+      }
+      if (delay > 0) await sleep(delay);
+      return !res.destroyed && !closed;
+    };
+
+    chunk([choice({ role: 'assistant', content: content === null ? null : '', refusal: null }, null)]);
+    for (const piece of pieces) {
+      if (!(await beat())) return;
+      chunk([choice({ content: piece }, null)]);
+      sentChunks++;
+    }
+    // Tool calls as the API streams them: the id and name first, then the arguments in pieces.
+    for (const [index, call] of toolCalls.entries()) {
+      if (!(await beat())) return;
+      chunk([
+        choice(
+          {
+            tool_calls: [
+              { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } },
+            ],
+          },
+          null,
+        ),
+      ]);
+      sentChunks++;
+      for (const part of splitContent(call.arguments, streaming.chunkSize ?? 8)) {
+        if (!(await beat())) return;
+        chunk([choice({ tool_calls: [{ index, function: { arguments: part } }] }, null)]);
+        sentChunks++;
+      }
+    }
+    if (failure && !(await beat())) return;
     chunk([choice({}, finishReason)]);
     if (withUsage) chunk([], { usage });
-    res.end('data: [DONE]\n\n');
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+  };
+
+  /** The API's own checks of a conversation with tools, word for word. */
+  const toolMessageError = (body: ChatCompletionRequest): OpenAIErrorBody | undefined => {
+    if (body.tools !== undefined) {
+      if (!Array.isArray(body.tools))
+        return invalidRequest("Invalid type for 'tools': expected an array.", 'tools', 'invalid_type');
+      for (const [i, tool] of (body.tools as unknown[]).entries()) {
+        const name = (tool as { function?: { name?: unknown } } | null)?.function?.name;
+        if (typeof name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(name)) {
+          return invalidRequest(
+            `Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`,
+            `tools[${i}].function.name`,
+            'invalid_value',
+          );
+        }
+      }
+    }
+    let open: string[] = [];
+    for (const [i, message] of body.messages.entries()) {
+      if (message.role === 'tool') {
+        const id = message.tool_call_id;
+        if (typeof id !== 'string' || !open.includes(id)) {
+          return invalidRequest(
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+            `messages.[${i}].role`,
+            null,
+          );
+        }
+        open = open.filter((o) => o !== id);
+        continue;
+      }
+      if (open.length > 0) break;
+      const calls =
+        message.role === 'assistant' && Array.isArray(message.tool_calls) ? message.tool_calls : [];
+      open = (calls as { id?: unknown }[]).map((c) => String(c.id));
+    }
+    if (open.length > 0) {
+      return invalidRequest(
+        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${open.join(', ')}`,
+        'messages',
+        null,
+      );
+    }
+    return undefined;
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -332,11 +552,17 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       return fail(res, record, 400, invalidRequest(message, 'messages', 'empty_array'));
     }
 
+    const toolError = toolMessageError(body);
+    if (toolError) return fail(res, record, 400, toolError);
+
     if (latencyMs > 0) await sleep(latencyMs);
     const failure = takeFailure(body);
     if (failure && 'hang' in failure) return; // answered by close(), like a dead connection
     if (failure && 'delayMs' in failure) await sleep(failure.delayMs);
-    else if (failure && 'status' in failure) {
+    else if (failure && ('streamError' in failure || 'streamDrop' in failure)) {
+      if (closed) return;
+      return complete(res, record, failure);
+    } else if (failure && 'status' in failure) {
       const headers: Record<string, string> =
         failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) };
       const error = { ...defaultError(failure.status), ...failure.error };
@@ -372,6 +598,17 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     requestsFor: (predicate) => requests.filter((r) => predicate(r.body)),
     setReply(fn) {
       reply = fn;
+    },
+    script(steps) {
+      const played = script(steps);
+      reply = played;
+      return played;
+    },
+    setStreaming(options) {
+      streaming = options;
+    },
+    setIgnoreStream(on) {
+      ignoreStream = on;
     },
     failNext(failure, times = 1, match) {
       once.push({ failure, remaining: times, match });
@@ -444,6 +681,15 @@ function contentText(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map((part) => part.text ?? '').join('');
   return '';
+}
+
+/** Cuts streamed text: `size` characters a piece, or one word (with its trailing space) a piece. */
+function splitContent(text: string, size: number | undefined): string[] {
+  if (text === '') return [];
+  if (size === undefined || size <= 0) return (text.match(/\S*\s*/g) ?? []).filter((p) => p !== '');
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces;
 }
 
 // About four characters per token for English: close enough for usage numbers and max_tokens.

@@ -1,13 +1,22 @@
 /**
  * A Telegram Bot API server on 127.0.0.1 for tests: `/bot<token>/<method>` with the documented
  * semantics of getUpdates (offset confirmation, long polling, 409 on a concurrent poll), sendMessage
- * validation (length, HTML entities) and fault injection. The product's real client talks to it
- * through `TELEGRAM_API_ROOT`.
+ * validation (length, HTML entities, inline keyboards), drafts, callback queries and their answers,
+ * edits, document uploads (multipart), the command menu, and fault injection. The product's real
+ * client talks to it through `TELEGRAM_API_ROOT`.
  */
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { text as readText } from 'node:stream/consumers';
-import { Api, type Chat, type Message, type User } from 'node-telegram-bot-api';
+import { buffer as readBuffer } from 'node:stream/consumers';
+import {
+  Api,
+  type BotCommand,
+  type Chat,
+  type InlineKeyboardButton,
+  type Message,
+  type User,
+} from 'node-telegram-bot-api';
 import { trackedSleep, waitUntil } from './wait-until';
 
 /** An update as the Bot API sends it; unknown kinds (photo, callback_query, ...) pass through as given. */
@@ -22,11 +31,57 @@ export interface Update {
 /** A sendMessage that the fake accepted, as the product sent it (raw text, before entity parsing). */
 export interface SentMessage {
   chatId: number;
+  /** The raw text; after an editMessageText, the latest one (each edit is also in `edits`). */
   text: string;
   parseMode: string | undefined;
   replyToMessageId: number | undefined;
   messageId: number;
   /** Date.now() when accepted. */
+  at: number;
+  /** `reply_markup.inline_keyboard` as sent (or as last edited); undefined without buttons. */
+  keyboard?: InlineKeyboardButton[][];
+  /** How many edits the message took. */
+  editCount: number;
+}
+
+/** One accepted editMessageText. */
+export interface MessageEdit {
+  chatId: number;
+  messageId: number;
+  text: string;
+  parseMode: string | undefined;
+  keyboard: InlineKeyboardButton[][] | undefined;
+  at: number;
+}
+
+/** One accepted sendMessageDraft. */
+export interface SentDraft {
+  chatId: number;
+  draftId: number;
+  /** Raw text ('' for the "Thinking…" placeholder). */
+  text: string;
+  parseMode: string | undefined;
+  at: number;
+}
+
+/** One accepted answerCallbackQuery. */
+export interface CallbackAnswer {
+  callbackQueryId: string;
+  text: string | undefined;
+  showAlert: boolean;
+  at: number;
+}
+
+/** One accepted sendDocument upload. */
+export interface SentDocument {
+  chatId: number;
+  messageId: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  content: Buffer;
+  caption: string | undefined;
+  replyToMessageId: number | undefined;
   at: number;
 }
 
@@ -74,12 +129,30 @@ export interface FakeTelegram {
   readonly bot: User;
   readonly sent: SentMessage[];
   readonly calls: TelegramCall[];
+  readonly drafts: SentDraft[];
+  readonly edits: MessageEdit[];
+  readonly callbackAnswers: CallbackAnswer[];
+  readonly documents: SentDocument[];
+  /** The command menu as last set by setMyCommands ([] before). */
+  readonly commands: readonly BotCommand[];
   /** Highest positive getUpdates offset received (0 before any). */
   readonly confirmedOffset: number;
   /** Queues a text message from a user in a private chat; returns the full update. */
   pushMessage(chatId: number, text: string, opts?: PushMessageOptions): Update;
   /** Queues any update; `update_id` is assigned unless given. Dropped, as on Telegram, if allowed_updates excludes its kind. */
   pushUpdate(update: Partial<Update> & Record<string, unknown>): Update;
+  /**
+   * Queues a button press as Telegram sends it: a `callback_query` from `fromUserId` on message
+   * `messageId` of `chatId` (the message as the fake knows it, buttons included) carrying `data`.
+   * Its id can be answered once with answerCallbackQuery.
+   */
+  pushCallbackQuery(chatId: number, fromUserId: number, messageId: number, data: string): Update;
+  /** Makes a callback query too old to answer, as if its response time had passed. */
+  expireCallbackQuery(callbackQueryId: string): void;
+  /** While on, `method` is unknown to the server (404 Not Found), like a Bot API older than it. */
+  setMethodUnknown(method: string, unknown?: boolean): void;
+  /** The accepted message `messageId` of `chatId`, with its latest text and buttons. */
+  message(chatId: number, messageId: number): SentMessage | undefined;
   /** Updates not yet confirmed by an offset. */
   pendingCount(): number;
   /** Accepted messages to one chat. */
@@ -123,6 +196,12 @@ export interface FakeTelegramOptions {
 
 const DEFAULT_TOKEN = '123456789:AAFakeTokenForTests_abcdefghijklmnop';
 const MAX_TEXT_LENGTH = 4096;
+const MAX_CAPTION_LENGTH = 1024;
+const MAX_CALLBACK_DATA_BYTES = 64;
+const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+const QUERY_TOO_OLD = 'Bad Request: query is too old and response timeout expired or query ID is invalid';
+const NOT_MODIFIED =
+  'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
 const CONFLICT =
   'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running';
 // The kinds Telegram leaves out when allowed_updates is empty or was never set.
@@ -153,6 +232,8 @@ const INTEGER_PARAMS = new Set([
   'reply_to_message_id',
   'message_thread_id',
   'from_chat_id',
+  'draft_id',
+  'cache_time',
 ]);
 const BOOLEAN_PARAMS = new Set([
   'disable_notification',
@@ -160,6 +241,10 @@ const BOOLEAN_PARAMS = new Set([
   'allow_sending_without_reply',
   'drop_pending_updates',
   'disable_web_page_preview',
+  'show_alert',
+  'can_stop',
+  'keep_on_stop',
+  'disable_content_type_detection',
 ]);
 
 interface FailureRule {
@@ -197,6 +282,14 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   };
   const sent: SentMessage[] = [];
   const calls: TelegramCall[] = [];
+  const drafts: SentDraft[] = [];
+  const edits: MessageEdit[] = [];
+  const callbackAnswers: CallbackAnswer[] = [];
+  const documents: SentDocument[] = [];
+  const openQueries = new Set<string>();
+  const unknownMethods = new Set<string>();
+  let commands: BotCommand[] = [];
+  let nextQueryId = 4_000_000_000_000_000;
   const failures: FailureRule[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const lastMessageId = new Map<number, number>();
@@ -418,6 +511,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       if (!replyTo && !allowWithoutReply)
         throw new ApiRefusal(400, 'Bad Request: message to be replied not found');
     }
+    const keyboard = inlineKeyboard(params.reply_markup);
     const message: Message = {
       message_id: nextMessageId(chatId),
       from: bot,
@@ -425,6 +519,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       date: Math.floor(Date.now() / 1000),
       text,
       ...(replyTo ? { reply_to_message: replyTo } : {}),
+      ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
     };
     remember(message);
     sent.push({
@@ -434,11 +529,167 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       replyToMessageId: replyTo ? replyToMessageId : undefined,
       messageId: message.message_id,
       at: Date.now(),
+      ...(keyboard ? { keyboard } : {}),
+      editCount: 0,
     });
     return message;
   };
 
-  const dispatch = (res: http.ServerResponse, call: TelegramCall): void => {
+  const sendMessageDraft = (params: Record<string, unknown>): true => {
+    const chatId = requireChatId(params);
+    // Drafts exist in private chats only; groups and channels get the server's peer error.
+    if (chatId < 0) throw new ApiRefusal(400, 'Bad Request: TEXTDRAFT_PEER_INVALID');
+    const draftId = integer(params.draft_id);
+    if (draftId === undefined || draftId === 0)
+      throw new ApiRefusal(400, 'Bad Request: draft_id must be a non-zero integer');
+    const raw = params.text === undefined ? '' : String(params.text);
+    const parseMode = parseModeOf(params);
+    // An empty text is the documented "Thinking…" placeholder, so only the upper bound applies.
+    if (visibleText(raw, parseMode).length > MAX_TEXT_LENGTH)
+      throw new ApiRefusal(400, 'Bad Request: message is too long');
+    drafts.push({ chatId, draftId, text: raw, parseMode, at: Date.now() });
+    return true;
+  };
+
+  const answerCallbackQuery = (params: Record<string, unknown>): true => {
+    const id = params.callback_query_id === undefined ? '' : String(params.callback_query_id);
+    if (id === '') throw new ApiRefusal(400, 'Bad Request: query_id is empty');
+    // Each query can be answered once; an unknown, expired or answered id gets the same sentence.
+    if (!openQueries.delete(id)) throw new ApiRefusal(400, QUERY_TOO_OLD);
+    callbackAnswers.push({
+      callbackQueryId: id,
+      text: params.text === undefined ? undefined : String(params.text),
+      showAlert: params.show_alert === true,
+      at: Date.now(),
+    });
+    return true;
+  };
+
+  const editMessageText = (params: Record<string, unknown>): Message => {
+    const chatId = requireChatId(params);
+    const messageId = integer(params.message_id);
+    if (messageId === undefined)
+      throw new ApiRefusal(400, 'Bad Request: message identifier is not specified');
+    const known = knownMessages.get(`${chatId}:${messageId}`);
+    const record = sent.find((m) => m.chatId === chatId && m.messageId === messageId);
+    if (!known) throw new ApiRefusal(400, 'Bad Request: message to edit not found');
+    if (!record) throw new ApiRefusal(400, "Bad Request: message can't be edited");
+    const raw = params.text === undefined ? '' : String(params.text);
+    const parseMode = parseModeOf(params);
+    const text = visibleText(raw, parseMode).trim();
+    if (text === '') throw new ApiRefusal(400, 'Bad Request: message text is empty');
+    if (text.length > MAX_TEXT_LENGTH) throw new ApiRefusal(400, 'Bad Request: MESSAGE_TOO_LONG');
+    // Without reply_markup an edit leaves the message without buttons, as on Telegram.
+    const keyboard = inlineKeyboard(params.reply_markup);
+    const sameText = record.text.trim() === raw.trim() && record.parseMode === parseMode;
+    if (sameText && JSON.stringify(record.keyboard) === JSON.stringify(keyboard))
+      throw new ApiRefusal(400, NOT_MODIFIED);
+    const { reply_markup: _old, ...rest } = known;
+    const edited: Message = {
+      ...rest,
+      text,
+      edit_date: Math.floor(Date.now() / 1000),
+      ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+    };
+    knownMessages.set(`${chatId}:${messageId}`, edited);
+    record.text = raw;
+    record.parseMode = parseMode;
+    record.keyboard = keyboard;
+    record.editCount++;
+    edits.push({ chatId, messageId, text: raw, parseMode, keyboard, at: Date.now() });
+    return edited;
+  };
+
+  const sendDocument = (params: Record<string, unknown>, files: Map<string, UploadedFile>): Message => {
+    const chatId = requireChatId(params);
+    const ref = params.document;
+    const file =
+      typeof ref === 'string' && ref.startsWith('attach://')
+        ? files.get(ref.slice('attach://'.length))
+        : files.get('document');
+    if (!file) {
+      if (typeof ref === 'string' && ref !== '')
+        throw new ApiRefusal(400, 'Bad Request: wrong file identifier/HTTP URL specified');
+      throw new ApiRefusal(400, 'Bad Request: there is no document in the request');
+    }
+    if (file.data.length === 0) throw new ApiRefusal(400, 'Bad Request: file must be non-empty');
+    const caption = params.caption === undefined ? undefined : String(params.caption);
+    const parseMode = parseModeOf(params);
+    const captionText = caption === undefined ? '' : visibleText(caption, parseMode).trim();
+    if (captionText.length > MAX_CAPTION_LENGTH)
+      throw new ApiRefusal(400, 'Bad Request: message caption is too long');
+    const replyToMessageId = integer(
+      (params.reply_parameters as Record<string, unknown> | undefined)?.message_id,
+    );
+    const message: Message = {
+      message_id: nextMessageId(chatId),
+      from: bot,
+      chat: chatOf(chatId),
+      date: Math.floor(Date.now() / 1000),
+      document: {
+        file_id: `BQACAgIAAxkBAAI${crypto.randomBytes(12).toString('base64url')}`,
+        file_unique_id: `AgAD${crypto.randomBytes(6).toString('base64url')}`,
+        file_name: file.filename,
+        mime_type: file.contentType,
+        file_size: file.data.length,
+      },
+      ...(captionText ? { caption: captionText } : {}),
+    };
+    remember(message);
+    documents.push({
+      chatId,
+      messageId: message.message_id,
+      filename: file.filename,
+      contentType: file.contentType,
+      size: file.data.length,
+      content: file.data,
+      caption,
+      replyToMessageId,
+      at: Date.now(),
+    });
+    return message;
+  };
+
+  const setMyCommands = (params: Record<string, unknown>): true => {
+    const list = params.commands;
+    if (!Array.isArray(list)) throw new ApiRefusal(400, "Bad Request: can't parse commands JSON object");
+    if (list.length > 100) throw new ApiRefusal(400, 'Bad Request: too many commands specified');
+    const parsed: BotCommand[] = [];
+    for (const entry of list as unknown[]) {
+      const item = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
+      const command = typeof item.command === 'string' ? item.command : '';
+      const description = typeof item.description === 'string' ? item.description : '';
+      if (!/^[a-z0-9_]{1,32}$/.test(command)) throw new ApiRefusal(400, 'Bad Request: BOT_COMMAND_INVALID');
+      if (description.trim().length === 0 || description.length > 256)
+        throw new ApiRefusal(400, 'Bad Request: command description is invalid');
+      parsed.push({ command, description });
+    }
+    commands = parsed;
+    return true;
+  };
+
+  const pushCallbackQuery = (chatId: number, fromUserId: number, messageId: number, data: string): Update => {
+    const id = String(nextQueryId++);
+    openQueries.add(id);
+    const from: User = { id: fromUserId, is_bot: false, first_name: 'Tester', language_code: 'en' };
+    // A message the fake never saw is "inaccessible" to the bot: Telegram sends it with date 0.
+    const message = knownMessages.get(`${chatId}:${messageId}`) ?? {
+      message_id: messageId,
+      chat: chatOf(chatId),
+      date: 0,
+    };
+    return pushUpdate({
+      callback_query: {
+        id,
+        from,
+        message,
+        chat_instance: String(-(Math.abs(chatId) * 7919 + 13)),
+        data,
+      },
+    });
+  };
+
+  const dispatch = (res: http.ServerResponse, call: TelegramCall, files: Map<string, UploadedFile>): void => {
     // A client that already left still gets its side effects (a sent message, a confirmed offset),
     // as on the real server: only the answer is lost.
     const { method, params } = call;
@@ -452,6 +703,28 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
           return;
         case 'getMe':
           ok(res, call, bot);
+          return;
+        case 'sendMessageDraft':
+          ok(res, call, sendMessageDraft(params));
+          return;
+        case 'answerCallbackQuery':
+          ok(res, call, answerCallbackQuery(params));
+          return;
+        case 'editMessageText':
+          ok(res, call, editMessageText(params));
+          return;
+        case 'sendDocument':
+          ok(res, call, sendDocument(params, files));
+          return;
+        case 'setMyCommands':
+          ok(res, call, setMyCommands(params));
+          return;
+        case 'getMyCommands':
+          ok(res, call, commands);
+          return;
+        case 'deleteMyCommands':
+          commands = [];
+          ok(res, call, true);
           return;
         case 'getWebhookInfo':
           ok(res, call, {
@@ -489,7 +762,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = /^\/bot([^/]+)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
-    const body = await readText(req);
+    const body = await readBuffer(req);
     if (!route || (req.method !== 'POST' && req.method !== 'GET')) {
       refuse(res, undefined, 404, 'Not Found');
       return;
@@ -503,15 +776,22 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       refuse(res, undefined, 404, 'Not Found');
       return;
     }
-    let params: Record<string, unknown>;
+    if (body.length > MAX_UPLOAD_BYTES) {
+      refuse(res, undefined, 413, 'Request Entity Too Large');
+      return;
+    }
+    let decoded: { params: Record<string, unknown>; files: Map<string, UploadedFile> };
     try {
-      params = decodeParams(url.searchParams, req.headers['content-type'], body);
+      decoded = decodeParams(url.searchParams, req.headers['content-type'], body);
     } catch {
       refuse(res, undefined, 400, "Bad Request: can't parse JSON object");
       return;
     }
+    const { params, files } = decoded;
     const call: TelegramCall = { method, params, at: Date.now() };
     calls.push(call);
+    // A method switched off answers like one the server never had, but the attempt is recorded.
+    if (unknownMethods.has(method)) return refuse(res, call, 404, 'Not Found');
     if (latencyMs > 0) await sleep(latencyMs);
     const failure = takeFailure(method, params);
     if (failure && 'hang' in failure) return; // answered by close(), like a dead connection
@@ -523,7 +803,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       return refuse(res, call, failure.errorCode, failure.description, parameters);
     }
     if (closed) return;
-    dispatch(res, call);
+    dispatch(res, call, files);
   };
 
   const server = http.createServer((req, res) => {
@@ -558,11 +838,28 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     bot,
     sent,
     calls,
+    drafts,
+    edits,
+    callbackAnswers,
+    documents,
+    get commands() {
+      return commands;
+    },
     get confirmedOffset() {
       return confirmedOffset;
     },
     pushMessage,
     pushUpdate,
+    pushCallbackQuery,
+    expireCallbackQuery(id) {
+      openQueries.delete(id);
+    },
+    setMethodUnknown(method, unknown = true) {
+      const canonical = KNOWN_METHODS.get(method.toLowerCase()) ?? method;
+      if (unknown) unknownMethods.add(canonical);
+      else unknownMethods.delete(canonical);
+    },
+    message: (chatId, messageId) => sent.find((m) => m.chatId === chatId && m.messageId === messageId),
     pendingCount: () => pending.length,
     sentTo: (chatId) => sent.filter((m) => m.chatId === chatId),
     callsOf: (method) => calls.filter((c) => c.method === method),
@@ -600,27 +897,141 @@ function chatOf(chatId: number, from?: Partial<User>): Chat {
   return { id: chatId, type: 'group', title: 'Test group' };
 }
 
+function requireChatId(params: Record<string, unknown>): number {
+  if (params.chat_id === undefined || params.chat_id === '')
+    throw new ApiRefusal(400, 'Bad Request: chat_id is empty');
+  const chatId = integer(params.chat_id);
+  if (chatId === undefined || chatId === 0) throw new ApiRefusal(400, 'Bad Request: chat not found');
+  return chatId;
+}
+
+function parseModeOf(params: Record<string, unknown>): string | undefined {
+  return typeof params.parse_mode === 'string' && params.parse_mode !== '' ? params.parse_mode : undefined;
+}
+
+/** The text a user would see: HTML parsed like sendMessage parses it, refused the same way. */
+function visibleText(raw: string, parseMode: string | undefined): string {
+  if (!parseMode) return raw;
+  const mode = parseMode.toLowerCase();
+  if (mode === 'markdown' || mode === 'markdownv2') return raw;
+  if (mode !== 'html') throw new ApiRefusal(400, 'Bad Request: unsupported parse_mode');
+  const parsed = parseTelegramHtml(raw);
+  if ('error' in parsed) throw new ApiRefusal(400, `Bad Request: can't parse entities: ${parsed.error}`);
+  return parsed.text;
+}
+
+/** Validates `reply_markup.inline_keyboard` like Telegram; undefined when there are no buttons. */
+function inlineKeyboard(markup: unknown): InlineKeyboardButton[][] | undefined {
+  if (markup === undefined || markup === '') return undefined;
+  if (!markup || typeof markup !== 'object')
+    throw new ApiRefusal(400, "Bad Request: can't parse reply keyboard markup JSON object");
+  const rows = (markup as { inline_keyboard?: unknown }).inline_keyboard;
+  if (rows === undefined) return undefined;
+  if (!Array.isArray(rows) || rows.some((row) => !Array.isArray(row)))
+    throw new ApiRefusal(
+      400,
+      'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays',
+    );
+  const keyboard = rows as InlineKeyboardButton[][];
+  for (const button of keyboard.flat()) {
+    if (typeof button.text !== 'string' || button.text === '')
+      throw new ApiRefusal(400, 'Bad Request: text buttons are unallowed in the inline keyboard');
+    if (button.callback_data !== undefined) {
+      const bytes = Buffer.byteLength(String(button.callback_data));
+      if (bytes === 0 || bytes > MAX_CALLBACK_DATA_BYTES)
+        throw new ApiRefusal(400, 'Bad Request: BUTTON_DATA_INVALID');
+    } else if (button.url === undefined && button.copy_text === undefined && button.web_app === undefined) {
+      throw new ApiRefusal(400, 'Bad Request: text buttons are unallowed in the inline keyboard');
+    }
+  }
+  const nonEmpty = keyboard.filter((row) => row.length > 0);
+  return nonEmpty.length > 0 ? nonEmpty : undefined;
+}
+
 function integer(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value);
   return undefined;
 }
 
-/** Reads params the way the Bot API does: query string, urlencoded form or JSON body, merged. */
+/** A file part of a multipart request. */
+interface UploadedFile {
+  filename: string;
+  contentType: string;
+  data: Buffer;
+}
+
+/**
+ * Reads params the way the Bot API does: query string, urlencoded form, multipart form (files
+ * kept apart, each param recorded as `attach://<part>` when it was a file) or JSON body, merged.
+ */
 function decodeParams(
   query: URLSearchParams,
   contentType: string | undefined,
-  body: string,
-): Record<string, unknown> {
+  body: Buffer,
+): { params: Record<string, unknown>; files: Map<string, UploadedFile> } {
   const strings: Record<string, string> = Object.fromEntries(query);
+  const files = new Map<string, UploadedFile>();
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type === 'application/json' && body.trim() !== '') {
-    const json: unknown = JSON.parse(body);
-    if (json && typeof json === 'object') return { ...coerce(strings), ...(json as Record<string, unknown>) };
+  const text = (): string => body.toString('utf8');
+  if (type === 'application/json' && text().trim() !== '') {
+    const json: unknown = JSON.parse(text());
+    if (json && typeof json === 'object')
+      return { params: { ...coerce(strings), ...(json as Record<string, unknown>) }, files };
   } else if (type === 'application/x-www-form-urlencoded') {
-    Object.assign(strings, Object.fromEntries(new URLSearchParams(body)));
+    Object.assign(strings, Object.fromEntries(new URLSearchParams(text())));
+  } else if (type === 'multipart/form-data') {
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
+    const marker = boundary?.[1] ?? boundary?.[2];
+    if (!marker) throw new Error('multipart body without a boundary');
+    for (const part of parseMultipart(body, marker.trim())) {
+      if (part.filename === undefined) strings[part.name] = part.data.toString('utf8');
+      else {
+        files.set(part.name, { filename: part.filename, contentType: part.contentType, data: part.data });
+        strings[part.name] ??= `attach://${part.name}`;
+      }
+    }
   }
-  return coerce(strings);
+  return { params: coerce(strings), files };
+}
+
+interface MultipartPart {
+  name: string;
+  filename: string | undefined;
+  contentType: string;
+  data: Buffer;
+}
+
+/** Splits a multipart/form-data body (RFC 7578) into its parts; bytes are kept as they came. */
+export function parseMultipart(body: Buffer, boundary: string): MultipartPart[] {
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: MultipartPart[] = [];
+  let start = body.indexOf(delimiter);
+  if (start < 0) throw new Error('multipart boundary not found');
+  for (;;) {
+    let cursor = start + delimiter.length;
+    if (body.subarray(cursor, cursor + 2).toString() === '--') break; // the closing delimiter
+    if (body.subarray(cursor, cursor + 2).toString() === '\r\n') cursor += 2;
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), cursor);
+    if (next < 0) throw new Error('multipart part without a closing boundary');
+    const headerEnd = body.indexOf('\r\n\r\n', cursor);
+    if (headerEnd < 0 || headerEnd > next) throw new Error('multipart part without headers');
+    const headers = body.subarray(cursor, headerEnd).toString('utf8');
+    const disposition = /^content-disposition:(.*)$/im.exec(headers)?.[1] ?? '';
+    const name = /\bname="([^"]*)"/i.exec(disposition)?.[1];
+    const filename = /\bfilename="([^"]*)"/i.exec(disposition)?.[1];
+    const partType = /^content-type:\s*(.*)$/im.exec(headers)?.[1]?.trim();
+    if (name !== undefined) {
+      parts.push({
+        name,
+        filename,
+        contentType: partType ?? (filename === undefined ? 'text/plain' : 'application/octet-stream'),
+        data: Buffer.from(body.subarray(headerEnd + 4, next)),
+      });
+    }
+    start = next + 2;
+  }
+  return parts;
 }
 
 function coerce(strings: Record<string, string>): Record<string, unknown> {

@@ -178,6 +178,149 @@ describe('fake Telegram with node-telegram-bot-api', () => {
     expect(tg.sent).toHaveLength(2);
   });
 
+  it('records drafts in private chats and refuses them in groups, like Bot API 9.3+', async () => {
+    await expect(api.sendMessageDraft({ chat_id: 5, draft_id: 3, text: 'partial' })).resolves.toBe(true);
+    await expect(api.sendMessageDraft({ chat_id: 5, draft_id: 3 })).resolves.toBe(true); // "Thinking…"
+    expect(await rejection(api.sendMessageDraft({ chat_id: -5, draft_id: 3, text: 'x' }))).toMatchObject({
+      errorCode: 400,
+      description: 'Bad Request: TEXTDRAFT_PEER_INVALID',
+    });
+    expect(await rejection(api.sendMessageDraft({ chat_id: 5, draft_id: 0, text: 'x' }))).toMatchObject({
+      errorCode: 400,
+    });
+    expect(tg.drafts.map((d) => [d.chatId, d.draftId, d.text])).toEqual([
+      [5, 3, 'partial'],
+      [5, 3, ''],
+    ]);
+    tg.setMethodUnknown('sendMessageDraft');
+    const res = await fetch(`${tg.url}/bot${tg.token}/sendMessageDraft`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chat_id: 5, draft_id: 1, text: 'x' }),
+    });
+    expect(res.status).toBe(404);
+    await expect(res.json()).resolves.toEqual({ ok: false, error_code: 404, description: 'Not Found' });
+    tg.failNext('sendMessageDraft', telegramErrors.tooManyRequests(2));
+    tg.setMethodUnknown('sendMessageDraft', false);
+    expect(await rejection(api.sendMessageDraft({ chat_id: 5, draft_id: 1, text: 'x' }))).toMatchObject({
+      errorCode: 429,
+      retryAfter: 2,
+    });
+  });
+
+  it('delivers a button press as Telegram does and answers it exactly once', async () => {
+    const card = await api.sendMessage({
+      chat_id: 6,
+      text: 'Allow?',
+      reply_markup: { inline_keyboard: [[{ text: 'Allow', callback_data: 'a:1' }]] },
+    });
+    expect(card.reply_markup).toEqual({ inline_keyboard: [[{ text: 'Allow', callback_data: 'a:1' }]] });
+    tg.pushCallbackQuery(6, 600, card.message_id, 'a:1');
+    const [update] = await api.getUpdates({});
+    const query = (update as { callback_query?: { id: string } } | undefined)?.callback_query;
+    expect(query).toMatchObject({
+      from: { id: 600, is_bot: false },
+      message: { message_id: card.message_id, chat: { id: 6 }, text: 'Allow?' },
+      data: 'a:1',
+      chat_instance: expect.any(String),
+    });
+    await expect(api.answerCallbackQuery({ callback_query_id: query?.id ?? '', text: 'ok' })).resolves.toBe(
+      true,
+    );
+    const tooOld = {
+      errorCode: 400,
+      description: 'Bad Request: query is too old and response timeout expired or query ID is invalid',
+    };
+    expect(await rejection(api.answerCallbackQuery({ callback_query_id: query?.id ?? '' }))).toMatchObject(
+      tooOld,
+    );
+    const late = tg.pushCallbackQuery(6, 600, card.message_id, 'a:1').callback_query as { id: string };
+    tg.expireCallbackQuery(late.id);
+    expect(await rejection(api.answerCallbackQuery({ callback_query_id: late.id }))).toMatchObject(tooOld);
+    expect(tg.callbackAnswers).toHaveLength(1);
+  });
+
+  it('edits a sent message, refusing an edit that changes nothing and an unknown message', async () => {
+    const keyboard = { inline_keyboard: [[{ text: 'Stop', callback_data: 's' }]] };
+    const sent = await api.sendMessage({ chat_id: 7, text: 'step 1', reply_markup: keyboard });
+    const same = await rejection(
+      api.editMessageText({
+        chat_id: 7,
+        message_id: sent.message_id,
+        text: 'step 1',
+        reply_markup: keyboard,
+      }),
+    );
+    expect(same).toMatchObject({
+      errorCode: 400,
+      description:
+        'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+    });
+    await api.editMessageText({ chat_id: 7, message_id: sent.message_id, text: 'step 1' }); // buttons go
+    await api.editMessageText({
+      chat_id: 7,
+      message_id: sent.message_id,
+      text: '<b>step 2</b>',
+      parse_mode: 'HTML',
+    });
+    expect(tg.message(7, sent.message_id)).toMatchObject({ text: '<b>step 2</b>', editCount: 2 });
+    expect(tg.edits.map((e) => [e.text, e.keyboard])).toEqual([
+      ['step 1', undefined],
+      ['<b>step 2</b>', undefined],
+    ]);
+    expect(await rejection(api.editMessageText({ chat_id: 7, message_id: 99, text: 'x' }))).toMatchObject({
+      description: 'Bad Request: message to edit not found',
+    });
+    expect(
+      await rejection(
+        api.sendMessage({
+          chat_id: 7,
+          text: 'x',
+          reply_markup: { inline_keyboard: [[{ text: 'A', callback_data: 'x'.repeat(65) }]] },
+        }),
+      ),
+    ).toMatchObject({ errorCode: 400, description: 'Bad Request: BUTTON_DATA_INVALID' });
+  });
+
+  it('takes a document upload from a multipart form built by fetch itself', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0x0d, 0x0a, 0x2d, 0x2d, 0x41]);
+    const form = new FormData();
+    form.set('chat_id', '9');
+    form.set('caption', 'bin');
+    form.set('document', new Blob([bytes], { type: 'application/octet-stream' }), 'data.bin');
+    const res = await fetch(`${tg.url}/bot${tg.token}/sendDocument`, { method: 'POST', body: form });
+    const body = (await res.json()) as {
+      ok: boolean;
+      result: { document: { file_name: string; file_size: number } };
+    };
+    expect(body.result.document).toMatchObject({ file_name: 'data.bin', file_size: bytes.length });
+    expect(tg.documents[0]).toMatchObject({
+      chatId: 9,
+      filename: 'data.bin',
+      caption: 'bin',
+      size: bytes.length,
+    });
+    expect(tg.documents[0]?.content.equals(bytes)).toBe(true);
+    tg.failNext('sendDocument', telegramErrors.internal());
+    const again = await fetch(`${tg.url}/bot${tg.token}/sendDocument`, { method: 'POST', body: form });
+    expect(again.status).toBe(500);
+  });
+
+  it('keeps the command menu setMyCommands sets and refuses invalid commands', async () => {
+    await api.setMyCommands({ commands: [{ command: 'help', description: 'The commands' }] });
+    await expect(api.getMyCommands()).resolves.toEqual([{ command: 'help', description: 'The commands' }]);
+    for (const command of [
+      { command: 'Help', description: 'x' },
+      { command: 'a'.repeat(33), description: 'x' },
+    ]) {
+      expect(await rejection(api.setMyCommands({ commands: [command] }))).toMatchObject({ errorCode: 400 });
+    }
+    expect(
+      await rejection(api.setMyCommands({ commands: [{ command: 'ok', description: 'd'.repeat(257) }] })),
+    ).toMatchObject({ errorCode: 400 });
+    expect(tg.commands).toEqual([{ command: 'help', description: 'The commands' }]);
+  });
+
   it('names what it waited for when waitFor times out', async () => {
     await expect(tg.waitForSent(1, 50)).rejects.toThrow(/1 sent message\(s\).*sent=0/);
   });
@@ -226,6 +369,90 @@ describe('fake OpenAI with the openai SDK', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('one two three');
+  });
+
+  it("streams scripted tool calls the way the SDK's own stream helper assembles them, usage last", async () => {
+    ai.script([
+      { content: 'Checking.', toolCalls: [{ name: 'bash', arguments: { command: 'ls -la' }, id: 'call_1' }] },
+      'done',
+    ]);
+    const tools = [{ type: 'function' as const, function: { name: 'bash', parameters: { type: 'object' } } }];
+    const runner = client.chat.completions.stream({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'list' }],
+      tools,
+      stream_options: { include_usage: true },
+    });
+    const final = await runner.finalChatCompletion();
+    expect(final.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: {
+        content: 'Checking.',
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'bash', arguments: '{"command":"ls -la"}' } },
+        ],
+      },
+    });
+    expect(final.usage?.prompt_tokens).toBe(ai.requests[0]?.response?.usage.promptTokens);
+    const second = await ask('next');
+    expect(second.choices[0]?.message.content).toBe('done');
+    expect(await rejection(ask('one too many'))).toBeInstanceOf(InternalServerError);
+  });
+
+  it('refuses a tool message that answers no call, and a call left unanswered, like the API', async () => {
+    const orphan = await rejection(
+      client.chat.completions.create({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'tool', tool_call_id: 'call_9', content: 'r' },
+        ],
+      }),
+    );
+    expect(orphan).toBeInstanceOf(BadRequestError);
+    expect((orphan as Error).message).toContain("messages with role 'tool' must be a response");
+    const unanswered = await rejection(
+      client.chat.completions.create({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'x' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'call_7', type: 'function', function: { name: 'ls', arguments: '{}' } }],
+          },
+        ],
+      }),
+    );
+    expect((unanswered as Error).message).toContain('did not have response messages: call_7');
+  });
+
+  it('cuts streamed text into chunks of the configured size and can fail in the middle', async () => {
+    ai.setReply(() => 'abcdefghij');
+    ai.setStreaming({ chunkSize: 3 });
+    const stream = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
+    const pieces: string[] = [];
+    for await (const chunk of stream)
+      if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+    expect(pieces).toEqual(['abc', 'def', 'ghi', 'j']);
+    ai.failNext({ streamError: { message: 'boom' }, afterChunks: 1 });
+    const failing = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
+    const got: string[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const chunk of failing) got.push(chunk.choices[0]?.delta.content ?? '');
+      })(),
+    );
+    expect(err).toMatchObject({ message: 'boom' });
+    expect(got.join('')).toBe('abc');
   });
 
   it('surfaces a 429 as RateLimitError with the Retry-After header', async () => {
