@@ -435,10 +435,13 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       const bash = fakeTool({
         name: 'bash',
         run: (_args, ctx) =>
-          new Promise((_resolve, reject) => {
-            ctx.signal.addEventListener('abort', () => reject(new Error('killed')));
-            controller.abort(new WorkerStopping());
-          }),
+          // a second run (the bug this test guards against) returns at once instead of waiting
+          ctx.signal === controller.signal
+            ? new Promise((_resolve, reject) => {
+                ctx.signal.addEventListener('abort', () => reject(new Error('killed')));
+                controller.abort(new WorkerStopping());
+              })
+            : { content: 'ran again', isError: false },
       });
       const first = scriptedModel([callTools(['bash', { command: 'make' }])]);
       const stopped = await runAgent(
