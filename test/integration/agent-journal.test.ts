@@ -9,6 +9,7 @@ import { nextApprovalExpiry } from '../../src/queue/agent/next-approval-expiry';
 import { parkRun } from '../../src/queue/agent/park-run';
 import { pendingApprovals } from '../../src/queue/agent/pending-approvals';
 import { recordModelStep } from '../../src/queue/agent/record-model-step';
+import { runForInbox } from '../../src/queue/agent/run-for-inbox';
 import { settleToolStep } from '../../src/queue/agent/settle-tool-step';
 import { showRun } from '../../src/queue/agent/show-run';
 import { prepared } from '../../src/queue/agent/statements';
@@ -101,6 +102,13 @@ describe('agent journal in SQLite', () => {
     const { id } = beginRun(db.sqlite, req, T);
     expect(finishRun(db.sqlite, id, { status: 'done', answer: 'the answer' }, T + 5)).toBe(true);
     expect(finishRun(db.sqlite, id, { status: 'failed', error: 'late' }, T + 6)).toBe(false);
+    expect(runForInbox(db.sqlite, inboxId)).toMatchObject({
+      id,
+      status: 'done',
+      answer: 'the answer',
+      finishedAt: T + 5,
+    });
+    expect(runForInbox(db.sqlite, inboxId + 1)).toBeUndefined();
     expect(beginRun(db.sqlite, req, T + 7)).toMatchObject({
       opening: 'finished',
       status: 'done',
