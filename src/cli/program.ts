@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { register as registerApprovals } from './commands/approvals';
 import { register as registerDoctor } from './commands/doctor';
 import { register as registerQueue } from './commands/queue';
 import { register as registerRevisions } from './commands/revisions';
+import { register as registerRuns } from './commands/runs';
 import { register as registerStatus } from './commands/status';
 import type { CliContext } from './context';
 
@@ -18,6 +20,8 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   registerStatus,
   registerDoctor,
   registerRevisions,
+  registerRuns,
+  registerApprovals,
 ];
 
 const EXAMPLES = `

@@ -163,3 +163,139 @@ export const supervisorEvents = sqliteTable(
 export type InboxRow = typeof inbox.$inferSelect;
 export type HistoryRow = typeof history.$inferSelect;
 export type UsageRow = typeof usage.$inferSelect;
+
+// The agent's journal (DESIGN: written ahead, so a run resumes after a kill at any instant).
+
+export const AGENT_RUN_STATUSES = ['running', 'done', 'cancelled', 'failed', 'limit', 'parked'] as const;
+export type AgentRunStatus = (typeof AGENT_RUN_STATUSES)[number];
+
+/** One agent run per inbox item: what it is doing, how far it got, what it cost. */
+export const agentRuns = sqliteTable(
+  'agent_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    chatId: integer('chat_id').notNull(),
+    inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
+    /** The project folder's name the run works in. */
+    project: text('project').notNull(),
+    status: text('status', { enum: AGENT_RUN_STATUSES }).notNull().default('running'),
+    /** Model calls so far. */
+    steps: integer('steps').notNull().default(0),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+    /** Starts after a kill (a run found `running` that nobody left on purpose). */
+    resumes: integer('resumes').notNull().default(0),
+    /** Resumes in a row that found no step journalled since the one before. */
+    stalledResumes: integer('stalled_resumes').notNull().default(0),
+    /** How many steps were settled at the last resume: the mark that tells progress. */
+    progressMark: integer('progress_mark').notNull().default(0),
+    /** Set when the loop left the run unfinished on purpose (an error, a stopping worker). */
+    suspendedAt: integer('suspended_at'),
+    /** When the run parked for an approval, and how long it has waited parked in all. */
+    parkedAt: integer('parked_at'),
+    parkedMs: integer('parked_ms').notNull().default(0),
+    /** The answer the person gets (also when the run ended at a limit). */
+    answer: text('answer'),
+    /** Why the run failed or was left unfinished: a sentence, never a secret. */
+    error: text('error'),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('agent_runs_inbox_unique').on(t.inboxId),
+    index('agent_runs_chat_idx').on(t.chatId, t.id),
+    index('agent_runs_status_idx').on(t.status),
+  ],
+);
+
+export const AGENT_STEP_KINDS = ['model', 'tool'] as const;
+export const AGENT_TOOL_STATUSES = ['pending', 'running', 'done', 'interrupted', 'denied'] as const;
+export type AgentToolStatus = (typeof AGENT_TOOL_STATUSES)[number];
+
+/**
+ * The run's steps in order (`seq`): a model response with its tool calls, then one row per tool
+ * call (pending when the response is stored, running before it runs, settled with its result).
+ */
+export const agentSteps = sqliteTable(
+  'agent_steps',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => agentRuns.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    kind: text('kind', { enum: AGENT_STEP_KINDS }).notNull(),
+    /** A tool step's model step. */
+    parentId: integer('parent_id'),
+    // model steps
+    content: text('content'),
+    /** JSON array of `{id, name, arguments}` as the model sent them. */
+    toolCalls: text('tool_calls'),
+    model: text('model'),
+    finishReason: text('finish_reason'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    cachedTokens: integer('cached_tokens'),
+    // tool steps
+    toolCallId: text('tool_call_id'),
+    tool: text('tool'),
+    /** The raw JSON text of the arguments, as the model sent it. */
+    arguments: text('arguments'),
+    status: text('status', { enum: AGENT_TOOL_STATUSES }),
+    /** What the model was given as the result. */
+    result: text('result'),
+    /** Where the whole output is kept, when `result` holds its tail. */
+    outputPath: text('output_path'),
+    isError: integer('is_error', { mode: 'boolean' }),
+    exitCode: integer('exit_code'),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    durationMs: integer('duration_ms'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('agent_steps_run_seq_unique').on(t.runId, t.seq)],
+);
+
+export const AGENT_APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'expired'] as const;
+export type AgentApprovalStatus = (typeof AGENT_APPROVAL_STATUSES)[number];
+export const AGENT_APPROVAL_SCOPES = ['once', 'run'] as const;
+export type AgentApprovalScope = (typeof AGENT_APPROVAL_SCOPES)[number];
+
+/** Each approval asked, bound to one tool step and the hash of its call, and how it was decided. */
+export const agentApprovals = sqliteTable(
+  'agent_approvals',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => agentRuns.id, { onDelete: 'cascade' }),
+    stepId: integer('step_id')
+      .notNull()
+      .references(() => agentSteps.id, { onDelete: 'cascade' }),
+    toolCallId: text('tool_call_id').notNull(),
+    tool: text('tool').notNull(),
+    /** `callHash(tool, arguments)`: a different call needs its own decision. */
+    callHash: text('call_hash').notNull(),
+    status: text('status', { enum: AGENT_APPROVAL_STATUSES }).notNull().default('pending'),
+    /** Set by an allowing decision: this call only, or every identical call of the run. */
+    scope: text('scope', { enum: AGENT_APPROVAL_SCOPES }),
+    chatId: integer('chat_id').notNull(),
+    /** The card's Telegram message id, once sent. */
+    cardMessageId: integer('card_message_id'),
+    askedAt: integer('asked_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    decidedAt: integer('decided_at'),
+    /** The Telegram user id of the approver who decided. */
+    decidedBy: integer('decided_by'),
+  },
+  (t) => [
+    index('agent_approvals_run_idx').on(t.runId),
+    index('agent_approvals_step_idx').on(t.stepId),
+    index('agent_approvals_status_expiry_idx').on(t.status, t.expiresAt),
+  ],
+);
+
+export type AgentRunRow = typeof agentRuns.$inferSelect;
+export type AgentStepRow = typeof agentSteps.$inferSelect;
+export type AgentApprovalRow = typeof agentApprovals.$inferSelect;

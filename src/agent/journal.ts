@@ -1,0 +1,150 @@
+// The agent's journal port: what the loop writes ahead and reads back on resume. The worker's
+// implementation is SQLite (src/queue/agent/sqlite-journal.ts); tests may use an in-memory one.
+// Every operation is synchronous and durable when it returns, so "stored before" is just "called
+// before".
+
+import type { ToolCall, ToolResult, Usage } from './ports';
+
+export type RunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'limit' | 'parked';
+/** The statuses a run ends in. */
+export type FinishedRunStatus = Exclude<RunStatus, 'running' | 'parked'>;
+export type ToolStepStatus = 'pending' | 'running' | 'done' | 'interrupted' | 'denied';
+/** The statuses a tool call is settled in: its result is stored. */
+export type SettledToolStatus = Exclude<ToolStepStatus, 'pending' | 'running'>;
+
+/** A stored model response with its tool calls. */
+export interface ModelStep {
+  readonly kind: 'model';
+  readonly id: number;
+  readonly seq: number;
+  readonly content: string | null;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage: Usage;
+  readonly model: string;
+  readonly finishReason: string;
+}
+
+/** A stored tool call: pending when its response is stored, running before it runs, then settled. */
+export interface ToolStep {
+  readonly kind: 'tool';
+  readonly id: number;
+  readonly seq: number;
+  /** The id of the model step that asked for it. */
+  readonly parentId: number;
+  readonly toolCallId: string;
+  readonly tool: string;
+  /** The raw JSON text of the arguments. */
+  readonly arguments: string;
+  readonly status: ToolStepStatus;
+  /** Present once settled. */
+  readonly result?: ToolResult;
+}
+
+export type JournalStep = ModelStep | ToolStep;
+
+/** How `begin` found the run. */
+export type RunOpening =
+  /** created now */
+  | 'new'
+  /** left on purpose (parked, an error, a stopping worker): continued, not a resume */
+  | 'continued'
+  /** found running: the worker died during it; counted in `resumes` */
+  | 'resumed'
+  /** already ended: the stored outcome stands */
+  | 'finished';
+
+/** A run as the journal holds it when the loop starts on it. */
+export interface JournalRun {
+  readonly id: number;
+  readonly status: RunStatus;
+  readonly opening: RunOpening;
+  readonly startedAt: number;
+  /** Time spent parked for approvals, which the run's time limit does not count. */
+  readonly parkedMs: number;
+  readonly resumes: number;
+  /** Resumes in a row with nothing settled since the one before (this one included). */
+  readonly stalledResumes: number;
+  readonly answer: string | null;
+  readonly steps: readonly JournalStep[];
+}
+
+/** What identifies a run: one per inbox item. */
+export interface RunRequest {
+  readonly inboxId: number;
+  readonly chatId: number;
+  readonly project: string;
+}
+
+/** An approval asked for one tool call. */
+export interface ApprovalRecord {
+  readonly id: number;
+  readonly runId: number;
+  /** The tool step it was asked for (tool call ids are not unique across responses). */
+  readonly stepId: number;
+  readonly toolCallId: string;
+  readonly tool: string;
+  readonly callHash: string;
+  readonly status: 'pending' | 'allowed' | 'denied' | 'expired';
+  readonly scope: 'once' | 'run' | null;
+  readonly chatId: number;
+  readonly cardMessageId: number | null;
+  readonly askedAt: number;
+  readonly expiresAt: number;
+  readonly decidedAt: number | null;
+  readonly decidedBy: number | null;
+}
+
+/** A new pending approval. */
+export interface ApprovalAsk {
+  readonly runId: number;
+  readonly stepId: number;
+  readonly toolCallId: string;
+  readonly tool: string;
+  readonly callHash: string;
+  readonly chatId: number;
+  readonly expiresAt: number;
+}
+
+/** How a run ended. */
+export interface RunOutcome {
+  readonly status: FinishedRunStatus;
+  readonly answer?: string;
+  readonly error?: string;
+}
+
+/** The journal the loop writes ahead to. */
+export interface AgentJournal {
+  /**
+   * Opens the run of an inbox item: creates it, or reopens it with its steps. A run found
+   * `running` that nobody suspended counts a resume, and a stalled one when nothing was settled
+   * since the last resume.
+   */
+  begin(request: RunRequest, now: number): JournalRun;
+  /** Stores a model response and its tool calls (pending), in one transaction. */
+  recordModel(runId: number, response: ModelStepInput, now: number): { model: ModelStep; tools: ToolStep[] };
+  /** Marks a tool call running: from here a kill leaves it to its tool's resume policy. */
+  markRunning(stepId: number, now: number): void;
+  /** Stores a tool call's result. */
+  settleTool(stepId: number, status: SettledToolStatus, result: ToolResult, now: number): void;
+  /** The run's approvals, oldest first. */
+  approvals(runId: number): ApprovalRecord[];
+  /** Records a pending approval. */
+  askApproval(ask: ApprovalAsk, now: number): ApprovalRecord;
+  /** Marks a pending approval expired (no decision in time). */
+  expireApproval(id: number, now: number): void;
+  /** Parks the run for an approval: it holds nothing until a decision arrives. */
+  park(runId: number, now: number): void;
+  /** Leaves the run unfinished on purpose (a thrown error, a stopping worker): not a crash. */
+  suspend(runId: number, error: string | null, now: number): void;
+  /** Ends the run. */
+  finish(runId: number, outcome: RunOutcome, now: number): void;
+}
+
+/** A model response as the loop stores it. */
+export interface ModelStepInput {
+  readonly content: string | null;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage: Usage;
+  readonly model: string;
+  readonly finishReason: string;
+}

@@ -1,0 +1,533 @@
+// The agent loop: ask the model, run the tools it calls, answer. Pure of Telegram, SQLite and
+// OpenAI: it gets ports (model, tools, journal, approvals, events, clock, signal), the way
+// pi-mono's agentLoop gets its stream function.
+//
+// Written ahead (DESIGN invariant 10): a model response is journalled with its tool calls before
+// any of them runs, a call is marked running before it runs, and its result is journalled before
+// the next model call. So the loop is one function of the journal: whatever instant the worker
+// died at, a new runAgent on the same run reads the journal and goes on from there, never asking
+// the model again for a response it has.
+
+import {
+  callHash,
+  DENIED_RESULT,
+  EXPIRED_RESULT,
+  needsApproval,
+  resolveApproval,
+  type ApprovalMode,
+} from './approval-policy';
+import { describeCall } from './describe-call';
+import type { AgentEvent, CallInfo } from './events';
+import type {
+  AgentJournal,
+  ApprovalRecord,
+  JournalRun,
+  JournalStep,
+  ModelStep,
+  RunOutcome,
+  RunRequest,
+  SettledToolStatus,
+  ToolStep,
+} from './journal';
+import { limitAnswer, type RunLimit } from './limit-answer';
+import {
+  INTERRUPTED_RESULT,
+  type AgentMessage,
+  type ModelPort,
+  type Tool,
+  type ToolContext,
+  type ToolResult,
+  type ToolSpec,
+  type Usage,
+} from './ports';
+import { isWorkerStopping } from './shutdown';
+
+/** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
+export interface AgentLimits {
+  /** Model calls. */
+  readonly maxSteps: number;
+  /** Wall time since the run started, less the time it was parked for approvals. */
+  readonly maxRunSeconds: number;
+  /** Prompt plus completion tokens of all the run's model calls. */
+  readonly maxRunTokens: number;
+}
+
+/** The defaults of issue 10. */
+export const DEFAULT_LIMITS: AgentLimits = { maxSteps: 30, maxRunSeconds: 1800, maxRunTokens: 300_000 };
+
+/** A run resumed more than this many times in a row without progress ends. */
+export const MAX_STALLED_RESUMES = 2;
+
+/** How the run asks before risky calls (AGENT_APPROVAL, the sandbox, AGENT_APPROVAL_TIMEOUT_SECONDS). */
+export interface AgentApprovalSettings {
+  readonly mode: ApprovalMode;
+  readonly sandboxed: boolean;
+  readonly timeoutSeconds: number;
+}
+
+/** What the run is about. */
+export interface AgentInput {
+  readonly run: RunRequest;
+  readonly systemPrompt: string;
+  /** The chat's past turns, oldest first (user and assistant messages). */
+  readonly history: readonly AgentMessage[];
+  readonly userMessage: string;
+  readonly limits: AgentLimits;
+  readonly approval: AgentApprovalSettings;
+  /** Overrides the configured model (`/model`). */
+  readonly model?: string;
+}
+
+/** A call waiting for a person's decision, as the approval port gets it. */
+export interface ApprovalRequest {
+  /** The pending approval, already journalled: its id goes in the card's buttons. */
+  readonly approval: ApprovalRecord;
+  readonly call: CallInfo;
+}
+
+/**
+ * Shows the person an approval card (and records its message id). The loop parks the run after
+ * it returns; the decision comes back through the journal when the worker runs the loop again.
+ */
+export type ApprovalPort = (request: ApprovalRequest) => Promise<void>;
+
+/** What the loop is given. */
+export interface AgentPorts {
+  readonly model: ModelPort;
+  readonly tools: readonly Tool[];
+  readonly journal: AgentJournal;
+  /** The tools' context for a run (project folder, run folder, sending files). */
+  readonly toolContext: (runId: number) => Omit<ToolContext, 'signal' | 'onProgress'>;
+  /** Needed unless the approval mode is `never`; without it a call that needs approval is denied. */
+  readonly askApproval?: ApprovalPort;
+  readonly emit?: (event: AgentEvent) => void;
+  readonly now: () => number;
+  /** `/stop` (cancels the run) or a stopping worker (`WorkerStopping`: the run resumes later). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * How the run ended. `parked`: waiting for an approval (`approvalId`), holding nothing.
+ * `interrupted`: the worker is stopping; the run is left to resume on the next start.
+ */
+export type AgentStatus = 'done' | 'cancelled' | 'limit' | 'failed' | 'parked' | 'interrupted';
+
+/** What runAgent returns. */
+export interface AgentResult {
+  readonly status: AgentStatus;
+  readonly runId: number;
+  /** The text for the person: the answer, the limit's account, or why the run failed. */
+  readonly answer?: string;
+  /** Model calls of the run. */
+  readonly steps: number;
+  readonly usage: Usage;
+  readonly approvalId?: number;
+}
+
+/** The answer of a run that resumed too often without getting any further. */
+export const STALLED_ANSWER =
+  'I stopped: the worker restarted several times in a row during this run without getting any further, so one of its steps may be what stops it. Nothing more was run; the steps so far are in `autonous runs show`.';
+
+const EMPTY_ANSWER = 'The model returned an empty answer.';
+const CANCELLED_RESULT = 'cancelled by the person (/stop) while it ran; its outcome is unknown';
+
+/**
+ * Runs (or resumes) the agent run of `input.run` until it answers, reaches a limit, parks for an
+ * approval, is cancelled or the worker stops. A model error is thrown after the run is
+ * suspended (the worker retries the message; the run goes on where it stands); tool errors are
+ * results the model sees.
+ */
+export async function runAgent(input: AgentInput, ports: AgentPorts): Promise<AgentResult> {
+  const { journal } = ports;
+  const run = journal.begin(input.run, ports.now());
+  ports.emit?.({ type: 'run-start', runId: run.id, opening: run.opening });
+  const loop = new RunLoop(input, ports, run);
+  if (run.opening === 'finished') return loop.result(run.status as AgentStatus, run.answer ?? undefined);
+  try {
+    return await loop.go();
+  } catch (err) {
+    loop.suspendQuietly(err);
+    throw err;
+  }
+}
+
+class RunLoop {
+  private readonly steps: JournalStep[];
+  private readonly tools: ReadonlyMap<string, Tool>;
+  private readonly specs: readonly ToolSpec[];
+  private readonly signal: AbortSignal;
+  private readonly context: Omit<ToolContext, 'signal' | 'onProgress'>;
+  private ended = false;
+
+  constructor(
+    private readonly input: AgentInput,
+    private readonly ports: AgentPorts,
+    private readonly run: JournalRun,
+  ) {
+    this.steps = [...run.steps];
+    this.tools = new Map(ports.tools.map((t) => [t.name, t]));
+    this.specs = ports.tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters,
+    }));
+    this.signal = ports.signal ?? new AbortController().signal;
+    this.context = ports.toolContext(run.id);
+  }
+
+  async go(): Promise<AgentResult> {
+    if (this.run.opening === 'resumed' && this.run.stalledResumes > MAX_STALLED_RESUMES) {
+      return this.finish({ status: 'failed', answer: STALLED_ANSWER, error: 'resumed without progress' });
+    }
+    for (;;) {
+      if (this.signal.aborted) return this.aborted();
+      const last = this.lastModelStep();
+      if (last !== undefined) {
+        const open = this.toolStepsOf(last).filter((s) => !isSettled(s));
+        if (open.length > 0) {
+          const parked = await this.settle(last, open);
+          if (this.signal.aborted) return this.aborted();
+          if (parked !== undefined) {
+            this.ports.journal.park(this.run.id, this.ports.now());
+            this.ended = true;
+            return this.result('parked', undefined, parked.id);
+          }
+          continue;
+        }
+        if (last.toolCalls.length === 0) {
+          const text = last.content?.trim() === '' || last.content === null ? EMPTY_ANSWER : last.content;
+          return this.finish({ status: 'done', answer: text });
+        }
+      }
+      const limit = this.limitReached();
+      if (limit !== undefined)
+        return this.finish({ status: 'limit', answer: limitAnswer(limit, this.steps) });
+      const ask = await this.askModel();
+      if (ask === 'aborted') return this.aborted();
+    }
+  }
+
+  /** One model call, journalled before anything acts on it. */
+  private async askModel(): Promise<'stored' | 'aborted'> {
+    const step = this.modelSteps().length + 1;
+    this.ports.emit?.({ type: 'model-start', step });
+    let response;
+    try {
+      response = await this.ports.model(this.messages(), this.specs, {
+        signal: this.signal,
+        onText: (text) => this.ports.emit?.({ type: 'text', step, text }),
+        model: this.input.model,
+      });
+    } catch (err) {
+      if (this.signal.aborted) return 'aborted';
+      throw err;
+    }
+    const stored = this.ports.journal.recordModel(this.run.id, response, this.ports.now());
+    this.steps.push(stored.model, ...stored.tools);
+    this.ports.emit?.({ type: 'model-end', step, toolCalls: stored.tools.length });
+    return 'stored';
+  }
+
+  /** The conversation the model sees: prompt, past turns, the request, then the run's own steps. */
+  private messages(): AgentMessage[] {
+    const messages: AgentMessage[] = [];
+    if (this.input.systemPrompt !== '') messages.push({ role: 'system', content: this.input.systemPrompt });
+    messages.push(...this.input.history, { role: 'user', content: this.input.userMessage });
+    for (const step of this.steps) {
+      if (step.kind === 'model') {
+        messages.push(
+          step.toolCalls.length > 0
+            ? { role: 'assistant', content: step.content, toolCalls: step.toolCalls }
+            : { role: 'assistant', content: step.content },
+        );
+      } else {
+        messages.push({ role: 'tool', toolCallId: step.toolCallId, content: step.result?.content ?? '' });
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * Settles the open calls of a response in order: consecutive read-only calls together, the
+   * others one at a time. Stops at a call that waits for an approval and returns that approval.
+   */
+  private async settle(model: ModelStep, open: readonly ToolStep[]): Promise<ApprovalRecord | undefined> {
+    const writesInStep = model.toolCalls.filter((c) => c.name === 'write' || c.name === 'edit').length;
+    let i = 0;
+    while (i < open.length) {
+      if (this.signal.aborted) return undefined;
+      const group: ToolStep[] = [];
+      while (i < open.length && this.tools.get(open[i]!.tool)?.readOnly === true) group.push(open[i++]!);
+      if (group.length > 0) {
+        await Promise.all(group.map((s) => this.settleOne(s, writesInStep)));
+        continue;
+      }
+      const parked = await this.settleOne(open[i++]!, writesInStep);
+      if (parked !== undefined) return parked;
+    }
+    return undefined;
+  }
+
+  /** Settles one call: resume policy, approval, run. Returns the approval it waits for, if any. */
+  private async settleOne(step: ToolStep, writesInStep: number): Promise<ApprovalRecord | undefined> {
+    const tool = this.tools.get(step.tool);
+    const parsed = parseArguments(step.arguments);
+    const call: CallInfo = {
+      stepId: step.id,
+      toolCallId: step.toolCallId,
+      name: step.tool,
+      args: parsed.ok ? parsed.value : undefined,
+      description: describeCall(step.tool, parsed.ok ? parsed.value : undefined),
+    };
+    if (tool === undefined) {
+      const known = [...this.tools.keys()].join(', ');
+      return this.store(
+        step,
+        call,
+        'done',
+        failure(`there is no tool "${step.tool}"; the tools are: ${known}`),
+      );
+    }
+    if (!parsed.ok) {
+      return this.store(
+        step,
+        call,
+        'done',
+        failure(
+          `the arguments of ${step.tool} are not valid JSON (${parsed.error}); nothing was run. Send them again as one JSON object.`,
+        ),
+      );
+    }
+    const args = parsed.value;
+    const ctx = this.toolContextFor(call);
+
+    if (step.status === 'running') {
+      // the worker died while this call ran: its tool's resume policy decides
+      if (tool.resume === 'never')
+        return this.store(step, call, 'interrupted', failure(INTERRUPTED_RESULT, false));
+      if (tool.resume === 'check-applied' && tool.isApplied !== undefined) {
+        let applied: boolean;
+        try {
+          applied = await tool.isApplied(args, ctx);
+        } catch (err) {
+          return this.store(
+            step,
+            call,
+            'done',
+            failure(
+              `the worker restarted while ${call.description} ran, and whether it took effect could not be checked (${errorText(err)}); look before doing it again`,
+            ),
+          );
+        }
+        if (applied) {
+          const note = `${call.description}: done (it had taken effect before the worker restarted)`;
+          return this.store(step, call, 'done', { content: note, isError: false });
+        }
+      }
+    }
+
+    const { mode, sandboxed } = this.input.approval;
+    if (needsApproval(mode, tool.name, args, { sandboxed, writesInStep })) {
+      const waiting = await this.approval(step, call, args);
+      if (waiting !== 'allowed') return waiting;
+    }
+
+    this.ports.journal.markRunning(step.id, this.ports.now());
+    this.ports.emit?.({ type: 'tool-start', call });
+    const started = this.ports.now();
+    let result: ToolResult;
+    try {
+      result = await tool.run(args, ctx);
+    } catch (err) {
+      if (this.signal.aborted) {
+        // a stopping worker leaves the call running: on resume its policy decides, as after a kill
+        if (isWorkerStopping(this.signal)) return undefined;
+        return this.store(step, call, 'interrupted', failure(CANCELLED_RESULT, false), started);
+      }
+      result = failure(`${tool.name} failed: ${errorText(err)}`);
+    }
+    return this.store(step, call, 'done', result, started);
+  }
+
+  /**
+   * The decision bound to this call: allowed, or settled as denied, or the approval the run parks
+   * for (asked now when nothing was asked yet; its card sent again when none was recorded).
+   */
+  private async approval(
+    step: ToolStep,
+    call: CallInfo,
+    args: unknown,
+  ): Promise<'allowed' | ApprovalRecord | undefined> {
+    const { journal } = this.ports;
+    const hash = callHash(step.tool, args);
+    const now = this.ports.now();
+    const verdict = resolveApproval(journal.approvals(this.run.id), step.id, hash, now);
+    switch (verdict.kind) {
+      case 'allow':
+        return 'allowed';
+      case 'deny':
+        if (verdict.expired && verdict.approval.status === 'pending')
+          journal.expireApproval(verdict.approval.id, now);
+        return this.store(
+          step,
+          call,
+          'denied',
+          failure(verdict.expired ? EXPIRED_RESULT : DENIED_RESULT, false),
+        );
+      case 'wait':
+        if (verdict.approval.cardMessageId === null && this.ports.askApproval !== undefined) {
+          // asked, but the card was never recorded as sent (a kill in between): show it again
+          await this.ports.askApproval({ approval: verdict.approval, call });
+        }
+        return verdict.approval;
+      case 'ask': {
+        if (this.ports.askApproval === undefined) {
+          return this.store(
+            step,
+            call,
+            'denied',
+            failure('denied: this call needs approval and nobody can be asked; nothing was run', false),
+          );
+        }
+        const approval = journal.askApproval(
+          {
+            runId: this.run.id,
+            stepId: step.id,
+            toolCallId: step.toolCallId,
+            tool: step.tool,
+            callHash: hash,
+            chatId: this.input.run.chatId,
+            expiresAt: now + this.input.approval.timeoutSeconds * 1000,
+          },
+          now,
+        );
+        this.ports.emit?.({ type: 'approval-asked', call, approvalId: approval.id });
+        await this.ports.askApproval({ approval, call });
+        return approval;
+      }
+    }
+  }
+
+  /** Journals a call's result and tells the listener. Returns undefined (nothing to wait for). */
+  private store(
+    step: ToolStep,
+    call: CallInfo,
+    status: SettledToolStatus,
+    result: ToolResult,
+    startedAt?: number,
+  ): undefined {
+    const now = this.ports.now();
+    this.ports.journal.settleTool(step.id, status, result, now);
+    const index = this.steps.findIndex((s) => s.kind === 'tool' && s.id === step.id);
+    this.steps[index] = { ...step, status, result };
+    const durationMs = startedAt === undefined ? 0 : now - startedAt;
+    this.ports.emit?.({ type: 'tool-end', call, status, result, durationMs });
+    return undefined;
+  }
+
+  private toolContextFor(call: CallInfo): ToolContext {
+    return {
+      ...this.context,
+      signal: this.signal,
+      onProgress: (text) => this.ports.emit?.({ type: 'tool-progress', call, text }),
+    };
+  }
+
+  private limitReached(): RunLimit | undefined {
+    const { limits } = this.input;
+    if (this.modelSteps().length >= limits.maxSteps) return { kind: 'steps', max: limits.maxSteps };
+    const usage = this.usage();
+    if (usage.promptTokens + usage.completionTokens >= limits.maxRunTokens) {
+      return { kind: 'tokens', max: limits.maxRunTokens };
+    }
+    const elapsed = this.ports.now() - this.run.startedAt - this.run.parkedMs;
+    if (elapsed >= limits.maxRunSeconds * 1000) return { kind: 'seconds', max: limits.maxRunSeconds };
+    return undefined;
+  }
+
+  /** `/stop` cancels the run; a stopping worker leaves it to resume. */
+  private aborted(): AgentResult {
+    if (isWorkerStopping(this.signal)) {
+      this.ports.journal.suspend(this.run.id, 'the worker stopped during the run', this.ports.now());
+      this.ended = true;
+      return this.result('interrupted');
+    }
+    return this.finish({ status: 'cancelled', error: 'cancelled by the person' });
+  }
+
+  private finish(outcome: RunOutcome): AgentResult {
+    this.ports.journal.finish(this.run.id, outcome, this.ports.now());
+    this.ended = true;
+    return this.result(outcome.status, outcome.answer);
+  }
+
+  /** After a thrown error: leaves the run to be continued when the worker tries again. */
+  suspendQuietly(err: unknown): void {
+    if (this.ended) return;
+    try {
+      this.ports.journal.suspend(this.run.id, errorText(err), this.ports.now());
+    } catch {
+      // the journal itself failed; the run is then found running and resumed like after a kill
+    }
+  }
+
+  result(status: AgentStatus, answer?: string, approvalId?: number): AgentResult {
+    return {
+      status,
+      runId: this.run.id,
+      ...(answer !== undefined ? { answer } : {}),
+      steps: this.modelSteps().length,
+      usage: this.usage(),
+      ...(approvalId !== undefined ? { approvalId } : {}),
+    };
+  }
+
+  private modelSteps(): ModelStep[] {
+    return this.steps.filter((s): s is ModelStep => s.kind === 'model');
+  }
+
+  private lastModelStep(): ModelStep | undefined {
+    return this.modelSteps().at(-1);
+  }
+
+  private toolStepsOf(model: ModelStep): ToolStep[] {
+    return this.steps.filter((s): s is ToolStep => s.kind === 'tool' && s.parentId === model.id);
+  }
+
+  private usage(): Usage {
+    let promptTokens = 0;
+    let completionTokens = 0;
+    let cachedTokens = 0;
+    for (const step of this.modelSteps()) {
+      promptTokens += step.usage.promptTokens;
+      completionTokens += step.usage.completionTokens;
+      cachedTokens += step.usage.cachedTokens;
+    }
+    return { promptTokens, completionTokens, cachedTokens };
+  }
+}
+
+function isSettled(step: ToolStep): boolean {
+  return step.status !== 'pending' && step.status !== 'running';
+}
+
+type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+/** The call's arguments; an empty text is no arguments (some servers send "" for `{}`). */
+function parseArguments(text: string): Parsed {
+  if (text.trim() === '') return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: errorText(err) };
+  }
+}
+
+/** An error result; `prefix` adds "error: " so the model cannot take it for output. */
+function failure(text: string, prefix = true): ToolResult {
+  return { content: prefix ? `error: ${text}` : text, isError: true };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,69 @@
+import type Database from 'better-sqlite3';
+import type { JournalRun, RunOpening, RunRequest } from '../../agent/journal';
+import { RUN_COLUMNS, toJournalStep, type RunRow } from './rows';
+import { runSteps } from './run-steps';
+import { prepared } from '../statements';
+
+const FINISHED: readonly string[] = ['done', 'cancelled', 'failed', 'limit'];
+
+/**
+ * Opens the run of an inbox item, in one transaction: creates it; or continues one that was left
+ * on purpose (parked, or suspended after an error or a stop), adding the time it spent parked; or
+ * resumes one found running, which only a dead worker leaves: that counts a resume, and a stalled
+ * one when no step was settled since the last resume. A finished run is returned as it is.
+ */
+export function beginRun(sqlite: Database.Database, request: RunRequest, now: number): JournalRun {
+  return sqlite
+    .transaction((): JournalRun => {
+      const found = prepared(sqlite, `SELECT ${RUN_COLUMNS} FROM agent_runs WHERE inbox_id = ?`).get(
+        request.inboxId,
+      ) as RunRow | undefined;
+      let run: RunRow;
+      let opening: RunOpening;
+      if (found === undefined) {
+        run = prepared(
+          sqlite,
+          `INSERT INTO agent_runs (chat_id, inbox_id, project, status, started_at) VALUES (?, ?, ?, 'running', ?)
+           RETURNING ${RUN_COLUMNS}`,
+        ).get(request.chatId, request.inboxId, request.project, now) as RunRow;
+        opening = 'new';
+      } else if (FINISHED.includes(found.status)) {
+        run = found;
+        opening = 'finished';
+      } else if (found.status === 'parked' || found.suspendedAt !== null) {
+        run = prepared(
+          sqlite,
+          `UPDATE agent_runs SET status = 'running', suspended_at = NULL,
+             parked_ms = parked_ms + CASE WHEN parked_at IS NULL THEN 0 ELSE max(0, @now - parked_at) END,
+             parked_at = NULL
+           WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+        ).get({ id: found.id, now }) as RunRow;
+        opening = 'continued';
+      } else {
+        const { settled } = prepared(
+          sqlite,
+          `SELECT count(*) AS settled FROM agent_steps
+           WHERE run_id = ? AND (kind = 'model' OR status NOT IN ('pending', 'running'))`,
+        ).get(found.id) as { settled: number };
+        const stalled = settled === found.progressMark ? found.stalledResumes + 1 : 0;
+        run = prepared(
+          sqlite,
+          `UPDATE agent_runs SET resumes = resumes + 1, stalled_resumes = @stalled, progress_mark = @settled
+           WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+        ).get({ id: found.id, stalled, settled }) as RunRow;
+        opening = 'resumed';
+      }
+      return {
+        id: run.id,
+        status: run.status,
+        opening,
+        startedAt: run.startedAt,
+        parkedMs: run.parkedMs,
+        resumes: run.resumes,
+        stalledResumes: run.stalledResumes,
+        answer: run.answer,
+        steps: runSteps(sqlite, run.id).map(toJournalStep),
+      };
+    })
+    .immediate();
+}
