@@ -115,7 +115,7 @@ async function groupGone(pgid: number): Promise<void> {
   }
 }
 
-/** Runs `command` in `root` and resolves when it ended and its output file is complete; never rejects. */
+/** Runs `command` in `root`; resolves when it ended, its group is gone and its output file is complete (rejects only if the output file cannot be created). */
 export async function runCommand(options: ExecOptions): Promise<ExecResult> {
   const started = performance.now();
   const sandboxed = options.sandbox.kind === 'bwrap';
