@@ -1,0 +1,125 @@
+// `bash {command, timeout_seconds?, network?}`: a shell command in the project folder, through
+// the workspace's exec (own process group, allowlisted env, bwrap when it works).
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { runCommand, type ExecResult } from '../../workspace/exec';
+import type { SandboxDecision } from '../../workspace/sandbox';
+import type { Tool, ToolContext, ToolResult } from '../ports';
+import { argsObject, failure, guarded, optionalBoolean, optionalPositive, requiredString } from './args';
+
+export const BASH_DEFAULT_TIMEOUT_SECONDS = 120;
+export const BASH_MAX_TIMEOUT_SECONDS = 600;
+
+/** How `bash` runs its commands; the worker decides it once at start. */
+export interface BashOptions {
+  readonly sandbox: SandboxDecision;
+  /** Paths bwrap hides from commands (the worker's env file, its database folder). */
+  readonly hide?: readonly string[];
+  /** Source of PATH, LANG, TZ (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly killGraceMs?: number;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+/** The exit code a shell would report: the code, or 128 + the signal's number. */
+export function shellExitCode(result: Pick<ExecResult, 'exitCode' | 'signal'>): number | undefined {
+  if (result.exitCode !== null) return result.exitCode;
+  if (result.signal !== null) return 128 + (os.constants.signals[result.signal] ?? 0);
+  return undefined;
+}
+
+/** The result text: exit code, timeout, the tail and where the whole output is. */
+export function describeRun(result: ExecResult, timeoutSeconds: number, cappedFrom?: number): string {
+  const code = shellExitCode(result);
+  const lines: string[] = [];
+  const ended =
+    result.signal !== null ? `killed by ${result.signal} (exit code ${code})` : `exit code ${code}`;
+  lines.push(`${ended} after ${seconds(result.durationMs)}${result.sandboxed ? '' : ' (unsandboxed)'}`);
+  if (cappedFrom !== undefined)
+    lines.push(`(timeout_seconds ${cappedFrom} is above the limit; ${timeoutSeconds} was used)`);
+  if (result.timedOut) {
+    lines.push(`timed out after ${timeoutSeconds} s: the command and everything it started were killed`);
+  }
+  if (result.totalBytes === 0) lines.push('no output');
+  else {
+    lines.push(
+      result.tailTruncated
+        ? `output (its last part; ${result.totalBytes} bytes in all, the whole output is in ${result.outputPath}):`
+        : `output (also in ${result.outputPath}):`,
+    );
+    lines.push(result.tail.endsWith('\n') ? result.tail.slice(0, -1) : result.tail);
+  }
+  return lines.join('\n');
+}
+
+/** The `bash` tool, running commands as `options.sandbox` says. */
+export function bashTool(options: BashOptions): Tool {
+  async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
+    const args = argsObject(rawArgs);
+    const command = requiredString(args, 'command');
+    if (command.trim() === '') return failure('The command is empty.');
+    const asked = optionalPositive(args, 'timeout_seconds');
+    const timeoutSeconds = Math.min(asked ?? BASH_DEFAULT_TIMEOUT_SECONDS, BASH_MAX_TIMEOUT_SECONDS);
+    const network = optionalBoolean(args, 'network') ?? false;
+    const outputPath = path.join(ctx.runDir, `bash-${Date.now()}-${randomBytes(3).toString('hex')}.log`);
+    const result = await runCommand({
+      command,
+      root: ctx.root,
+      outputPath,
+      timeoutMs: timeoutSeconds * 1000,
+      sandbox: options.sandbox,
+      signal: ctx.signal,
+      network,
+      hide: options.hide,
+      env: options.env,
+      killGraceMs: options.killGraceMs,
+      onProgress: ctx.onProgress ? (ms) => ctx.onProgress?.(`running ${Math.floor(ms / 1000)} s`) : undefined,
+    });
+    if (result.aborted) throw ctx.signal.reason ?? new Error('The run was stopped.');
+    if (result.startError) return { ...failure(result.startError), outputPath };
+    const exitCode = shellExitCode(result);
+    return {
+      content: describeRun(
+        result,
+        timeoutSeconds,
+        asked !== undefined && asked > BASH_MAX_TIMEOUT_SECONDS ? asked : undefined,
+      ),
+      isError: exitCode !== 0 || result.timedOut,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+      outputPath,
+    };
+  }
+
+  return {
+    name: 'bash',
+    description:
+      `Run a bash command in the project folder and return its exit code and the end of its output (at most 2000 lines / 50 KB; the whole output is kept in a file whose path is given). ` +
+      `Default timeout ${BASH_DEFAULT_TIMEOUT_SECONDS} s, at most ${BASH_MAX_TIMEOUT_SECONDS}. ` +
+      (options.sandbox.sandboxed
+        ? 'It runs in a sandbox: only the project folder and /tmp are writable and there is no network unless network is true. '
+        : '') +
+      'Processes it starts in the background end with it.',
+    parameters: {
+      type: 'object',
+      properties: {
+        command: { type: 'string', description: 'The command line, run with bash -c in the project folder.' },
+        timeout_seconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: BASH_MAX_TIMEOUT_SECONDS,
+          description: `Seconds before the command is killed (default ${BASH_DEFAULT_TIMEOUT_SECONDS}).`,
+        },
+        network: { type: 'boolean', description: 'Whether the command needs the network (default false).' },
+      },
+      required: ['command'],
+      additionalProperties: false,
+    },
+    readOnly: false,
+    resume: 'never',
+    run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
+  };
+}

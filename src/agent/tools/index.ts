@@ -1,0 +1,38 @@
+// The agent's tools (issue 10 item 2): their names and JSON arguments are a contract the
+// scripted models of the tests rely on.
+import type { SandboxDecision } from '../../workspace/sandbox';
+import type { Tool } from '../ports';
+import { bashTool } from './bash';
+import { editTool } from './edit';
+import { findTool } from './find';
+import { grepTool } from './grep';
+import { lsTool } from './ls';
+import { readTool } from './read';
+import { sendFileTool } from './send-file';
+import { writeTool } from './write';
+
+export {
+  riskOf,
+  overwritesTooMany,
+  looksDestructive,
+  MASS_CHANGE_FILES,
+  type Risk,
+  type RiskContext,
+} from './risk';
+
+/** What the tools need from the worker. */
+export interface ToolOptions {
+  /** How `bash` runs commands: `await resolveSandbox(config.agent.sandbox)` at start. */
+  readonly sandbox: SandboxDecision;
+  /** Paths bwrap hides from commands: the worker's env file and its database folder. */
+  readonly hide?: readonly string[];
+  /** Source of the commands' PATH, LANG and TZ (default process.env); nothing else is passed on. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Between SIGTERM and SIGKILL of a command's group (default 1000 ms). */
+  readonly killGraceMs?: number;
+}
+
+/** Every tool, in the order they are offered to the model. */
+export function createTools(options: ToolOptions): Tool[] {
+  return [readTool, writeTool, editTool, bashTool(options), grepTool, findTool, lsTool, sendFileTool];
+}
