@@ -12,7 +12,7 @@ import { recordModelStep } from '../../src/queue/agent/record-model-step';
 import { runForInbox } from '../../src/queue/agent/run-for-inbox';
 import { settleToolStep } from '../../src/queue/agent/settle-tool-step';
 import { showRun } from '../../src/queue/agent/show-run';
-import { prepared } from '../../src/queue/agent/statements';
+import { prepared } from '../../src/queue/statements';
 import { suspendRun } from '../../src/queue/agent/suspend-run';
 import { storeBatch } from '../../src/queue/enqueue';
 import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
