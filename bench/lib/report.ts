@@ -152,6 +152,12 @@ function fixed(value: number | undefined, digits: number, unit = ''): string {
   return value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(digits)}${unit}`;
 }
 
+// Two decimals, or two significant digits for a ratio so small that two decimals show 0.00.
+function ratio(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return `${Math.abs(value) >= 0.1 ? value.toFixed(2) : value.toPrecision(2)}×`;
+}
+
 function markdown(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
@@ -177,7 +183,7 @@ export function renderTable(
     row(`burst: ${labels.burst}, model instant (msg/s)`, (s) => fixed(s.burstPerSecond, 0)),
     row(`idle: ${labels.idle}, send → reply p50 (ms)`, (s) => fixed(s.idleP50Ms, 1)),
     row(`idle: send → reply p95 (ms)`, (s) => fixed(s.idleP95Ms, 1)),
-    row(`slow model: ${labels.slow}, makespan ÷ ideal`, (s) => fixed(s.slowRatio, 2, '×')),
+    row(`slow model: ${labels.slow}, makespan ÷ ideal`, (s) => ratio(s.slowRatio)),
     row(`slow model: makespan (s)`, (s) => fixed(s.slowMakespanSeconds, 2)),
     row(`SIGKILL → next reply, ${labels.kills} (ms)`, (s) => fixed(s.killMs, 0)),
     row('RSS idle, fresh (MB)', (s) => fixed(s.rssFreshMb, 0)),
@@ -196,7 +202,7 @@ export function renderTable(
     ),
     row(`claim scale: ${labels.claim}, prefilled ÷ empty burst`, (_s, i) =>
       claim && i === names.indexOf('autonous c=1')
-        ? `${fixed(claim.ratio, 2, '×')} (${fixed(median(claim.prefilledPerSecond), 1)} / ${fixed(median(claim.emptyPerSecond), 1)} msg/s` +
+        ? `${ratio(claim.ratio)} (${fixed(median(claim.prefilledPerSecond), 1)} / ${fixed(median(claim.emptyPerSecond), 1)} msg/s` +
           (claim.timedOut
             ? `; ${claim.timedOut.who}: ${claim.timedOut.answered} of ${claim.timedOut.messages} by the deadline)`
             : ')')
@@ -209,11 +215,7 @@ export function renderTable(
 /** The targets as lines `met` / `NOT MET`. */
 export function renderTargets(list: readonly Target[]): string {
   const value = (t: Target): string =>
-    t.unit === '×'
-      ? fixed(t.value, 2, '×')
-      : t.unit === 'MB'
-        ? fixed(t.value, 0, ' MB')
-        : fixed(t.value, 2, ' s');
+    t.unit === '×' ? ratio(t.value) : t.unit === 'MB' ? fixed(t.value, 0, ' MB') : fixed(t.value, 2, ' s');
   const limit = (t: Target): string => (t.unit === '×' ? `${t.limit}×` : `${t.limit} ${t.unit}`);
   const rows = list.map((t) => [t.what, value(t), `${t.op} ${limit(t)}`, t.met ? 'met' : 'NOT MET']);
   return markdown(['target (issue 8, item 4)', 'measured', 'target', ''], rows);
