@@ -51,7 +51,7 @@ const CLAIM = QUICK
   ? { doneRows: 100_000, historyRows: 10_000 }
   : { doneRows: 1_000_000, historyRows: 100_000 };
 // After a restart, PM2 resets its backoff once the app ran EXP_BACKOFF_RESET_TIMER (set to 2 s
-// in contestants.ts) at its next check (PM2_WORKER_INTERVAL, 2 s): each kill waits this long.
+// in contestants.ts) at its next check (PM2_WORKER_INTERVAL, 1 s): each kill waits this long.
 const KILL_SPACING_MS = 5000;
 
 // Chat ids: the burst's, the slow model's, the idle one, the one the kills go to.
