@@ -16,6 +16,9 @@ execFileSync(
 // compiled src/db/open.js looks for the migrations two folders up, as it does in dist/
 const migrations = path.join(root, 'dist-bench', 'drizzle');
 if (!fs.existsSync(migrations)) fs.symlinkSync(path.join(root, 'drizzle'), migrations);
+// compiled test/helpers/pm2-sandbox.js finds the pm2 CLI in node_modules two folders up, too
+const modules = path.join(root, 'dist-bench', 'node_modules');
+if (!fs.existsSync(modules)) fs.symlinkSync(path.join(root, 'node_modules'), modules);
 const only = process.argv[2];
 for (const file of fs.readdirSync(__dirname).sort()) {
   if (file === 'run.js' || !/\.(js|ts)$/.test(file) || (only && !file.includes(only))) continue;
