@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FailureFate, RetryPolicy } from './policy';
 import { INBOX_COLUMNS, type InboxRow } from './row';
 import { prepared } from './statements';
+import { recordUsage, type UsageRecord } from './usage';
 
 /** An error as the inbox keeps it: class, code and a secret-free sentence. */
 export interface StoredError {
@@ -14,6 +15,29 @@ export interface StoredError {
 export function storeReply(sqlite: Database.Database, id: number, reply: string): void {
   prepared(sqlite, 'UPDATE inbox SET reply = ?, reply_parts_sent = 0 WHERE id = ?').run(reply, id);
 }
+
+/**
+ * Keeps the model's answer and what it cost in one transaction, before anything is sent: a crash
+ * never asks the model twice, and every answer's usage is on record.
+ */
+export function storeAnswer(
+  sqlite: Database.Database,
+  item: InboxRow,
+  reply: string,
+  usage: AnswerUsage | null,
+  now: number,
+): void {
+  sqlite
+    .transaction(() => {
+      storeReply(sqlite, item.id, reply);
+      if (usage && item.chatId !== null)
+        recordUsage(sqlite, { ...usage, chatId: item.chatId, inboxId: item.id }, now);
+    })
+    .immediate();
+}
+
+/** What one answer's model calls cost. */
+export type AnswerUsage = Omit<UsageRecord, 'chatId' | 'inboxId'>;
 
 /** Records that Telegram accepted the first `parts` parts of the reply. */
 export function markPartsSent(sqlite: Database.Database, id: number, parts: number): void {

@@ -8,6 +8,8 @@ import type { FailureFate } from './policy';
 import type { InboxRow, Lane } from './row';
 import { chatTokensSince, recordUsage, usageSince, type UsageRecord, type UsageTotal } from './usage';
 import {
+  storeAnswer,
+  type AnswerUsage,
   completeItem,
   failItem,
   markPartsSent,
@@ -27,6 +29,8 @@ export interface Store {
   /** When the next claimable item becomes ready, or undefined. */
   nextReadyAt(): number | undefined;
   storeReply(id: number, reply: string): void;
+  /** The answer and its usage, in one transaction, before anything is sent. */
+  storeAnswer(item: InboxRow, reply: string, usage: AnswerUsage | null, now: number): void;
   markPartsSent(id: number, parts: number): void;
   /** Done; with `reply`, both turns go to history in the same transaction. */
   complete(item: InboxRow, reply: string | undefined, now: number): void;
@@ -55,6 +59,7 @@ export function sqliteStore(sqlite: Database.Database): Store {
     claim: (now, lane) => claimNext(sqlite, now, lane),
     nextReadyAt: () => nextAvailableAt(sqlite),
     storeReply: (id, reply) => storeReply(sqlite, id, reply),
+    storeAnswer: (item, reply, usage, now) => storeAnswer(sqlite, item, reply, usage, now),
     markPartsSent: (id, parts) => markPartsSent(sqlite, id, parts),
     complete: (item, reply, now) => completeItem(sqlite, item, reply, now),
     skip: (id, reason, now) => skipItem(sqlite, id, reason, now),

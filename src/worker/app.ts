@@ -7,7 +7,11 @@ import type { InboxRow } from '../queue/row';
 import { startHeartbeat } from './heartbeat';
 import { announceRollbacks } from './rollback-notice';
 import { Ingress } from './ingress';
-import { createModelCall, type ModelCall } from './model';
+import type { ModelPort } from '../agent/ports';
+import { createModelPort } from './openai/chat';
+import { chatModel } from './chat-model';
+import { DraftSupport } from './draft-stream';
+import { COMMANDS } from './commands';
 import { crashAttemptLimit, isAllowed, retryPolicy } from './policy';
 import { FatalWorkerError, Scheduler } from './scheduler';
 import { TelegramClient } from './telegram';
@@ -31,7 +35,7 @@ export interface WorkerOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   /** Replaces the OpenAI client (tests without a network). */
-  readonly model?: ModelCall;
+  readonly model?: ModelPort;
   readonly log?: Logger;
   /** Called after every answered message. */
   readonly onCompleted?: (count: number) => void;
@@ -56,7 +60,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   const telegram = new TelegramClient(config.telegram.token, config.telegram.apiRoot);
   const model =
     options.model ??
-    createModelCall({
+    createModelPort({
       apiKey: config.openai.apiKey,
       baseUrl: config.openai.baseUrl,
       model: config.openai.model,
@@ -81,6 +85,11 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     telegram,
     model,
     log,
+    modelFor: (chatId) => chatModel(store, chatId, config.openai.model, config.openai.models),
+    drafts:
+      config.telegram.stream === 'draft'
+        ? { support: new DraftSupport(), intervalMs: config.telegram.draftIntervalMs }
+        : null,
     systemPrompt: config.worker.systemPrompt,
     contextMaxTokens: config.worker.contextMaxTokens,
     dailyTokensPerChat: config.worker.dailyTokensPerChat,
@@ -170,6 +179,12 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
     throw err;
   });
+  // The command menu; a failure leaves the old menu and is only worth a warning
+  void telegram
+    .setMyCommands(COMMANDS)
+    .catch((err: unknown) =>
+      log.warn('could not register the command menu (setMyCommands)', { error: describeError(err) }),
+    );
   // The bot's @username tells `/cmd@other_bot` in groups apart from our own commands
   void telegram
     .getMe()

@@ -1,10 +1,10 @@
 import { storeBatch } from '../../src/queue/enqueue';
 import type { InboxRow } from '../../src/queue/row';
 import { sqliteStore, type Store } from '../../src/queue/store';
-import type { ChatMessage } from '../../src/worker/context';
 import { ContextTooLongError } from '../../src/worker/errors';
 import { ChatReplyHandler, type ReplyTelegram } from '../../src/worker/handlers/chat-reply';
-import type { ModelCall } from '../../src/worker/model';
+import type { AgentMessage, ModelPort, ModelResponse } from '../../src/agent/ports';
+import { DraftSupport } from '../../src/worker/draft-stream';
 import type { SendOptions } from '../../src/worker/telegram';
 import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
 import { captureLog } from '../helpers/worker-harness';
@@ -29,7 +29,11 @@ interface Sent {
   options: SendOptions;
 }
 
-function recordingTelegram(): ReplyTelegram & { sent: Sent[]; typing: number } {
+function recordingTelegram(): ReplyTelegram & {
+  sent: Sent[];
+  typing: number;
+  drafts: { chatId: number; text: string }[];
+} {
   const telegram = {
     sent: [] as Sent[],
     typing: 0,
@@ -40,6 +44,10 @@ function recordingTelegram(): ReplyTelegram & { sent: Sent[]; typing: number } {
     async sendTyping(): Promise<void> {
       telegram.typing++;
     },
+    async sendMessageDraft(chatId: number, _draftId: number, text: string): Promise<void> {
+      telegram.drafts.push({ chatId, text });
+    },
+    drafts: [] as { chatId: number; text: string }[],
   };
   return telegram;
 }
@@ -55,11 +63,29 @@ function claimed(text: string, chatId = 7): InboxRow {
   return store.claim(Date.now(), 'answer')!;
 }
 
-function handler(telegram: ReplyTelegram, model: ModelCall, contextMaxTokens = 12000): ChatReplyHandler {
+/** A model answer with made-up usage. */
+function answer(content: string): ModelResponse {
+  return {
+    content,
+    toolCalls: [],
+    usage: { promptTokens: 10, completionTokens: 3, cachedTokens: 0 },
+    model: 'gpt-test',
+    finishReason: 'stop',
+  };
+}
+
+function handler(
+  telegram: ReplyTelegram,
+  model: ModelPort,
+  contextMaxTokens = 12000,
+  drafts: { support: DraftSupport; intervalMs: number } | null = null,
+): ChatReplyHandler {
   return new ChatReplyHandler({
     store,
     telegram,
     model,
+    modelFor: () => 'gpt-test',
+    drafts,
     log: captureLog(),
     systemPrompt: 'be brief',
     contextMaxTokens,
@@ -75,12 +101,12 @@ describe('ChatReplyHandler', () => {
     const first = claimed('what is 2+2?');
     store.complete(first, '4', Date.now());
     const item = claimed('and times 3?');
-    const asked: ChatMessage[][] = [];
+    const asked: AgentMessage[][] = [];
     const telegram = recordingTelegram();
     const sentBeforeStored: boolean[] = [];
-    const model: ModelCall = async (messages) => {
+    const model: ModelPort = async (messages) => {
       asked.push([...messages]);
-      return '**12**';
+      return answer('**12**');
     };
     const original = telegram.sendMessage.bind(telegram);
     telegram.sendMessage = async (chatId, text, options) => {
@@ -110,7 +136,7 @@ describe('ChatReplyHandler', () => {
     store.markPartsSent(item.id, 1);
     const retried = { ...item, reply: long, replyPartsSent: 1 };
     const telegram = recordingTelegram();
-    const model: ModelCall = async () => {
+    const model: ModelPort = async () => {
       throw new Error('the model must not be asked');
     };
 
@@ -125,10 +151,10 @@ describe('ChatReplyHandler', () => {
     store.complete(old, 'y'.repeat(4000), Date.now());
     const item = claimed('short');
     const sizes: number[] = [];
-    const model: ModelCall = async (messages) => {
+    const model: ModelPort = async (messages) => {
       sizes.push(messages.length);
       if (sizes.length === 1) throw new ContextTooLongError('too long');
-      return 'ok';
+      return answer('ok');
     };
     await handler(recordingTelegram(), model, 3000).handle(item, signal);
     expect(sizes).toEqual([4, 2]);
@@ -136,14 +162,50 @@ describe('ChatReplyHandler', () => {
 
   it('shows typing only while a slow model thinks', async () => {
     const quick = recordingTelegram();
-    await handler(quick, async () => 'fast').handle(claimed('a', 1), signal);
+    await handler(quick, async () => answer('fast')).handle(claimed('a', 1), signal);
     expect(quick.typing).toBe(0);
 
     const slow = recordingTelegram();
-    await handler(slow, () => new Promise((r) => setTimeout(() => r('slow'), 800))).handle(
+    await handler(slow, () => new Promise((r) => setTimeout(() => r(answer('slow')), 800))).handle(
       claimed('b', 2),
       signal,
     );
     expect(slow.typing).toBe(1);
+  });
+
+  it("records the answer's usage with the answer, before the first send", async () => {
+    const item = claimed('count me');
+    const telegram = recordingTelegram();
+    const original = telegram.sendMessage.bind(telegram);
+    let usageAtSend: unknown[] = [];
+    telegram.sendMessage = async (chatId, text, options) => {
+      usageAtSend = db.sqlite.prepare('SELECT model, prompt_tokens, completion_tokens FROM usage').all();
+      return original(chatId, text, options);
+    };
+    await handler(telegram, async () => answer('counted')).handle(item, signal);
+    expect(usageAtSend).toEqual([{ model: 'gpt-test', prompt_tokens: 10, completion_tokens: 3 }]);
+  });
+
+  it('drafts the growing text in a private chat at its pace, never the same text twice; none in a group', async () => {
+    const streaming: ModelPort = async (_messages, _tools, options) => {
+      let text = '';
+      for (const word of ['one ', 'two ', 'three ', 'four']) {
+        text += word;
+        options?.onText?.(text);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      return answer(text);
+    };
+    const drafts = { support: new DraftSupport(), intervalMs: 100 };
+    const personal = recordingTelegram();
+    await handler(personal, streaming, 12000, drafts).handle(claimed('stream', 5), signal);
+    expect(personal.drafts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(personal.drafts.map((d) => d.text)).size).toBe(personal.drafts.length);
+    expect(personal.sent.map((m) => m.text)).toEqual(['one two three four']);
+
+    const group = recordingTelegram();
+    await handler(group, streaming, 12000, drafts).handle(claimed('stream', -100123), signal);
+    expect(group.drafts).toHaveLength(0);
+    expect(group.sent).toHaveLength(1);
   });
 });

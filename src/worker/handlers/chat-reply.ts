@@ -4,7 +4,9 @@ import type { Store } from '../../queue/store';
 import { buildContext } from '../context';
 import { ContextTooLongError } from '../errors';
 import { formatReply } from '../format';
-import type { ModelCall } from '../model';
+import type { ModelPort, ModelResponse } from '../../agent/ports';
+import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
+import type { AnswerUsage } from '../../queue/settle';
 import { sendNotice, sendParts } from '../replier';
 import { dailyLimitNotice } from '../notices';
 import { startOfUtcDay } from '../../shared/day';
@@ -13,13 +15,17 @@ import type { TelegramClient } from '../telegram';
 import type { Handler, Outcome } from './handler';
 
 /** The Bot API methods a chat reply uses. */
-export type ReplyTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping'>;
+export type ReplyTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping'> & DraftTelegram;
 
 export interface ChatReplyDeps {
   readonly store: Store;
   readonly telegram: ReplyTelegram;
-  readonly model: ModelCall;
+  readonly model: ModelPort;
   readonly log: Logger;
+  /** The model a chat uses now (its `/model` choice, else the default). */
+  readonly modelFor: (chatId: number) => string;
+  /** Drafts in private chats: off, or the worker-wide support state and their pace. */
+  readonly drafts: { readonly support: DraftSupport; readonly intervalMs: number } | null;
   readonly systemPrompt: string;
   readonly contextMaxTokens: number;
   /** Tokens a chat may use per UTC day; 0 is no limit. */
@@ -63,8 +69,9 @@ export class ChatReplyHandler implements Handler {
       return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
     }
     if (reply === null) {
-      reply = await this.withTyping(chatId, signal, () => this.ask(item, text, signal));
-      store.storeReply(item.id, reply);
+      const answer = await this.withTyping(chatId, signal, () => this.askStreaming(item, text, signal));
+      reply = answer.content ?? '';
+      store.storeAnswer(item, reply, usageOf(answer), this.deps.now());
     } else {
       log.info('resending a stored reply (the model is not asked again)', {
         id: item.id,
@@ -91,9 +98,36 @@ export class ChatReplyHandler implements Handler {
     return limit > 0 && this.deps.store.chatTokensSince(chatId, startOfUtcDay(this.deps.now())) >= limit;
   }
 
+  /** The model call, its text drafted as it grows in a private chat. */
+  private async askStreaming(item: InboxRow, text: string, signal: AbortSignal): Promise<ModelResponse> {
+    const chatId = item.chatId!;
+    // Drafts exist in private chats only (a private chat's id is the person's user id, > 0)
+    const drafts =
+      this.deps.drafts && chatId > 0
+        ? new DraftStream(chatId, {
+            ...this.deps.drafts,
+            telegram: this.deps.telegram,
+            log: this.deps.log,
+            now: this.deps.now,
+            signal,
+          })
+        : null;
+    try {
+      return await this.ask(item, text, signal, drafts ? (t) => drafts.push(t) : undefined);
+    } finally {
+      drafts?.close();
+    }
+  }
+
   /** One model call; a context the model finds too long is trimmed harder and tried once more. */
-  private async ask(item: InboxRow, text: string, signal: AbortSignal): Promise<string> {
+  private async ask(
+    item: InboxRow,
+    text: string,
+    signal: AbortSignal,
+    onText: ((text: string) => void) | undefined,
+  ): Promise<ModelResponse> {
     const { systemPrompt, contextMaxTokens: budget } = this.deps;
+    const options = { signal, onText, model: this.deps.modelFor(item.chatId!) };
     const start = Number(this.deps.store.getKv(KV.conversationStart(item.chatId!)) ?? 0);
     // a message sent before the chat's /new still sees the conversation it was part of
     const past = this.deps.store.recentTurns(
@@ -103,13 +137,17 @@ export class ChatReplyHandler implements Handler {
       item.id > start ? start : 0,
     );
     try {
-      return await this.deps.model(buildContext(systemPrompt, past, text, budget), signal);
+      return await this.deps.model(buildContext(systemPrompt, past, text, budget), [], options);
     } catch (err) {
       if (!(err instanceof ContextTooLongError)) throw err;
       this.deps.log.warn('the model found the context too long; retrying with a quarter of the budget', {
         id: item.id,
       });
-      return await this.deps.model(buildContext(systemPrompt, past, text, Math.floor(budget / 4)), signal);
+      return await this.deps.model(
+        buildContext(systemPrompt, past, text, Math.floor(budget / 4)),
+        [],
+        options,
+      );
     }
   }
 
@@ -128,6 +166,10 @@ export class ChatReplyHandler implements Handler {
       clearInterval(timer);
     }
   }
+}
+
+function usageOf(answer: ModelResponse): AnswerUsage {
+  return { model: answer.model, ...answer.usage };
 }
 
 /** Test-only: `/__crash` kills the worker mid-message like a real bug would; `/__hang` freezes it. */

@@ -10,6 +10,7 @@ import { buildContext, messageTokens } from '../context';
 import { sendNotice, type SendTelegram } from '../replier';
 import { STOPPED_BY_USER } from '../scheduler';
 import type { Handler, Outcome } from './handler';
+import { chatModel } from '../chat-model';
 
 /** What a command may ask of the answers being worked on. */
 export interface AnswerLanes {
@@ -36,17 +37,6 @@ export interface CommandDeps {
 
 // How far back /status looks to size the context
 const HISTORY_ROWS = 400;
-
-/** The model a chat uses: its `/model` choice while still offered, else the default. */
-export function chatModel(
-  store: Store,
-  chatId: number,
-  defaultModel: string,
-  models: readonly string[],
-): string {
-  const chosen = store.getKv(KV.chatModel(chatId));
-  return chosen !== undefined && models.includes(chosen) ? chosen : defaultModel;
-}
 
 /**
  * The control lane's commands: answered at once, never behind the chat's answer in progress.
