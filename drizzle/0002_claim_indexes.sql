@@ -1,0 +1,3 @@
+CREATE INDEX `inbox_ready_idx` ON `inbox` (("error_class" IS 'crash'),`available_at`,`update_id`) WHERE "inbox"."status" IN ('queued', 'failed');--> statement-breakpoint
+CREATE INDEX `inbox_open_chat_idx` ON `inbox` (`chat_id`,`update_id`) WHERE "inbox"."status" IN ('queued', 'failed', 'processing');--> statement-breakpoint
+CREATE INDEX `inbox_processing_chat_idx` ON `inbox` (`chat_id`) WHERE "inbox"."status" = 'processing';
