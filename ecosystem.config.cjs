@@ -50,6 +50,9 @@ module.exports = {
       // 78 = bad configuration: restarting cannot fix it
       stop_exit_codes: [78],
       autorestart: true,
+      // No @pm2/io injected: it hooks every HTTP request and holds ~9 MB. Custom metrics still
+      // reach `pm2 show` / `pm2 monit` through tx2, which talks over PM2's IPC channel.
+      pmx: false,
     },
     {
       name: 'autonous-supervisor',
@@ -64,6 +67,7 @@ module.exports = {
       exp_backoff_restart_delay: 100,
       stop_exit_codes: [78],
       autorestart: true,
+      pmx: false,
     },
   ],
 };

@@ -92,4 +92,7 @@ CREATE INDEX `usage_created_idx` ON `usage` (`created_at`);--> statement-breakpo
 CREATE INDEX `usage_inbox_idx` ON `usage` (`inbox_id`);--> statement-breakpoint
 ALTER TABLE `inbox` ADD `lane` text DEFAULT 'answer' NOT NULL;--> statement-breakpoint
 ALTER TABLE `inbox` ADD `from_id` integer;--> statement-breakpoint
-ALTER TABLE `inbox` ADD `callback_id` text;
+ALTER TABLE `inbox` ADD `callback_id` text;--> statement-breakpoint
+CREATE INDEX `inbox_ready_idx` ON `inbox` (`lane`,("error_class" IS 'crash'),`available_at`,`update_id`) WHERE "inbox"."status" IN ('queued', 'failed');--> statement-breakpoint
+CREATE INDEX `inbox_open_chat_idx` ON `inbox` (`chat_id`,`lane`,`update_id`) WHERE "inbox"."status" IN ('queued', 'failed', 'processing', 'parked');--> statement-breakpoint
+CREATE INDEX `inbox_processing_chat_idx` ON `inbox` (`chat_id`,`lane`) WHERE "inbox"."status" = 'processing';

@@ -68,6 +68,21 @@ export const inbox = sqliteTable(
     uniqueIndex('inbox_update_id_unique').on(t.updateId),
     index('inbox_status_available_idx').on(t.status, t.availableAt),
     index('inbox_chat_update_idx').on(t.chatId, t.updateId),
+    // The claim's two indexes hold open items only, so its cost follows the backlog, not the
+    // inbox's whole past (src/queue/claim.ts repeats these WHERE terms word for word, as SQLite
+    // uses a partial index only for a query that states its condition). Ready items in claim
+    // order per lane: crash-recovered last, then oldest first.
+    index('inbox_ready_idx')
+      .on(t.lane, sql`(${t.errorClass} IS 'crash')`, t.availableAt, t.updateId)
+      .where(sql`${t.status} IN ('queued', 'failed')`),
+    // A chat lane's open items, for "nothing earlier still open"
+    index('inbox_open_chat_idx')
+      .on(t.chatId, t.lane, t.updateId)
+      .where(sql`${t.status} IN ('queued', 'failed', 'processing', 'parked')`),
+    // At most one row per loop, for "nothing in flight"
+    index('inbox_processing_chat_idx')
+      .on(t.chatId, t.lane)
+      .where(sql`${t.status} = 'processing'`),
   ],
 );
 

@@ -118,8 +118,10 @@ export function releaseItem(sqlite: Database.Database, id: number, availableAt: 
 /**
  * Items left `processing` by a worker that died go back to the queue with the attempt counted
  * (invariant 4); those out of attempts are dead. They are ready at once (PM2's restart backoff
- * already paces a crash loop), and their new `available_at` puts the other chats' waiting
- * messages ahead of them. Returns the items that died here.
+ * already paces a crash loop), so recovery from a plain kill waits for nothing. Their error
+ * class `crash` makes the claim take them after every other ready item, the messages that
+ * arrived while the worker was down included (they are stored only after this runs, so no
+ * `available_at` set here could place the item behind them). Returns the items that died here.
  */
 export function recoverInterrupted(sqlite: Database.Database, policy: RetryPolicy, now: number): InboxRow[] {
   return sqlite

@@ -26,6 +26,8 @@ export interface IngressDeps {
   readonly onStored: () => void;
   /** Called after each poll loop turn, to prove the loop is alive. */
   readonly onTick?: () => void;
+  /** Called after each poll: it worked, or it failed with this (secret-free) error. */
+  readonly onPoll?: (result: { readonly ok: true } | { readonly ok: false; readonly error: string }) => void;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -62,9 +64,11 @@ export class Ingress {
         windowSeconds: this.options.pendingWindowSeconds,
         maxMessages: this.options.pendingMaxMessages,
       });
-    } else {
-      this.readyResolve();
     }
+    // The first poll after a start does not wait: what Telegram held while the worker was down is
+    // stored before the first claim, so a recovered item goes behind it (see claim.ts), and a
+    // start with nothing pending costs one short round trip, not a long poll.
+    let firstPoll = true;
     let failures = 0;
     while (!signal.aborted) {
       this.deps.onTick?.();
@@ -72,14 +76,18 @@ export class Ingress {
       try {
         updates = await this.deps.telegram.getUpdates(
           offset,
-          coldStart ? 0 : this.options.timeoutSeconds,
+          coldStart || firstPoll ? 0 : this.options.timeoutSeconds,
           signal,
         );
       } catch (err) {
         if (signal.aborted) break;
+        // Telegram unreachable at start: work the stored backlog meanwhile
+        if (firstPoll && !coldStart) this.readyResolve();
+        firstPoll = false;
         const edge =
           err instanceof EdgeError ? err : new EdgeError('transient', 'telegram', 'unknown', String(err));
         if (edge.errorClass === 'fatal') throw edge;
+        this.deps.onPoll?.({ ok: false, error: edge.message });
         failures++;
         const wait = edge.retryAfterMs ?? this.backoff(failures);
         if (edge.code === '409') {
@@ -128,6 +136,9 @@ export class Ingress {
         }
       }
       failures = 0;
+      this.deps.onPoll?.({ ok: true });
+      if (firstPoll && !coldStart) this.readyResolve();
+      firstPoll = false;
       if (coldStart && updates.length < BATCH_LIMIT) {
         this.finishColdStart();
         coldStart = false;

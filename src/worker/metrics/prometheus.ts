@@ -17,7 +17,11 @@ const REPLY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
  * (loaded only when the endpoint is on). Never on another address: the figures are the
  * operator's.
  */
-export async function startPrometheus(sources: FigureSources, port: number, log: Logger): Promise<MetricsServer> {
+export async function startPrometheus(
+  sources: FigureSources,
+  port: number,
+  log: Logger,
+): Promise<MetricsServer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const client = require('prom-client') as typeof import('prom-client');
   const registry = new client.Registry();
