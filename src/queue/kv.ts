@@ -27,6 +27,10 @@ export const KV = {
   coldStart: 'cold_start',
   /** The model a chat chose with `/model`. */
   chatModel: (chatId: number) => `chat_model:${chatId}`,
+  /** How polling Telegram goes (`EdgeHealth` as JSON), for `autonous status`. */
+  ingressHealth: 'ingress_health',
+  /** How calling the model goes (`EdgeHealth` as JSON). */
+  modelHealth: 'model_health',
   /** The inbox id of a chat's last `/new`: the model sees no turn from before it. */
   conversationStart: (chatId: number) => `conversation_start:${chatId}`,
 } as const;

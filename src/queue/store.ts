@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { claimNext, nextAvailableAt } from './claim';
 import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-lane';
 import { recentTurns, type Turn } from './history';
+import { queueFigures } from './depth';
 import { getKv, setKv } from './kv';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
@@ -49,6 +50,8 @@ export interface Store {
   recordUsage(record: UsageRecord, now: number): void;
   usageSince(since: number, chatId?: number): UsageTotal[];
   chatTokensSince(chatId: number, since: number): number;
+  /** Waiting and dead items, for the metrics. */
+  queueFigures(): { readonly depth: number; readonly dead: number };
   getKv(key: string): string | undefined;
   setKv(key: string, value: string, now: number): void;
 }
@@ -75,6 +78,7 @@ export function sqliteStore(sqlite: Database.Database): Store {
     recordUsage: (record, now) => recordUsage(sqlite, record, now),
     usageSince: (since, chatId) => usageSince(sqlite, since, chatId),
     chatTokensSince: (chatId, since) => chatTokensSince(sqlite, chatId, since),
+    queueFigures: () => queueFigures(sqlite),
     getKv: (key) => getKv(sqlite, key),
     setKv: (key, value, now) => setKv(sqlite, key, value, now),
   };

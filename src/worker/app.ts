@@ -19,6 +19,12 @@ import { EdgeError } from './errors';
 import { ChatReplyHandler } from './handlers/chat-reply';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
 import { routerFor } from './handlers/router';
+import { MetricsRecorder } from './metrics/recorder';
+import type { FigureSources } from './metrics/figures';
+import { publishPm2Metrics } from './metrics/pm2-metrics';
+import { startPrometheus } from './metrics/prometheus';
+import { HealthRecorder } from './health-recorder';
+import { KV } from '../queue/kv';
 import { CommandHandler } from './handlers/command';
 import type { Handler } from './handlers/handler';
 
@@ -44,6 +50,8 @@ export interface WorkerOptions {
 /** A running worker. */
 export interface WorkerHandle {
   readonly db: DbHandle;
+  /** The port of the `/metrics` endpoint, when AUTONOUS_METRICS_PORT is set. */
+  readonly metricsPort?: number;
   /** Settles when the worker stops by itself: rejects with `FatalWorkerError` (exit 78). */
   readonly done: Promise<void>;
   /** Graceful stop: no new polls or claims, the message in flight gets `graceMs` to finish. */
@@ -119,6 +127,9 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     if (item.chatId !== null && allowed(item.chatId)) void sendDeadNotice(noticeDeps, item);
   };
   let completed = 0;
+  const recorder = new MetricsRecorder();
+  const ingressHealth = new HealthRecorder(store, KV.ingressHealth, now, log);
+  const modelHealth = new HealthRecorder(store, KV.modelHealth, now, log);
   const scheduler: Scheduler = new Scheduler({
     store,
     handlerFor: routerFor(
@@ -139,9 +150,21 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     log,
     now,
     random,
-    onDead: notifyDead,
-    onSettled: (_item, outcome) => {
-      if (outcome.kind === 'done' && outcome.reply !== undefined) options.onCompleted?.(++completed);
+    onDead: (item) => {
+      recorder.deadLetter();
+      notifyDead(item);
+    },
+    onSettled: (item, outcome) => {
+      const at = now();
+      if (outcome.kind === 'done' && outcome.reply !== undefined) {
+        recorder.answer(at, at - item.receivedAt);
+        modelHealth.record({ ok: true });
+        options.onCompleted?.(++completed);
+      } else if (outcome.kind === 'retry' || outcome.kind === 'dead') {
+        recorder.error(at, outcome.error.service);
+        if (outcome.error.service === 'openai')
+          modelHealth.record({ ok: false, error: outcome.error.message });
+      }
     },
   });
 
@@ -173,7 +196,14 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       pendingMaxMessages: config.telegram.pendingMaxMessages,
       keepText: (chatId) => isAllowed(config, chatId),
     },
-    { sqlite, telegram, log, now, onStored: () => scheduler.wake() },
+    {
+      sqlite,
+      telegram,
+      log,
+      now,
+      onStored: () => scheduler.wake(),
+      onPoll: (result) => ingressHealth.record(result),
+    },
   );
   const polling = ingress.run(abort.signal).catch((err: unknown) => {
     if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
@@ -207,6 +237,18 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     now(),
     announceAbort.signal,
   ).catch((err: unknown) => log.warn('could not announce rollbacks', { error: describeError(err) }));
+  const figures: FigureSources = {
+    recorder,
+    now,
+    queue: () => store.queueFigures(),
+    inFlight: () => scheduler.running().filter((i) => i.lane === 'answer').length,
+    pollFailingSeconds: () => ingressHealth.failingSeconds(),
+  };
+  publishPm2Metrics(figures);
+  const metricsServer =
+    config.worker.metricsPort > 0
+      ? await startPrometheus(figures, config.worker.metricsPort, log)
+      : undefined;
   log.info('worker started', {
     db: config.dbPath,
     concurrency: config.worker.concurrency,
@@ -225,10 +267,11 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       const timer = setTimeout(() => announceAbort.abort(), Math.max(0, deadline - Date.now()));
       await announcing;
       clearTimeout(timer);
+      await metricsServer?.close();
       stopHeartbeat();
       db.close();
       log.info('worker stopped');
     })());
   const done = Promise.race([polling, scheduler.failed]);
-  return { db, done, stop };
+  return { db, done, stop, metricsPort: metricsServer?.port };
 }

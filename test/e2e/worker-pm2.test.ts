@@ -36,6 +36,32 @@ describe('worker under PM2', () => {
     expect(w.openai.requests).toHaveLength(15);
   });
 
+  it('publishes its figures as PM2 custom metrics (pm2 jlist, pm2 show, pm2 monit)', async () => {
+    const sandbox = await w.start();
+    await sandbox.waitOnline(WORKER);
+    w.telegram.pushMessage(101, 'measure me');
+    await w.telegram.waitForSent(1, 20_000);
+    const list = await sandbox.waitFor(
+      (ps) => Number(ps.find((p) => p.name === WORKER)?.metrics['Answered/min'] ?? 0) >= 1,
+      20_000,
+      'the Answered/min metric',
+    );
+    const metrics = list.find((p) => p.name === WORKER)!.metrics;
+    for (const name of [
+      'Queue depth',
+      'In flight',
+      'Answered/min',
+      'Reply p50 ms',
+      'Reply p95 ms',
+      'Errors/min',
+      'Dead',
+    ]) {
+      expect(typeof metrics[name]).toBe('number');
+    }
+    expect(metrics['Reply p50 ms']).toBeGreaterThan(0);
+    expect(metrics['Queue depth']).toBe(0);
+  });
+
   it('WORKER_SUICIDE_EVERY=2: 20 messages answered exactly once across at least 9 restarts', async () => {
     const sandbox = await w.start({ WORKER_SUICIDE_EVERY: '2' });
     const texts = Array.from({ length: 20 }, (_, i) => `suicide ${i}`);

@@ -39,6 +39,8 @@ export interface Pm2Proc {
   created_at: number;
   /** The app's environment as PM2 passes it (after `filter_env`). */
   env: Record<string, string>;
+  /** Custom metrics the app publishes (`pm2_env.axm_monitor`), by name. */
+  metrics: Record<string, number | string>;
 }
 
 /** Output of one pm2 CLI run (colours stripped). */
@@ -391,6 +393,7 @@ interface RawProc {
     pm_uptime?: number;
     created_at?: number;
     env?: Record<string, unknown>;
+    axm_monitor?: Record<string, { value?: unknown }>;
   };
 }
 
@@ -398,8 +401,13 @@ function toProc(raw: RawProc): Pm2Proc {
   const e = raw.pm2_env;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(e.env ?? {})) if (typeof value === 'string') env[key] = value;
+  const metrics: Record<string, number | string> = {};
+  for (const [key, metric] of Object.entries(e.axm_monitor ?? {})) {
+    if (typeof metric.value === 'number' || typeof metric.value === 'string') metrics[key] = metric.value;
+  }
   return {
     name: raw.name,
+    metrics,
     pm_id: raw.pm_id,
     pid: raw.pid ?? 0,
     status: e.status,
