@@ -90,6 +90,7 @@ CREATE TABLE `usage` (
 CREATE INDEX `usage_chat_created_idx` ON `usage` (`chat_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `usage_created_idx` ON `usage` (`created_at`);--> statement-breakpoint
 CREATE INDEX `usage_inbox_idx` ON `usage` (`inbox_id`);--> statement-breakpoint
+ALTER TABLE `history` ADD `tokens` integer;--> statement-breakpoint
 ALTER TABLE `inbox` ADD `lane` text DEFAULT 'answer' NOT NULL;--> statement-breakpoint
 ALTER TABLE `inbox` ADD `from_id` integer;--> statement-breakpoint
 ALTER TABLE `inbox` ADD `callback_id` text;--> statement-breakpoint

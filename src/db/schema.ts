@@ -115,6 +115,8 @@ export const history = sqliteTable(
     chatId: integer('chat_id').notNull(),
     role: text('role', { enum: ['user', 'assistant'] }).notNull(),
     text: text('text').notNull(),
+    /** The text's estimated tokens (src/shared/tokens.ts), so the context is not re-counted. */
+    tokens: integer('tokens'),
     inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
     createdAt: integer('created_at').notNull(),
   },

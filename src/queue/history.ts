@@ -5,6 +5,8 @@ import { prepared } from './statements';
 export interface Turn {
   readonly role: 'user' | 'assistant';
   readonly text: string;
+  /** The text's estimated tokens, stored with it (null for turns stored before that). */
+  readonly tokens?: number | null;
 }
 
 /**
@@ -23,11 +25,11 @@ export function recentTurns(
     afterInboxId > 0
       ? prepared(
           sqlite,
-          `SELECT role, text FROM history WHERE chat_id = ? AND inbox_id < ? AND inbox_id > ? ORDER BY id DESC LIMIT ?`,
+          `SELECT role, text, tokens FROM history WHERE chat_id = ? AND inbox_id < ? AND inbox_id > ? ORDER BY id DESC LIMIT ?`,
         ).all(chatId, beforeInboxId, afterInboxId, limit)
       : prepared(
           sqlite,
-          `SELECT role, text FROM history WHERE chat_id = ? AND (inbox_id IS NULL OR inbox_id < ?) ORDER BY id DESC LIMIT ?`,
+          `SELECT role, text, tokens FROM history WHERE chat_id = ? AND (inbox_id IS NULL OR inbox_id < ?) ORDER BY id DESC LIMIT ?`,
         ).all(chatId, beforeInboxId, limit)
   ) as Turn[];
   return rows.reverse();

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FailureFate, RetryPolicy } from './policy';
 import { INBOX_COLUMNS, type InboxRow } from './row';
 import { prepared } from './statements';
+import { estimateTokens } from '../shared/tokens';
 import { recordUsage, type UsageRecord } from './usage';
 
 /** An error as the inbox keeps it: class, code and a secret-free sentence. */
@@ -56,7 +57,7 @@ export function completeItem(
 ): void {
   const addTurn = prepared(
     sqlite,
-    'INSERT INTO history (chat_id, role, text, inbox_id, created_at) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO history (chat_id, role, text, tokens, inbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const markDone = prepared(
     sqlite,
@@ -65,8 +66,9 @@ export function completeItem(
   sqlite
     .transaction(() => {
       if (reply !== undefined && item.chatId !== null && item.text !== null) {
-        addTurn.run(item.chatId, 'user', item.text, item.id, item.sentAt ?? item.receivedAt);
-        addTurn.run(item.chatId, 'assistant', reply, item.id, now);
+        const userTokens = estimateTokens(item.text);
+        addTurn.run(item.chatId, 'user', item.text, userTokens, item.id, item.sentAt ?? item.receivedAt);
+        addTurn.run(item.chatId, 'assistant', reply, estimateTokens(reply), item.id, now);
       }
       markDone.run(now, item.id);
     })

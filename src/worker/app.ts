@@ -244,7 +244,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     inFlight: () => scheduler.running().filter((i) => i.lane === 'answer').length,
     pollFailingSeconds: () => ingressHealth.failingSeconds(),
   };
-  publishPm2Metrics(figures);
+  const unpublish = publishPm2Metrics(figures);
   const metricsServer =
     config.worker.metricsPort > 0
       ? await startPrometheus(figures, config.worker.metricsPort, log)
@@ -267,6 +267,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       const timer = setTimeout(() => announceAbort.abort(), Math.max(0, deadline - Date.now()));
       await announcing;
       clearTimeout(timer);
+      unpublish();
       await metricsServer?.close();
       stopHeartbeat();
       db.close();

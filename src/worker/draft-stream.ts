@@ -34,16 +34,22 @@ export class DraftSupport {
   }
 }
 
-/** What to draft now: the text, or null to wait. Pure: `now` comes in. */
+/**
+ * What to draft now: the text, or null to wait. The first draft waits one interval from the
+ * start of the answer too: an answer that comes within it needs no draft (it would cost a
+ * request per message for nothing). Pure: `now` comes in.
+ */
 export function nextDraft(
   text: string,
   last: { readonly text: string; readonly at: number } | null,
+  startedAt: number,
   now: number,
   intervalMs: number,
 ): string | null {
   const draft = text.length > TELEGRAM_TEXT_LIMIT ? `${text.slice(0, TELEGRAM_TEXT_LIMIT - 1)}…` : text;
   if (draft.trim() === '') return null;
-  if (last && (draft === last.text || now - last.at < intervalMs)) return null;
+  if (now - (last?.at ?? startedAt) < intervalMs) return null;
+  if (last && draft === last.text) return null;
   return draft;
 }
 
@@ -63,6 +69,7 @@ export interface DraftStreamDeps {
  */
 export class DraftStream {
   private last: { text: string; at: number } | null = null;
+  private readonly startedAt: number;
   private sending = false;
   private latest = '';
   private timer: NodeJS.Timeout | undefined;
@@ -73,7 +80,9 @@ export class DraftStream {
   constructor(
     private readonly chatId: number,
     private readonly deps: DraftStreamDeps,
-  ) {}
+  ) {
+    this.startedAt = deps.now();
+  }
 
   /** The whole text so far (the model port's `onText`). */
   push(text: string): void {
@@ -91,16 +100,16 @@ export class DraftStream {
     if (this.closed || this.sending || this.deps.signal.aborted) return;
     const now = this.deps.now();
     if (!this.deps.support.allows(now)) return;
-    const draft = nextDraft(this.latest, this.last, now, this.deps.intervalMs);
+    const draft = nextDraft(this.latest, this.last, this.startedAt, now, this.deps.intervalMs);
     if (draft === null) {
       // a newer text waits for the interval to pass, so the last words are drafted too
-      if (this.last && this.latest !== this.last.text && this.timer === undefined) {
+      if (this.latest !== this.last?.text && this.timer === undefined) {
         this.timer = setTimeout(
           () => {
             this.timer = undefined;
             this.pump();
           },
-          Math.max(0, this.last.at + this.deps.intervalMs - now),
+          Math.max(0, (this.last?.at ?? this.startedAt) + this.deps.intervalMs - now),
         );
       }
       return;
