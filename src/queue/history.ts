@@ -11,8 +11,9 @@ export interface Turn {
 
 /**
  * The newest `limit` turns of a chat written before inbox item `beforeInboxId` and, when
- * `afterInboxId` is given (the chat's `/new`), after that item; oldest first. Turns of no inbox
- * item (imported ones) count as before everything.
+ * `afterInboxId` is given (the chat's `/new`), after that item; oldest first, reading back no
+ * further than `maxTokens` of stored estimates (one turn past it). Turns of no inbox item
+ * (imported ones) count as before everything.
  */
 export function recentTurns(
   sqlite: Database.Database,
@@ -20,17 +21,27 @@ export function recentTurns(
   beforeInboxId: number,
   limit: number,
   afterInboxId = 0,
+  maxTokens = Number.POSITIVE_INFINITY,
 ): Turn[] {
   const rows = (
     afterInboxId > 0
       ? prepared(
           sqlite,
           `SELECT role, text, tokens FROM history WHERE chat_id = ? AND inbox_id < ? AND inbox_id > ? ORDER BY id DESC LIMIT ?`,
-        ).all(chatId, beforeInboxId, afterInboxId, limit)
+        ).iterate(chatId, beforeInboxId, afterInboxId, limit)
       : prepared(
           sqlite,
           `SELECT role, text, tokens FROM history WHERE chat_id = ? AND (inbox_id IS NULL OR inbox_id < ?) ORDER BY id DESC LIMIT ?`,
-        ).all(chatId, beforeInboxId, limit)
-  ) as Turn[];
-  return rows.reverse();
+        ).iterate(chatId, beforeInboxId, limit)
+  ) as IterableIterator<Turn>;
+  const turns: Turn[] = [];
+  let tokens = 0;
+  // newest first, and no further than the stored estimates say can fit: a long history is not
+  // read whole for every message (turns without an estimate count as fitting)
+  for (const turn of rows) {
+    tokens += turn.tokens ?? 0;
+    turns.push(turn);
+    if (tokens > maxTokens) break;
+  }
+  return turns.reverse();
 }

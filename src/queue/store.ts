@@ -43,7 +43,13 @@ export interface Store {
   unpark(id: number, now: number): boolean;
   /** Parked items whose time has come go back to work; returns how many. */
   unparkDue(now: number): number;
-  recentTurns(chatId: number, beforeInboxId: number, limit: number, afterInboxId?: number): Turn[];
+  recentTurns(
+    chatId: number,
+    beforeInboxId: number,
+    limit: number,
+    afterInboxId?: number,
+    maxTokens?: number,
+  ): Turn[];
   /** `/stop`: the chat's waiting answers end skipped; returns how many. */
   skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number;
   chatLaneState(chatId: number): ChatLaneState;
@@ -71,7 +77,8 @@ export function sqliteStore(sqlite: Database.Database): Store {
     park: (id, until, reason) => parkItem(sqlite, id, until, reason),
     unpark: (id, now) => unparkItem(sqlite, id, now),
     unparkDue: (now) => unparkDue(sqlite, now),
-    recentTurns: (chatId, before, limit, after) => recentTurns(sqlite, chatId, before, limit, after),
+    recentTurns: (chatId, before, limit, after, maxTokens) =>
+      recentTurns(sqlite, chatId, before, limit, after, maxTokens),
     skipWaitingAnswers: (chatId, before, reason, now) =>
       skipWaitingAnswers(sqlite, chatId, before, reason, now),
     chatLaneState: (chatId) => chatLaneState(sqlite, chatId),

@@ -44,6 +44,9 @@ const IDLE_RECHECK_MS = 30_000;
 const PAUSE_MS = 60_000;
 // Another process held the write lock past busy_timeout while we claimed.
 const CLAIM_RETRY_MS = 1000;
+// Parked items whose time has come are looked for at most this often: an UPDATE per claim would
+// take the write lock for nothing on every message
+const UNPARK_EVERY_MS = 1000;
 
 /**
  * Claim → handler → settle. Runs `concurrency` loops, each claiming one ready item at a time
@@ -55,6 +58,7 @@ export class Scheduler {
   /** Loops waiting for work; `wake` releases them all. */
   private readonly idlers = new Set<() => void>();
   private pausedUntil = 0;
+  private unparkedAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight = new Map<number, { item: InboxRow; controller: AbortController }>();
   private loops: Promise<void>[] = [];
   private fatal: ((err: FatalWorkerError) => void) | null = null;
@@ -127,7 +131,10 @@ export class Scheduler {
       }
       let item: InboxRow | undefined;
       try {
-        store.unparkDue(now);
+        if (now - this.unparkedAt >= UNPARK_EVERY_MS) {
+          this.unparkedAt = now;
+          store.unparkDue(now);
+        }
         item = store.claim(now, lane);
       } catch (err) {
         // Another process held the write lock past busy_timeout: nothing was claimed, try again.
