@@ -256,6 +256,16 @@ describe('approval cards and presses', () => {
     expect(inboxStatus(seeded.inboxId)).toBe('done');
   });
 
+  it('a press on a button that is not an approval is answered and skipped', async () => {
+    await h.start();
+    await reply(101, '/help');
+    h.telegram.pushCallbackQuery(101, 101, h.telegram.sentTo(101)[0]!.messageId, 'something:else');
+    await waitForAnswers(1);
+    expect(h.telegram.callbackAnswers[0]!.text).toBe('This button does nothing now.');
+    await h.settled();
+    expect(h.rows(`SELECT status FROM inbox WHERE kind = 'callback_query'`)).toEqual([{ status: 'skipped' }]);
+  });
+
   it('a write card shows the diff against the file on disk', async () => {
     const root = dirs.make();
     fs.writeFileSync(path.join(root, 'notes.txt'), 'alpha\nbeta\n');

@@ -63,7 +63,17 @@ describe('approval button data', () => {
   });
 
   it('refuses data that is not an approval button', () => {
-    for (const data of [null, '', 'ap:0:o', 'ap:12:x', 'ap:12:o:extra', 'xx:12:o', 'ap:-1:d', 'ap:1e3:o'])
+    for (const data of [
+      null,
+      '',
+      'ap:0:o',
+      'ap:12:x',
+      'ap:12:o:extra',
+      'xx:12:o',
+      'ap:-1:d',
+      'ap:1e3:o',
+      'ap:9999999999999999:o',
+    ])
       expect(decodeApprovalData(data)).toBeNull();
   });
 
