@@ -33,4 +33,11 @@ export const KV = {
   modelHealth: 'model_health',
   /** The inbox id of a chat's last `/new`: the model sees no turn from before it. */
   conversationStart: (chatId: number) => `conversation_start:${chatId}`,
+  /** The project a chat chose with `/project` (absent: the default project). */
+  chatProject: (chatId: number) => `chat_project:${chatId}`,
+  /**
+   * The git checkpoint (JSON) of an inbox item's agent run, taken before its first change and
+   * kept until the run's commit, so a resumed run commits against the state before it began.
+   */
+  runCheckpoint: (inboxId: number) => `run_checkpoint:${inboxId}`,
 } as const;

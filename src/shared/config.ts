@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   ConfigError,
   dbPath,
   type Env,
+  projectHome,
   readBool,
   readChatIds,
   readInt,
@@ -10,6 +13,8 @@ import {
   readString,
   readUrl,
 } from './env';
+import { APPROVAL_MODES, type ApprovalMode } from '../agent/approval-policy';
+import { projectNameError } from '../workspace/projects';
 import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
 
 /** The worker's whole configuration, read and validated once at start. */
@@ -69,6 +74,18 @@ export interface WorkerConfig {
     /** Port of the Prometheus `/metrics` endpoint on 127.0.0.1; 0 is off. */
     readonly metricsPort: number;
   };
+  readonly agent: {
+    /** AGENT_APPROVAL: when a run asks before a call. */
+    readonly approval: ApprovalMode;
+    /** AGENT_APPROVAL_TIMEOUT_SECONDS: no decision within this is a denial. */
+    readonly approvalTimeoutSeconds: number;
+    /** AGENT_WORKSPACES: the projects folder (absolute). */
+    readonly workspaces: string;
+    /** AGENT_APPROVERS: the Telegram user ids whose presses decide; default the allowed private chats. */
+    readonly approvers: readonly number[];
+    /** AGENT_PROJECTS: projects outside the workspaces folder, by name (real absolute paths). */
+    readonly projects: Readonly<Record<string, string>>;
+  };
   readonly dbPath: string;
 }
 
@@ -94,7 +111,62 @@ export const DEFAULTS = {
   TG_STREAM: 'draft',
   TG_DRAFT_INTERVAL_MS: 1000,
   AUTONOUS_METRICS_PORT: 0,
+  AGENT_APPROVAL: 'on-risk',
+  AGENT_APPROVAL_TIMEOUT_SECONDS: 1800,
+  /** A folder `workspaces` beside the database (state/workspaces by default). */
+  AGENT_WORKSPACES: 'workspaces',
 } as const;
+
+/**
+ * AGENT_PROJECTS (`name=/abs/path,...`): each name `[a-z0-9-]{1,40}`, each path absolute and an
+ * existing folder; the paths come back real (symlinks resolved), as the tools' confinement needs.
+ */
+export function readProjects(env: Env): Readonly<Record<string, string>> {
+  const name = 'AGENT_PROJECTS';
+  const value = (env[name] ?? '').trim();
+  const projects: Record<string, string> = {};
+  if (value === '') return Object.freeze(projects);
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const eq = entry.indexOf('=');
+    const project = eq < 0 ? '' : entry.slice(0, eq).trim();
+    const dir = eq < 0 ? '' : entry.slice(eq + 1).trim();
+    if (project === '' || projectNameError(project) !== null) {
+      throw new ConfigError(
+        name,
+        `${name} must be name=/absolute/path pairs separated by commas, each name 1 to 40 lowercase letters, digits and dashes (got "${entry}").`,
+      );
+    }
+    if (!path.isAbsolute(dir)) {
+      throw new ConfigError(name, `${name}: the path of ${project} must be absolute (got "${dir}").`);
+    }
+    if (projects[project] !== undefined) {
+      throw new ConfigError(name, `${name} names the project ${project} twice.`);
+    }
+    let real: string;
+    try {
+      real = fs.realpathSync(dir);
+    } catch {
+      throw new ConfigError(name, `${name}: the folder of ${project} (${dir}) does not exist.`);
+    }
+    if (!fs.statSync(real).isDirectory()) {
+      throw new ConfigError(name, `${name}: ${dir} (the project ${project}) is not a folder.`);
+    }
+    projects[project] = real;
+  }
+  return Object.freeze(projects);
+}
+
+/** AGENT_APPROVERS, or the positive (private chat, i.e. user) ids of TG_ALLOWED_CHAT_IDS. */
+function readApprovers(env: Env, allowedChatIds: readonly number[]): readonly number[] {
+  const listed = readChatIds(env, 'AGENT_APPROVERS');
+  if (listed.some((id) => id <= 0)) {
+    throw new ConfigError('AGENT_APPROVERS', 'AGENT_APPROVERS must be Telegram user ids (positive numbers).');
+  }
+  return listed.length > 0 ? listed : Object.freeze(allowedChatIds.filter((id) => id > 0));
+}
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
 
@@ -230,9 +302,42 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ),
       metricsPort: readInt(env, 'AUTONOUS_METRICS_PORT', DEFAULTS.AUTONOUS_METRICS_PORT, 0, 65535),
     },
+    agent: {
+      approval: readApprovalMode(env),
+      approvalTimeoutSeconds: readInt(
+        env,
+        'AGENT_APPROVAL_TIMEOUT_SECONDS',
+        DEFAULTS.AGENT_APPROVAL_TIMEOUT_SECONDS,
+        1,
+        30 * 86400,
+      ),
+      workspaces: readWorkspaces(env),
+      approvers: readApprovers(env, readChatIds(env, 'TG_ALLOWED_CHAT_IDS')),
+      projects: readProjects(env),
+    },
     dbPath: dbPath(env),
   };
   return deepFreeze(config);
+}
+
+/** AGENT_WORKSPACES (relative paths from the project folder, as TG_DB_PATH), else beside the database. */
+function readWorkspaces(env: Env): string {
+  const set = env.AGENT_WORKSPACES?.trim();
+  return set
+    ? path.resolve(projectHome(env), set)
+    : path.join(path.dirname(dbPath(env)), DEFAULTS.AGENT_WORKSPACES);
+}
+
+function readApprovalMode(env: Env): ApprovalMode {
+  const mode = readString(env, 'AGENT_APPROVAL', DEFAULTS.AGENT_APPROVAL);
+  const known = APPROVAL_MODES.find((m) => m === mode);
+  if (known === undefined) {
+    throw new ConfigError(
+      'AGENT_APPROVAL',
+      `AGENT_APPROVAL must be on-risk, always or never, not "${mode}".`,
+    );
+  }
+  return known;
 }
 
 function deepFreeze<T extends object>(value: T): T {

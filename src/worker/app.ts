@@ -26,16 +26,13 @@ import { startPrometheus } from './metrics/prometheus';
 import { HealthRecorder } from './health-recorder';
 import { KV } from '../queue/kv';
 import { CommandHandler } from './handlers/command';
-import type { Handler } from './handlers/handler';
+import { ApprovalPressHandler } from './approvals/press-handler';
+import { ApprovalSweeper } from './approvals/expiry-sweeper';
+import { ChatCommands } from './approvals/chat-commands';
 
 // Commands are quick (a few statements and one send), so a few loops keep one chat's slow send
 // (a flood wait) from holding the others' commands.
 const CONTROL_CONCURRENCY = 2;
-
-// Until buttons do something (approvals), a press is acknowledged by being skipped.
-const unusedButtonHandler: Handler = {
-  handle: async () => ({ kind: 'skipped', reason: 'no action for this button' }),
-};
 
 export interface WorkerOptions {
   readonly now?: () => number;
@@ -107,6 +104,17 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   // The command handler asks the scheduler about answers in flight; the scheduler is built
   // from the handlers, so the command handler reaches it through this late binding.
   let botUsername: string | undefined;
+  // Deciding an approval wakes its parked run: through the scheduler, bound late as above
+  const decisionDeps = {
+    sqlite,
+    store,
+    telegram,
+    log,
+    now,
+    approvers: config.agent.approvers,
+    wake: () => scheduler.wake(),
+  };
+  const sweeper = new ApprovalSweeper(decisionDeps);
   const command = new CommandHandler({
     store,
     telegram,
@@ -122,6 +130,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     systemPrompt: config.worker.systemPrompt,
     contextMaxTokens: config.worker.contextMaxTokens,
     botUsername: () => botUsername,
+    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => ({}) }),
   });
   const notifyDead = (item: InboxRow): void => {
     if (item.chatId !== null && allowed(item.chatId)) void sendDeadNotice(noticeDeps, item);
@@ -136,7 +145,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       {
         chat,
         command,
-        callback: unusedButtonHandler,
+        callback: new ApprovalPressHandler(decisionDeps),
         refuse: refusalHandler(noticeDeps),
         notice: (text, reason) => noticeHandler(noticeDeps, text, reason),
       },
@@ -225,6 +234,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     if (abort.signal.aborted) return;
     started = true;
     scheduler.start();
+    sweeper.start();
   });
   // Its own abort: a stop lets a notice under way finish (within the grace) before the DB closes,
   // so a delivered notice is remembered and not sent again by the next start
@@ -261,7 +271,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     (stopping ??= (async () => {
       const deadline = Date.now() + graceMs;
       abort.abort();
-      if (started) await scheduler.stop(graceMs);
+      if (started) await Promise.all([scheduler.stop(graceMs), sweeper.stop()]);
       await polling.catch(() => undefined);
       // the same grace as the scheduler's, not another one on top: PM2's kill_timeout is fixed
       const timer = setTimeout(() => announceAbort.abort(), Math.max(0, deadline - Date.now()));

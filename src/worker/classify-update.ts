@@ -60,6 +60,17 @@ const MEDIA = [
 // the bot's @username in groups. (`/__crash` and friends are test triggers, not commands.)
 const COMMAND = /^\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]+)?(?:\s|$)/;
 
+// Commands that change the project's files: they take their turn in the chat's answer lane, so
+// they never race the chat's run (see src/worker/approvals/chat-commands.ts). Every other command
+// is a control-lane command, answered even while a run works.
+const ANSWER_LANE_COMMANDS: ReadonlySet<string> = new Set(['undo']);
+
+/** The lane of a command message: `answer` for the ones that touch the workspace, else `control`. */
+export function commandLane(text: string): 'answer' | 'control' {
+  const name = /^\/([A-Za-z][A-Za-z0-9_]{0,31})/.exec(text)?.[1]?.toLowerCase();
+  return name !== undefined && ANSWER_LANE_COMMANDS.has(name) ? 'answer' : 'control';
+}
+
 /** Whether a message's text is a bot command (`/stop`, `/help@my_bot`, ...). */
 export function isCommand(text: string): boolean {
   return COMMAND.test(text);
@@ -84,7 +95,7 @@ export function classifyUpdate(update: TgUpdate, keepText: (chatId: number) => b
     kind,
     text:
       (kind === 'text' || kind === 'command') && keepText(message.chat.id) ? (message.text ?? null) : null,
-    lane: kind === 'command' ? 'control' : 'answer',
+    lane: kind === 'command' ? commandLane(message.text ?? '') : 'answer',
     fromId: message.from?.id ?? null,
     sentAt: typeof message.date === 'number' ? message.date * 1000 : null,
     skipReason,

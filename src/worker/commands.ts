@@ -16,6 +16,11 @@ export const COMMANDS: readonly CommandInfo[] = [
   { command: 'status', description: 'What is queued and running in this chat' },
   { command: 'usage', description: 'Tokens and cost today and this month' },
   { command: 'model', description: 'Show or set the model: /model NAME' },
+  { command: 'project', description: 'Show the projects, or switch: /project NAME' },
+  { command: 'diff', description: "The last run's changes in this project" },
+  { command: 'undo', description: "Revert the last run's changes (a new commit)" },
+  { command: 'approve', description: 'Allow an approval: /approve ID (or /approve ID run)' },
+  { command: 'deny', description: 'Deny an approval: /deny ID' },
 ];
 
 /** A parsed command message. */

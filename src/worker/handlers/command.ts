@@ -20,6 +20,17 @@ export interface AnswerLanes {
   running(): InboxRow[];
 }
 
+/** A reply of a command answered elsewhere, with what to do once it is sent (attach a file, edit a card). */
+export interface CommandReply {
+  readonly text: string;
+  readonly after?: (signal: AbortSignal) => Promise<void>;
+}
+
+/** Commands answered by another module (approvals, projects, undo); null: not one of theirs. */
+export interface MoreCommands {
+  run(item: InboxRow, name: string, args: string, signal: AbortSignal): Promise<CommandReply | null>;
+}
+
 export interface CommandDeps {
   readonly store: Store;
   readonly telegram: SendTelegram;
@@ -33,6 +44,8 @@ export interface CommandDeps {
   readonly contextMaxTokens: number;
   /** The bot's @username once known (getMe), to tell `/cmd@other_bot` apart. */
   readonly botUsername: () => string | undefined;
+  /** Asked first: `/approve`, `/deny`, `/project`, `/diff`, `/undo` (src/worker/approvals). */
+  readonly more?: MoreCommands;
 }
 
 // How far back /status looks to size the context
@@ -50,8 +63,10 @@ export class CommandHandler implements Handler {
     const parsed = parseCommand(item.text ?? '', this.deps.botUsername());
     if (!parsed) return { kind: 'skipped', reason: 'not a command' };
     if (parsed.kind === 'other-bot') return { kind: 'skipped', reason: 'a command for another bot' };
-    const reply = this.run(item, parsed.name, parsed.args);
+    const more = await this.deps.more?.run(item, parsed.name, parsed.args, signal);
+    const reply = more?.text ?? this.run(item, parsed.name, parsed.args);
     await sendNotice(this.deps.telegram, this.deps.log, item.chatId!, item.messageId, reply, signal);
+    await more?.after?.(signal);
     this.deps.log.info('command answered', { id: item.id, chatId: item.chatId, command: parsed.name });
     return { kind: 'done' };
   }

@@ -1,0 +1,88 @@
+// The agent loop's approval port: sends the card for a call that needs a person's decision and
+// records its message id. The loop parks the run once this returns; the press comes back through
+// the inbox (press-handler.ts).
+
+import type Database from 'better-sqlite3';
+import type { ApprovalPort, ApprovalRequest } from '../../agent/loop';
+import { riskOf } from '../../agent/tools/risk';
+import { setApprovalCard } from '../../queue/agent/set-approval-card';
+import { describeError, type Logger } from '../../shared/log';
+import type { TelegramClient } from '../telegram';
+import { approvalKeyboard, renderAskCard, type AskCardFacts } from './card';
+import { describeFileChange, describeFileToSend } from './file-change';
+
+/** What the port needs: one run's project and sandbox, and where cards go. */
+export interface ApprovalPortDeps {
+  readonly sqlite: Database.Database;
+  readonly telegram: Pick<TelegramClient, 'sendMessage' | 'sendDocument'>;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** The run's project folder (real path). */
+  readonly root: string;
+  /** `bash` runs under bubblewrap. */
+  readonly sandboxed: boolean;
+  /** The person's message the run answers: the card replies to it. */
+  readonly replyTo?: number | null;
+  /** A new approval waits: the expiry sweeper looks at its expiry (ApprovalSweeper.poke). */
+  readonly onAsked?: () => void;
+}
+
+/** The card's facts for one request (reads the file on disk for write/edit/send_file). */
+export async function cardFacts(
+  root: string,
+  sandboxed: boolean,
+  request: ApprovalRequest,
+  now: number,
+): Promise<AskCardFacts> {
+  const { approval, call } = request;
+  const base = {
+    approvalId: approval.id,
+    tool: call.name,
+    args: call.args,
+    folder: root,
+    risks: riskOf(call.name, call.args, { sandboxed }),
+    expiresAt: approval.expiresAt,
+    now,
+  };
+  if (call.name === 'write' || call.name === 'edit')
+    return { ...base, change: await describeFileChange(root, call.name, call.args) };
+  if (call.name === 'send_file') return { ...base, file: await describeFileToSend(root, call.args) };
+  return base;
+}
+
+/**
+ * The port: renders the card, sends it with the buttons Allow once / Allow for this run / Deny,
+ * records its message id, then attaches what did not fit. A failed send throws: the loop then
+ * suspends the run, the worker retries the message, and the resumed run sends the card again
+ * (it is recorded as not sent).
+ */
+export function createApprovalPort(deps: ApprovalPortDeps): ApprovalPort {
+  return async (request) => {
+    const { approval } = request;
+    const card = renderAskCard(await cardFacts(deps.root, deps.sandboxed, request, deps.now()));
+    const messageId = await deps.telegram.sendMessage(approval.chatId, card.text, {
+      html: false,
+      replyTo: deps.replyTo ?? null,
+      keyboard: approvalKeyboard(approval.id),
+    });
+    setApprovalCard(deps.sqlite, approval.id, messageId);
+    deps.onAsked?.();
+    deps.log.info('approval asked', { approvalId: approval.id, runId: approval.runId, tool: approval.tool });
+    if (card.attachment !== null) {
+      try {
+        await deps.telegram.sendDocument(
+          approval.chatId,
+          { buffer: Buffer.from(card.attachment.content, 'utf8'), filename: card.attachment.filename },
+          `The whole of approval #${approval.id}`,
+          messageId,
+        );
+      } catch (err) {
+        // the card stands without it (it says what is cut); the decision does not depend on it
+        deps.log.warn('could not attach the whole diff to an approval card', {
+          approvalId: approval.id,
+          error: describeError(err),
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,88 @@
+// A chat's projects (issue 11 item 4): the folders under AGENT_WORKSPACES and the ones the
+// operator lists in AGENT_PROJECTS; the current one per chat, remembered in kv.
+
+import fs from 'node:fs/promises';
+import type Database from 'better-sqlite3';
+import { runForInbox } from '../../queue/agent/run-for-inbox';
+import { KV } from '../../queue/kv';
+import type { Store } from '../../queue/store';
+import type { WorkerConfig } from '../../shared/config';
+import type { GitOptions } from '../../workspace/git-runner';
+import { DEFAULT_PROJECT, projectNameError, projectPath } from '../../workspace/projects';
+
+/** What projects need of the configuration. */
+export type ProjectConfig = Pick<WorkerConfig['agent'], 'workspaces' | 'projects'>;
+
+/** A project as a run uses it. */
+export interface Project {
+  readonly name: string;
+  /** The real path of its folder (created and git-inited). */
+  readonly root: string;
+  /** Listed by the operator (AGENT_PROJECTS) rather than a folder of AGENT_WORKSPACES. */
+  readonly listed: boolean;
+}
+
+/** The name of the chat's current project (the default until `/project NAME`). */
+export function currentProjectName(store: Pick<Store, 'getKv'>, chatId: number): string {
+  return store.getKv(KV.chatProject(chatId)) ?? DEFAULT_PROJECT;
+}
+
+/**
+ * The folder of project `name`: the operator's listed path, else AGENT_WORKSPACES/name (created
+ * and git-inited on first use). A listed name wins over a workspace folder of the same name.
+ */
+export async function resolveProject(
+  config: ProjectConfig,
+  name: string,
+  git: GitOptions = {},
+): Promise<Project> {
+  const listed = config.projects[name];
+  if (listed !== undefined) return { name, root: listed, listed: true };
+  return { name, root: await projectPath(config.workspaces, name, git), listed: false };
+}
+
+/** The chat's current project, for a new agent run (`{name, root}`; the folder exists). */
+export async function projectFor(
+  store: Pick<Store, 'getKv'>,
+  config: ProjectConfig,
+  chatId: number,
+  git: GitOptions = {},
+): Promise<Project> {
+  const name = currentProjectName(store, chatId);
+  // a stored name is always valid (it passed /project); this guards a hand-edited kv row
+  return resolveProject(config, projectNameError(name) === null ? name : DEFAULT_PROJECT, git);
+}
+
+/**
+ * The project of an inbox item's run: the one it began in when it exists (a parked or resumed run
+ * stays in its project after a `/project` switch), else the chat's current one.
+ */
+export async function projectForRun(
+  sqlite: Database.Database,
+  store: Pick<Store, 'getKv'>,
+  config: ProjectConfig,
+  item: { readonly id: number; readonly chatId: number },
+  git: GitOptions = {},
+): Promise<Project> {
+  const run = runForInbox(sqlite, item.id);
+  if (run !== undefined && projectNameError(run.project) === null)
+    return resolveProject(config, run.project, git);
+  return projectFor(store, config, item.chatId, git);
+}
+
+/** The project names a chat may pick: workspace folders and listed ones, sorted, without duplicates. */
+export async function listProjects(config: ProjectConfig): Promise<string[]> {
+  const entries = await fs.readdir(config.workspaces, { withFileTypes: true }).catch(() => []);
+  const folders = entries
+    .filter((e) => e.isDirectory() && projectNameError(e.name) === null)
+    .map((e) => e.name);
+  return [...new Set([...folders, ...Object.keys(config.projects), DEFAULT_PROJECT])].sort();
+}
+
+/** Why `/project ARG` cannot switch to ARG, or null when it can. */
+export function projectChoiceError(arg: string): string | null {
+  if (arg.includes('/') || arg.startsWith('~') || arg.startsWith('.')) {
+    return `${arg} looks like a path: a chat chooses projects by name. A folder outside the workspaces folder (AGENT_WORKSPACES) is a project only when the operator lists it in AGENT_PROJECTS (name=/abs/path), and this one is not listed.`;
+  }
+  return projectNameError(arg);
+}
