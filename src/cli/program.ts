@@ -7,6 +7,7 @@ import { register as registerQueue } from './commands/queue';
 import { register as registerRevisions } from './commands/revisions';
 import { register as registerRuns } from './commands/runs';
 import { register as registerStatus } from './commands/status';
+import { register as registerUsage } from './commands/usage';
 import type { CliContext } from './context';
 
 /** A group of commands: adds its commands (and their subcommands) to the program. */
@@ -22,6 +23,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   registerRevisions,
   registerRuns,
   registerApprovals,
+  registerUsage,
 ];
 
 const EXAMPLES = `

@@ -1,3 +1,4 @@
+import { runCli } from '../helpers/run-cli';
 import { useWorkerHarness } from '../helpers/worker-harness';
 
 // Streamed answers and usage through the real worker, the real clients and the fakes.
@@ -94,6 +95,47 @@ describe('usage', () => {
     await h.telegram.waitForSent(2);
     const total = reported.promptTokens + reported.completionTokens;
     expect(h.telegram.sentTo(101)[1]!.text).toContain(`Today: ${total} tokens`);
+  });
+
+  it('autonous usage --json matches the tokens the fake model reported, per chat and model', async () => {
+    h.openai.setReply(() => ({ content: 'priced', usage: { promptTokens: 1000, completionTokens: 500 } }));
+    await h.start({ OPENAI_PRICES: 'gpt-4o-mini=0.15/0.60' });
+    h.telegram.pushMessage(101, 'a');
+    h.telegram.pushMessage(101, 'b');
+    h.telegram.pushMessage(102, 'c');
+    await h.telegram.waitForSent(3);
+    await h.settled();
+    const result = await runCli(['--db', h.dbPath, '--json', 'usage', '--since', '1h'], {
+      AUTONOUS_ENV_FILE: '/dev/null',
+      OPENAI_PRICES: 'gpt-4o-mini=0.15/0.60',
+    });
+    expect(result.code).toBe(0);
+    const model = 'gpt-4o-mini';
+    expect(JSON.parse(result.stdout)).toEqual([
+      {
+        chatId: 101,
+        model,
+        answers: 2,
+        promptTokens: 2000,
+        completionTokens: 1000,
+        cachedTokens: 0,
+        costUsd: expect.closeTo(0.0009, 9),
+      },
+      {
+        chatId: 102,
+        model,
+        answers: 1,
+        promptTokens: 1000,
+        completionTokens: 500,
+        cachedTokens: 0,
+        costUsd: expect.closeTo(0.00045, 9),
+      },
+    ]);
+    const one = await runCli(['--db', h.dbPath, 'usage', '--chat', '102'], {
+      AUTONOUS_ENV_FILE: '/dev/null',
+    });
+    expect(one.stdout).toMatch(/CHAT\s+MODEL\s+ANSWERS/);
+    expect(one.stdout).toMatch(/102\s+\S+\s+1\s+1000\s+500/);
   });
 
   it('a chat over WORKER_DAILY_TOKENS_PER_CHAT gets a notice instead of a model call', async () => {
