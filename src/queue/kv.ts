@@ -29,4 +29,6 @@ export const KV = {
   chatModel: (chatId: number) => `chat_model:${chatId}`,
   /** The inbox id of a chat's last `/new`: the model sees no turn from before it. */
   conversationStart: (chatId: number) => `conversation_start:${chatId}`,
+  /** The message id of an agent run's status message, so a resumed run edits the same one. */
+  runStatusMessage: (runId: number) => `run_status_message:${runId}`,
 } as const;

@@ -2,7 +2,11 @@ import type Database from 'better-sqlite3';
 import { claimNext, nextAvailableAt } from './claim';
 import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-lane';
 import { recentTurns, type Turn } from './history';
-import { getKv, setKv } from './kv';
+import { deleteKv, getKv, setKv } from './kv';
+import type { RunOutcome } from '../agent/journal';
+import { finishRun } from './agent/finish-run';
+import { runForInbox } from './agent/run-for-inbox';
+import type { RunRow } from './agent/rows';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
 import type { InboxRow, Lane } from './row';
@@ -51,6 +55,11 @@ export interface Store {
   chatTokensSince(chatId: number, since: number): number;
   getKv(key: string): string | undefined;
   setKv(key: string, value: string, now: number): void;
+  deleteKv(key: string): void;
+  /** The agent run of an inbox item, if it has one (`/status`, the daily limit). */
+  runOfItem(inboxId: number): RunRow | undefined;
+  /** Ends the item's run if it is still open (its message died); whether there was one. */
+  finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
 }
 
 /** The store over one SQLite connection. */
@@ -77,7 +86,13 @@ export function sqliteStore(sqlite: Database.Database): Store {
     chatTokensSince: (chatId, since) => chatTokensSince(sqlite, chatId, since),
     getKv: (key) => getKv(sqlite, key),
     setKv: (key, value, now) => setKv(sqlite, key, value, now),
+    deleteKv: (key) => deleteKv(sqlite, key),
+    runOfItem: (inboxId) => runForInbox(sqlite, inboxId),
+    finishRunOf: (inboxId, outcome, now) => {
+      const run = runForInbox(sqlite, inboxId);
+      return run !== undefined && finishRun(sqlite, run.id, outcome, now);
+    },
   };
 }
 
-export type { Turn };
+export type { Turn, RunRow };

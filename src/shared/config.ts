@@ -11,6 +11,8 @@ import {
   readUrl,
 } from './env';
 import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
+import path from 'node:path';
+import { envFilePath, projectHome } from './env';
 
 /** The worker's whole configuration, read and validated once at start. */
 export interface WorkerConfig {
@@ -69,6 +71,20 @@ export interface WorkerConfig {
     /** Port of the Prometheus `/metrics` endpoint on 127.0.0.1; 0 is off. */
     readonly metricsPort: number;
   };
+  readonly agent: {
+    /** `on`: every answer of an allowed chat is an agent run with tools; `off`: a plain answer. */
+    readonly tools: boolean;
+    readonly maxSteps: number;
+    readonly maxRunSeconds: number;
+    readonly maxRunTokens: number;
+    /** The projects folder (absolute): one git repository per project. */
+    readonly workspaces: string;
+    readonly sandbox: 'auto' | 'bwrap' | 'off';
+    readonly approval: 'on-risk' | 'always' | 'never';
+    readonly approvalTimeoutSeconds: number;
+    /** The env file the secrets may come from: hidden from sandboxed commands. */
+    readonly envFile: string;
+  };
   readonly dbPath: string;
 }
 
@@ -94,6 +110,15 @@ export const DEFAULTS = {
   TG_STREAM: 'draft',
   TG_DRAFT_INTERVAL_MS: 1000,
   AUTONOUS_METRICS_PORT: 0,
+  AGENT_TOOLS: 'on',
+  AGENT_MAX_STEPS: 30,
+  AGENT_MAX_RUN_SECONDS: 1800,
+  AGENT_MAX_RUN_TOKENS: 300_000,
+  /** Beside the database, like the supervisor's `releases/`. */
+  AGENT_WORKSPACES: 'workspaces',
+  AGENT_SANDBOX: 'auto',
+  AGENT_APPROVAL: 'on-risk',
+  AGENT_APPROVAL_TIMEOUT_SECONDS: 1800,
 } as const;
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
@@ -163,6 +188,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (stream !== 'draft' && stream !== 'off') {
     throw new ConfigError('TG_STREAM', `TG_STREAM must be draft or off, not "${stream}".`);
   }
+  const database = dbPath(env);
   const config: WorkerConfig = {
     telegram: {
       token,
@@ -230,9 +256,45 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ),
       metricsPort: readInt(env, 'AUTONOUS_METRICS_PORT', DEFAULTS.AUTONOUS_METRICS_PORT, 0, 65535),
     },
-    dbPath: dbPath(env),
+    agent: readAgent(env, database),
+    dbPath: database,
   };
   return deepFreeze(config);
+}
+
+/** The AGENT_* variables; `database` places the default workspaces folder beside it. */
+function readAgent(env: Env, database: string): WorkerConfig['agent'] {
+  const given = readString(env, 'AGENT_WORKSPACES', '');
+  return {
+    tools: readChoice(env, 'AGENT_TOOLS', ['on', 'off'], DEFAULTS.AGENT_TOOLS) === 'on',
+    maxSteps: readInt(env, 'AGENT_MAX_STEPS', DEFAULTS.AGENT_MAX_STEPS, 1, 10_000),
+    maxRunSeconds: readNumber(env, 'AGENT_MAX_RUN_SECONDS', DEFAULTS.AGENT_MAX_RUN_SECONDS, 1, 7 * 86400),
+    maxRunTokens: readInt(env, 'AGENT_MAX_RUN_TOKENS', DEFAULTS.AGENT_MAX_RUN_TOKENS, 1, 10 ** 12),
+    // a relative folder is taken from the project folder, as TG_DB_PATH is
+    workspaces:
+      given === ''
+        ? path.join(path.dirname(database), DEFAULTS.AGENT_WORKSPACES)
+        : path.resolve(projectHome(env), given),
+    sandbox: readChoice(env, 'AGENT_SANDBOX', ['auto', 'bwrap', 'off'], DEFAULTS.AGENT_SANDBOX),
+    approval: readChoice(env, 'AGENT_APPROVAL', ['on-risk', 'always', 'never'], DEFAULTS.AGENT_APPROVAL),
+    approvalTimeoutSeconds: readNumber(
+      env,
+      'AGENT_APPROVAL_TIMEOUT_SECONDS',
+      DEFAULTS.AGENT_APPROVAL_TIMEOUT_SECONDS,
+      1,
+      30 * 86400,
+    ),
+    envFile: envFilePath(env),
+  };
+}
+
+/** One of `choices`, or `fallback` when unset; anything else is a ConfigError listing them. */
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const value = readString(env, name, fallback);
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `${name} must be ${choices.join(' or ')}, not "${value}".`);
+  }
+  return value as T;
 }
 
 function deepFreeze<T extends object>(value: T): T {
