@@ -6,6 +6,7 @@ import { deleteKv, getKv, setKv } from './kv';
 import type { RunOutcome } from '../agent/journal';
 import { finishRun } from './agent/finish-run';
 import { runForInbox } from './agent/run-for-inbox';
+import { reopenDeadRun } from './agent/reopen-dead-run';
 import type { RunRow } from './agent/rows';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
@@ -60,6 +61,8 @@ export interface Store {
   runOfItem(inboxId: number): RunRow | undefined;
   /** Ends the item's run if it is still open (its message died); whether there was one. */
   finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
+  /** A dead message retried: its run, failed when the message died, goes on (see `reopenDeadRun`). */
+  reopenDeadRun(inboxId: number, now: number): boolean;
 }
 
 /** The store over one SQLite connection. */
@@ -92,6 +95,7 @@ export function sqliteStore(sqlite: Database.Database): Store {
       const run = runForInbox(sqlite, inboxId);
       return run !== undefined && finishRun(sqlite, run.id, outcome, now);
     },
+    reopenDeadRun: (inboxId, now) => reopenDeadRun(sqlite, inboxId, now),
   };
 }
 

@@ -301,6 +301,28 @@ describe('agent runs', () => {
     ]);
   });
 
+  it('a dead message retried (`queue retry`) goes on with its run and is answered', async () => {
+    const off = h.openai.failWhen(() => true, openAIErrors.contextLengthExceeded());
+    await h.start(AGENT);
+    h.telegram.pushMessage(101, 'retry me');
+    await waitUntil(
+      () => h.rows(`SELECT 1 FROM agent_runs WHERE status = 'failed'`).length === 1,
+      15_000,
+      () => JSON.stringify(h.rows('SELECT status, attempts FROM inbox')),
+    );
+    off();
+    const id = h.rows(`SELECT id FROM inbox WHERE text = 'retry me'`)[0]!.id as number;
+    const retry = await runCli(['queue', 'retry', String(id)], {
+      HOME: path.dirname(h.dbPath),
+      TG_DB_PATH: h.dbPath,
+    });
+    expect(retry.code).toBe(0);
+    await h.telegram.waitFor(() => h.telegram.sentTo(101).some((m) => m.text === 'echo: retry me'), 20_000);
+    expect(h.rows(`SELECT status, answer FROM agent_runs`)).toEqual([
+      { status: 'done', answer: 'echo: retry me' },
+    ]);
+  });
+
   it('a run resumed after a kill during bash gives the model the interrupted result (journal seeded)', async () => {
     // the journal as a SIGKILL during `bash` leaves it: the call running, nobody suspended it
     await h.start(AGENT).then((w) => w.stop(1000));

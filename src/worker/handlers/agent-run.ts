@@ -106,6 +106,9 @@ export class AgentRunHandler implements Handler {
         );
         return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
       }
+      // a message retried after it died (`queue retry`): its run goes on where it stood
+      if (store.reopenDeadRun(item.id, this.deps.now()))
+        log.info('reopened the run of a retried message', { id: item.id });
       const end = await this.run(item, text, signal);
       if (end.kind === 'outcome') return end.outcome;
       reply = end.answer;
