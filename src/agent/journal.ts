@@ -116,8 +116,8 @@ export interface RunOutcome {
 export interface AgentJournal {
   /**
    * Opens the run of an inbox item: creates it, or reopens it with its steps. A run found
-   * `running` that nobody suspended counts a resume, and a stalled one when nothing was settled
-   * since the last resume.
+   * `running` that nobody suspended counts a resume, and a stalled one when a tool was running
+   * and nothing was settled since the last resume.
    */
   begin(request: RunRequest, now: number): JournalRun;
   /** Stores a model response and its tool calls (pending), in one transaction. */

@@ -40,4 +40,6 @@ export const KV = {
    * kept until the run's commit, so a resumed run commits against the state before it began.
    */
   runCheckpoint: (inboxId: number) => `run_checkpoint:${inboxId}`,
+  /** The message id of an agent run's status message, so a resumed run edits the same one. */
+  runStatusMessage: (runId: number) => `run_status_message:${runId}`,
 } as const;

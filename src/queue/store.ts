@@ -3,7 +3,12 @@ import { claimNext, nextAvailableAt } from './claim';
 import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-lane';
 import { recentTurns, type Turn } from './history';
 import { queueFigures } from './depth';
-import { getKv, setKv } from './kv';
+import { deleteKv, getKv, setKv } from './kv';
+import type { RunOutcome } from '../agent/journal';
+import { finishRun } from './agent/finish-run';
+import { runForInbox } from './agent/run-for-inbox';
+import { reopenDeadRun } from './agent/reopen-dead-run';
+import type { RunRow } from './agent/rows';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
 import type { InboxRow, Lane } from './row';
@@ -60,6 +65,13 @@ export interface Store {
   queueFigures(): { readonly depth: number; readonly dead: number };
   getKv(key: string): string | undefined;
   setKv(key: string, value: string, now: number): void;
+  deleteKv(key: string): void;
+  /** The agent run of an inbox item, if it has one (`/status`, the daily limit). */
+  runOfItem(inboxId: number): RunRow | undefined;
+  /** Ends the item's run if it is still open (its message died); whether there was one. */
+  finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
+  /** A dead message retried: its run, failed when the message died, goes on (see `reopenDeadRun`). */
+  reopenDeadRun(inboxId: number, now: number): boolean;
 }
 
 /** The store over one SQLite connection. */
@@ -88,7 +100,14 @@ export function sqliteStore(sqlite: Database.Database): Store {
     queueFigures: () => queueFigures(sqlite),
     getKv: (key) => getKv(sqlite, key),
     setKv: (key, value, now) => setKv(sqlite, key, value, now),
+    deleteKv: (key) => deleteKv(sqlite, key),
+    runOfItem: (inboxId) => runForInbox(sqlite, inboxId),
+    finishRunOf: (inboxId, outcome, now) => {
+      const run = runForInbox(sqlite, inboxId);
+      return run !== undefined && finishRun(sqlite, run.id, outcome, now);
+    },
+    reopenDeadRun: (inboxId, now) => reopenDeadRun(sqlite, inboxId, now),
   };
 }
 
-export type { Turn };
+export type { Turn, RunRow };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   ConfigError,
   dbPath,
+  envFilePath,
   type Env,
   projectHome,
   readBool,
@@ -13,7 +14,6 @@ import {
   readString,
   readUrl,
 } from './env';
-import { APPROVAL_MODES, type ApprovalMode } from '../agent/approval-policy';
 import { projectNameError } from '../workspace/projects';
 import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
 
@@ -75,12 +75,18 @@ export interface WorkerConfig {
     readonly metricsPort: number;
   };
   readonly agent: {
-    /** AGENT_APPROVAL: when a run asks before a call. */
-    readonly approval: ApprovalMode;
-    /** AGENT_APPROVAL_TIMEOUT_SECONDS: no decision within this is a denial. */
-    readonly approvalTimeoutSeconds: number;
-    /** AGENT_WORKSPACES: the projects folder (absolute). */
+    /** `on`: every answer of an allowed chat is an agent run with tools; `off`: a plain answer. */
+    readonly tools: boolean;
+    readonly maxSteps: number;
+    readonly maxRunSeconds: number;
+    readonly maxRunTokens: number;
+    /** The projects folder (absolute): one git repository per project. */
     readonly workspaces: string;
+    readonly sandbox: 'auto' | 'bwrap' | 'off';
+    readonly approval: 'on-risk' | 'always' | 'never';
+    readonly approvalTimeoutSeconds: number;
+    /** The env file the secrets may come from: hidden from sandboxed commands. */
+    readonly envFile: string;
     /** AGENT_APPROVERS: the Telegram user ids whose presses decide; default the allowed private chats. */
     readonly approvers: readonly number[];
     /** AGENT_PROJECTS: projects outside the workspaces folder, by name (real absolute paths). */
@@ -111,10 +117,15 @@ export const DEFAULTS = {
   TG_STREAM: 'draft',
   TG_DRAFT_INTERVAL_MS: 1000,
   AUTONOUS_METRICS_PORT: 0,
+  AGENT_TOOLS: 'on',
+  AGENT_MAX_STEPS: 30,
+  AGENT_MAX_RUN_SECONDS: 1800,
+  AGENT_MAX_RUN_TOKENS: 300_000,
+  /** Beside the database, like the supervisor's `releases/`. */
+  AGENT_WORKSPACES: 'workspaces',
+  AGENT_SANDBOX: 'auto',
   AGENT_APPROVAL: 'on-risk',
   AGENT_APPROVAL_TIMEOUT_SECONDS: 1800,
-  /** A folder `workspaces` beside the database (state/workspaces by default). */
-  AGENT_WORKSPACES: 'workspaces',
 } as const;
 
 /**
@@ -235,6 +246,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (stream !== 'draft' && stream !== 'off') {
     throw new ConfigError('TG_STREAM', `TG_STREAM must be draft or off, not "${stream}".`);
   }
+  const database = dbPath(env);
   const config: WorkerConfig = {
     telegram: {
       token,
@@ -302,42 +314,47 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ),
       metricsPort: readInt(env, 'AUTONOUS_METRICS_PORT', DEFAULTS.AUTONOUS_METRICS_PORT, 0, 65535),
     },
-    agent: {
-      approval: readApprovalMode(env),
-      approvalTimeoutSeconds: readInt(
-        env,
-        'AGENT_APPROVAL_TIMEOUT_SECONDS',
-        DEFAULTS.AGENT_APPROVAL_TIMEOUT_SECONDS,
-        1,
-        30 * 86400,
-      ),
-      workspaces: readWorkspaces(env),
-      approvers: readApprovers(env, readChatIds(env, 'TG_ALLOWED_CHAT_IDS')),
-      projects: readProjects(env),
-    },
-    dbPath: dbPath(env),
+    agent: readAgent(env, database),
+    dbPath: database,
   };
   return deepFreeze(config);
 }
 
-/** AGENT_WORKSPACES (relative paths from the project folder, as TG_DB_PATH), else beside the database. */
-function readWorkspaces(env: Env): string {
-  const set = env.AGENT_WORKSPACES?.trim();
-  return set
-    ? path.resolve(projectHome(env), set)
-    : path.join(path.dirname(dbPath(env)), DEFAULTS.AGENT_WORKSPACES);
+/** The AGENT_* variables; `database` places the default workspaces folder beside it. */
+function readAgent(env: Env, database: string): WorkerConfig['agent'] {
+  const given = readString(env, 'AGENT_WORKSPACES', '');
+  return {
+    tools: readChoice(env, 'AGENT_TOOLS', ['on', 'off'], DEFAULTS.AGENT_TOOLS) === 'on',
+    maxSteps: readInt(env, 'AGENT_MAX_STEPS', DEFAULTS.AGENT_MAX_STEPS, 1, 10_000),
+    maxRunSeconds: readNumber(env, 'AGENT_MAX_RUN_SECONDS', DEFAULTS.AGENT_MAX_RUN_SECONDS, 1, 7 * 86400),
+    maxRunTokens: readInt(env, 'AGENT_MAX_RUN_TOKENS', DEFAULTS.AGENT_MAX_RUN_TOKENS, 1, 10 ** 12),
+    // a relative folder is taken from the project folder, as TG_DB_PATH is
+    workspaces:
+      given === ''
+        ? path.join(path.dirname(database), DEFAULTS.AGENT_WORKSPACES)
+        : path.resolve(projectHome(env), given),
+    sandbox: readChoice(env, 'AGENT_SANDBOX', ['auto', 'bwrap', 'off'], DEFAULTS.AGENT_SANDBOX),
+    approval: readChoice(env, 'AGENT_APPROVAL', ['on-risk', 'always', 'never'], DEFAULTS.AGENT_APPROVAL),
+    approvalTimeoutSeconds: readNumber(
+      env,
+      'AGENT_APPROVAL_TIMEOUT_SECONDS',
+      DEFAULTS.AGENT_APPROVAL_TIMEOUT_SECONDS,
+      1,
+      30 * 86400,
+    ),
+    envFile: envFilePath(env),
+    approvers: readApprovers(env, readChatIds(env, 'TG_ALLOWED_CHAT_IDS')),
+    projects: readProjects(env),
+  };
 }
 
-function readApprovalMode(env: Env): ApprovalMode {
-  const mode = readString(env, 'AGENT_APPROVAL', DEFAULTS.AGENT_APPROVAL);
-  const known = APPROVAL_MODES.find((m) => m === mode);
-  if (known === undefined) {
-    throw new ConfigError(
-      'AGENT_APPROVAL',
-      `AGENT_APPROVAL must be on-risk, always or never, not "${mode}".`,
-    );
+/** One of `choices`, or `fallback` when unset; anything else is a ConfigError listing them. */
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const value = readString(env, name, fallback);
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `${name} must be ${choices.join(' or ')}, not "${value}".`);
   }
-  return known;
+  return value as T;
 }
 
 function deepFreeze<T extends object>(value: T): T {

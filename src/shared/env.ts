@@ -23,7 +23,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
  */
 export function loadEnvironment(env: Env = process.env, accept: (name: string) => boolean = () => true): Env {
   const explicit = env.AUTONOUS_ENV_FILE;
-  const file = explicit && explicit.trim() !== '' ? explicit : path.join(os.homedir(), '.env');
+  const file = envFilePath(env);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -40,6 +40,12 @@ export function loadEnvironment(env: Env = process.env, accept: (name: string) =
     if (merged[name] === undefined && accept(name)) merged[name] = value;
   }
   return merged;
+}
+
+/** The env file `loadEnvironment` reads: `AUTONOUS_ENV_FILE`, else `~/.env`. */
+export function envFilePath(env: Env = process.env): string {
+  const explicit = env.AUTONOUS_ENV_FILE;
+  return explicit && explicit.trim() !== '' ? explicit : path.join(os.homedir(), '.env');
 }
 
 function raw(env: Env, name: string): string | undefined {

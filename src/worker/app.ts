@@ -29,6 +29,19 @@ import { CommandHandler } from './handlers/command';
 import { ApprovalPressHandler } from './approvals/press-handler';
 import { ApprovalSweeper } from './approvals/expiry-sweeper';
 import { ChatCommands } from './approvals/chat-commands';
+import type { Handler } from './handlers/handler';
+import path from 'node:path';
+import { ConfigError } from '../shared/env';
+import { resolveSandbox, type SandboxDecision } from '../workspace/sandbox';
+import { createTools } from '../agent/tools';
+import { createSqliteJournal } from '../queue/agent/sqlite-journal';
+import { runSteps } from '../queue/agent/run-steps';
+import { toJournalStep } from '../queue/agent/rows';
+import { AgentRunHandler } from './handlers/agent-run';
+import { projectForRun } from './approvals/projects';
+import { checkpointRun, commitNote, commitRunChanges } from './approvals/run-commit';
+import { createApprovalPort } from './approvals/approval-port';
+import { StatusPace } from './status-pace';
 
 // Commands are quick (a few statements and one send), so a few loops keep one chat's slow send
 // (a flood wait) from holding the others' commands.
@@ -49,17 +62,25 @@ export interface WorkerHandle {
   readonly db: DbHandle;
   /** The port of the `/metrics` endpoint, when AUTONOUS_METRICS_PORT is set. */
   readonly metricsPort?: number;
+  /** How the agent's commands run (bwrap or not), decided once at start. */
+  readonly sandbox: SandboxDecision;
   /** Settles when the worker stops by itself: rejects with `FatalWorkerError` (exit 78). */
   readonly done: Promise<void>;
   /** Graceful stop: no new polls or claims, the message in flight gets `graceMs` to finish. */
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Opens the database, recovers interrupted work, and starts ingress, processing and the heartbeat. */
+/**
+ * Opens the database, recovers interrupted work, and starts ingress, processing and the heartbeat.
+ * Throws `ConfigError` (AGENT_SANDBOX) when bwrap is required but does not work here.
+ */
 export async function startWorker(config: WorkerConfig, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const log = options.log ?? createLogger('worker');
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const sandbox = await resolveSandbox(config.agent.sandbox);
+  if (sandbox.kind === 'refuse') throw new ConfigError('AGENT_SANDBOX', `${sandbox.note}.`);
+  if (config.agent.tools) log.info(`agent sandbox: ${sandbox.note}`, { mode: config.agent.sandbox });
   const db = openDatabase(config.dbPath);
   const { sqlite } = db;
   const telegram = new TelegramClient(config.telegram.token, config.telegram.apiRoot);
@@ -85,12 +106,12 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     now,
     allowlistEmpty: config.telegram.allowedChatIds.length === 0,
   };
-  const chat = new ChatReplyHandler({
+  const answerDeps = {
     store,
     telegram,
     model,
     log,
-    modelFor: (chatId) => chatModel(store, chatId, config.openai.model, config.openai.models),
+    modelFor: (chatId: number) => chatModel(store, chatId, config.openai.model, config.openai.models),
     drafts:
       config.telegram.stream === 'draft'
         ? { support: new DraftSupport(), intervalMs: config.telegram.draftIntervalMs }
@@ -100,7 +121,49 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     dailyTokensPerChat: config.worker.dailyTokensPerChat,
     now,
     testTriggers: config.worker.testTriggers,
-  });
+  };
+  const stateDir = path.dirname(config.dbPath);
+  const chat: Handler = config.agent.tools
+    ? new AgentRunHandler({
+        ...answerDeps,
+        projectFor: (item) =>
+          projectForRun(sqlite, store, config.agent, { id: item.id, chatId: item.chatId! }, { sandbox }),
+        undo: {
+          checkpoint: async (item, root) => {
+            await checkpointRun(sqlite, item.id, root, { sandbox }, now());
+          },
+          commit: async (item, root) =>
+            commitNote(await commitRunChanges(sqlite, item.id, root, item.text ?? '', { sandbox })),
+        },
+        askApproval: (item, root) =>
+          createApprovalPort({
+            sqlite,
+            telegram,
+            log,
+            now,
+            root,
+            sandboxed: sandbox.kind === 'bwrap',
+            replyTo: item.messageId,
+            onAsked: () => sweeper.poke(),
+          }),
+        runsDir: path.join(stateDir, 'runs'),
+        // bwrap leaves / readable: the env file and the database folder are hidden from commands
+        tools: createTools({ sandbox, hide: [config.agent.envFile, stateDir] }),
+        journal: createSqliteJournal(sqlite),
+        runSteps: (runId) => runSteps(sqlite, runId).map(toJournalStep),
+        limits: {
+          maxSteps: config.agent.maxSteps,
+          maxRunSeconds: config.agent.maxRunSeconds,
+          maxRunTokens: config.agent.maxRunTokens,
+        },
+        approval: {
+          mode: config.agent.approval,
+          sandboxed: sandbox.sandboxed,
+          timeoutSeconds: config.agent.approvalTimeoutSeconds,
+        },
+        statusPace: new StatusPace(),
+      })
+    : new ChatReplyHandler(answerDeps);
   // The command handler asks the scheduler about answers in flight; the scheduler is built
   // from the handlers, so the command handler reaches it through this late binding.
   let botUsername: string | undefined;
@@ -130,9 +193,16 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     systemPrompt: config.worker.systemPrompt,
     contextMaxTokens: config.worker.contextMaxTokens,
     botUsername: () => botUsername,
-    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => ({}) }),
+    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => ({ sandbox }) }),
+    sandboxNote: config.agent.tools ? sandbox.note : null,
   });
   const notifyDead = (item: InboxRow): void => {
+    // its run, if any, ends too: the journal must not show it running forever
+    if (
+      store.finishRunOf(item.id, { status: 'failed', error: 'its message is dead (out of attempts)' }, now())
+    ) {
+      log.warn('the run of a dead message ended failed', { id: item.id });
+    }
     if (item.chatId !== null && allowed(item.chatId)) void sendDeadNotice(noticeDeps, item);
   };
   let completed = 0;
@@ -284,5 +354,5 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       log.info('worker stopped');
     })());
   const done = Promise.race([polling, scheduler.failed]);
-  return { db, done, stop, metricsPort: metricsServer?.port };
+  return { db, sandbox, done, stop, metricsPort: metricsServer?.port };
 }

@@ -41,15 +41,25 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  const worker = await startWorker(config, {
-    onCompleted: (count) => {
-      const every = config.worker.suicideEvery;
-      if (every > 0 && count % every === 0) {
-        log.warn(`WORKER_SUICIDE_EVERY=${every}: exiting after ${count} answered messages (crash test)`);
-        process.exit(EXIT.suicide);
-      }
-    },
-  });
+  let worker: WorkerHandle;
+  try {
+    worker = await startWorker(config, {
+      onCompleted: (count) => {
+        const every = config.worker.suicideEvery;
+        if (every > 0 && count % every === 0) {
+          log.warn(`WORKER_SUICIDE_EVERY=${every}: exiting after ${count} answered messages (crash test)`);
+          process.exit(EXIT.suicide);
+        }
+      },
+    });
+  } catch (err) {
+    // AGENT_SANDBOX=bwrap without a working bwrap: a configuration problem, not a crash
+    if (err instanceof ConfigError) {
+      log.error(err.message, { variable: err.variable });
+      process.exit(EXIT.config);
+    }
+    throw err;
+  }
   running.worker = worker;
   try {
     await worker.done;

@@ -87,7 +87,10 @@ export function memoryJournal(): MemoryJournal {
         const settled = run.steps.filter(
           (s) => s.kind === 'model' || (s.status !== 'pending' && s.status !== 'running'),
         ).length;
-        run.stalledResumes = settled === run.progressMark ? run.stalledResumes + 1 : 0;
+        const running = run.steps.some((s) => s.kind === 'tool' && s.status === 'running');
+        // as the SQLite journal: only a kill while a tool ran counts toward a stall
+        run.stalledResumes =
+          settled !== run.progressMark ? 0 : running ? run.stalledResumes + 1 : run.stalledResumes;
         run.progressMark = settled;
         run.resumes++;
         opening = 'resumed';

@@ -57,12 +57,13 @@ describe('agent journal in SQLite', () => {
     expect(again.steps).toEqual([model, ...tools]);
   });
 
-  it('counts resumes after a kill, stalled ones only without a step settled since the last', () => {
+  it('counts resumes after a kill, stalled ones only while a tool ran and no step settled since the last', () => {
     const inboxId = inboxItem(1);
     const req = { inboxId, chatId: 42, project: 'default' };
     const { id } = beginRun(db.sqlite, req, T);
-    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 1, stalledResumes: 1 });
-    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 2, stalledResumes: 2 });
+    // killed during the model call: the message's attempts bound that, not the stall rule
+    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 1, stalledResumes: 0 });
+    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 2, stalledResumes: 0 });
     const { tools } = recordModelStep(
       db.sqlite,
       id,
@@ -73,8 +74,9 @@ describe('agent journal in SQLite', () => {
     markToolRunning(db.sqlite, tools[0]!.id, T);
     // marking a call running is not progress: only a settled step is
     expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 4, stalledResumes: 1 });
+    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 5, stalledResumes: 2 });
     settleToolStep(db.sqlite, tools[0]!.id, 'interrupted', { content: 'interrupted', isError: true }, T);
-    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 5, stalledResumes: 0 });
+    expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 6, stalledResumes: 0 });
   });
 
   it('continues a parked or suspended run without counting a resume, adding the time parked', () => {

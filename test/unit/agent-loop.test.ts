@@ -347,27 +347,48 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       );
     });
 
-    it('ends a run resumed more than twice in a row without progress, saying so', async () => {
+    it('ends a run resumed more than twice in a row without progress while a tool ran, saying so', async () => {
       const w = world();
       const inboxId = tj.newInboxId();
-      let asked = 0;
+      // the first attempt stores the response; then every attempt dies while its (re-run) read runs
+      const first = killable(tj.journal);
+      first.killAfter('markRunning');
+      await expect(
+        runAgent(
+          runInput(inboxId),
+          runPorts(scriptedModel([callTools(['read', { path: 'f' }])]), w.tools, first, testClock()),
+        ),
+      ).rejects.toThrow(Killed);
       for (let attempt = 0; attempt < 3; attempt++) {
         const dying = killable(tj.journal);
-        const model = scriptedModel([
-          () => {
-            asked++;
-            return dying.kill();
-          },
-        ]);
+        dying.killAfter('markRunning');
         await expect(
-          runAgent(runInput(inboxId), runPorts(model, w.tools, dying, testClock())),
+          runAgent(runInput(inboxId), runPorts(scriptedModel([]), w.tools, dying, testClock())),
         ).rejects.toThrow(Killed);
       }
       const last = scriptedModel([]);
       const result = await runAgent(runInput(inboxId), runPorts(last, w.tools, tj.journal, testClock()));
-      expect(asked).toBe(3);
       expect(last.calls).toHaveLength(0);
       expect(result).toMatchObject({ status: 'failed', answer: STALLED_ANSWER });
+    });
+
+    it('never counts kills during a model call as a stall: those are attempts of the message', async () => {
+      const w = world();
+      const inboxId = tj.newInboxId();
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const dying = killable(tj.journal);
+        await expect(
+          runAgent(
+            runInput(inboxId),
+            runPorts(scriptedModel([() => dying.kill()]), w.tools, dying, testClock()),
+          ),
+        ).rejects.toThrow(Killed);
+      }
+      const result = await runAgent(
+        runInput(inboxId),
+        runPorts(scriptedModel([answer('made it')]), w.tools, tj.journal, testClock()),
+      );
+      expect(result).toMatchObject({ status: 'done', answer: 'made it' });
     });
 
     it('counts a resume with progress as a fresh start of the stall count', async () => {

@@ -120,3 +120,35 @@ describe('env file', () => {
     );
   });
 });
+
+describe('agent configuration', () => {
+  it('defaults: runs on, 30 steps, 1800 s, 300000 tokens, workspaces beside the database, auto sandbox, on-risk', () => {
+    const config = loadWorkerConfig({ ...BASE, TG_DB_PATH: '/var/lib/autonous/agent.db' });
+    expect(config.agent).toMatchObject({
+      tools: true,
+      maxSteps: 30,
+      maxRunSeconds: 1800,
+      maxRunTokens: 300_000,
+      workspaces: '/var/lib/autonous/workspaces',
+      sandbox: 'auto',
+      approval: 'on-risk',
+      approvalTimeoutSeconds: 1800,
+    });
+  });
+
+  it('takes a relative AGENT_WORKSPACES from the project folder, and AGENT_TOOLS=off', () => {
+    const config = loadWorkerConfig({ ...BASE, AGENT_WORKSPACES: 'ws', AGENT_TOOLS: 'off' });
+    expect(config.agent.workspaces).toBe('/srv/autonous/ws');
+    expect(config.agent.tools).toBe(false);
+  });
+
+  it.each([
+    ['AGENT_TOOLS', 'yes'],
+    ['AGENT_SANDBOX', 'docker'],
+    ['AGENT_APPROVAL', 'sometimes'],
+    ['AGENT_MAX_STEPS', '0'],
+    ['AGENT_MAX_RUN_TOKENS', 'many'],
+  ])('refuses %s=%s naming the variable', (name, value) => {
+    expect(configError({ ...BASE, [name]: value }).variable).toBe(name);
+  });
+});

@@ -10,7 +10,8 @@ const FINISHED: readonly string[] = ['done', 'cancelled', 'failed', 'limit'];
  * Opens the run of an inbox item, in one transaction: creates it; or continues one that was left
  * on purpose (parked, or suspended after an error or a stop), adding the time it spent parked; or
  * resumes one found running, which only a dead worker leaves: that counts a resume, and a stalled
- * one when no step was settled since the last resume. A finished run is returned as it is.
+ * one when a tool was running and no step was settled since the last resume. A finished run is
+ * returned as it is.
  */
 export function beginRun(sqlite: Database.Database, request: RunRequest, now: number): JournalRun {
   return sqlite
@@ -40,12 +41,17 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
         ).get({ id: found.id, now }) as RunRow;
         opening = 'continued';
       } else {
-        const { settled } = prepared(
+        const { settled, running } = prepared(
           sqlite,
-          `SELECT count(*) AS settled FROM agent_steps
-           WHERE run_id = ? AND (kind = 'model' OR status NOT IN ('pending', 'running'))`,
-        ).get(found.id) as { settled: number };
-        const stalled = settled === found.progressMark ? found.stalledResumes + 1 : 0;
+          `SELECT count(*) FILTER (WHERE kind = 'model' OR status NOT IN ('pending', 'running')) AS settled,
+             count(*) FILTER (WHERE kind = 'tool' AND status = 'running') AS running
+           FROM agent_steps WHERE run_id = ?`,
+        ).get(found.id) as { settled: number; running: number };
+        // Only a kill while a tool ran can be the run's own doing (a command that brings the
+        // worker down). A kill during a model call is the message's attempt, bounded by
+        // WORKER_MAX_ATTEMPTS as for any answer, and random kills must not end a sound run.
+        const stalled =
+          settled !== found.progressMark ? 0 : running > 0 ? found.stalledResumes + 1 : found.stalledResumes;
         run = prepared(
           sqlite,
           `UPDATE agent_runs SET resumes = resumes + 1, stalled_resumes = @stalled, progress_mark = @settled

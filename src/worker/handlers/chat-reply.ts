@@ -13,6 +13,7 @@ import { startOfUtcDay } from '../../shared/day';
 import { KV } from '../../queue/kv';
 import type { TelegramClient } from '../telegram';
 import type { Handler, Outcome } from './handler';
+import { fireTestTrigger } from '../test-triggers';
 
 /** The Bot API methods a chat reply uses. */
 export type ReplyTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping'> & DraftTelegram;
@@ -170,20 +171,4 @@ export class ChatReplyHandler implements Handler {
 
 function usageOf(answer: ModelResponse): AnswerUsage {
   return { model: answer.model, ...answer.usage };
-}
-
-/** Test-only: `/__crash` kills the worker mid-message like a real bug would; `/__hang` freezes it. */
-async function fireTestTrigger(text: string): Promise<void> {
-  if (text === '/__crash') {
-    // Thrown outside any promise chain, so the process dies with the item still `processing`
-    setImmediate(() => {
-      throw new Error('test trigger: crash');
-    });
-    await new Promise<never>(() => undefined);
-  }
-  if (text === '/__hang') {
-    for (;;) {
-      // a hung worker: the event loop never turns again, so heartbeats stop
-    }
-  }
 }

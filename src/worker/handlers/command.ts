@@ -46,6 +46,8 @@ export interface CommandDeps {
   readonly botUsername: () => string | undefined;
   /** Asked first: `/approve`, `/deny`, `/project`, `/diff`, `/undo` (src/worker/approvals). */
   readonly more?: MoreCommands;
+  /** How the agent's commands run (the sandbox's note), or null when runs are off (AGENT_TOOLS=off). */
+  readonly sandboxNote?: string | null;
 }
 
 // How far back /status looks to size the context
@@ -124,6 +126,7 @@ export class CommandHandler implements Handler {
     const turns = store.recentTurns(chatId, Number.MAX_SAFE_INTEGER, HISTORY_ROWS, since);
     const context = buildContext(this.deps.systemPrompt, turns, '', this.deps.contextMaxTokens);
     const tokens = context.reduce((sum, m) => sum + messageTokens(m.content), 0);
+    const run = running ? store.runOfItem(running.id) : undefined;
     return [
       `Waiting: ${plural(lane.waiting, 'message')}`,
       running
@@ -131,6 +134,12 @@ export class CommandHandler implements Handler {
         : 'Running: nothing',
       `Model: ${chatModel(store, chatId, this.deps.defaultModel, this.deps.models)}`,
       `Context: ${tokens} tokens (at most ${this.deps.contextMaxTokens})`,
+      ...(run
+        ? [
+            `Run ${run.id}: step ${run.steps}, ${seconds(now() - run.startedAt - run.parkedMs)} (project ${run.project})`,
+          ]
+        : []),
+      ...(this.deps.sandboxNote ? [`Sandbox: ${this.deps.sandboxNote}`] : []),
       lane.lastError
         ? `Last error: ${lane.lastError.message} (${seconds(now() - lane.lastError.at)} ago)`
         : 'Last error: none',

@@ -1,0 +1,390 @@
+import path from 'node:path';
+import type { Logger } from '../../shared/log';
+import { describeError } from '../../shared/log';
+import type { InboxRow } from '../../queue/row';
+import type { Store } from '../../queue/store';
+import type { AnswerUsage } from '../../queue/settle';
+import { KV } from '../../queue/kv';
+import { startOfUtcDay } from '../../shared/day';
+import type { AgentEvent } from '../../agent/events';
+import type { AgentJournal, JournalStep } from '../../agent/journal';
+import {
+  runAgent,
+  type AgentApprovalSettings,
+  type AgentLimits,
+  type AgentResult,
+  type ApprovalPort,
+} from '../../agent/loop';
+import type { ModelPort, Tool } from '../../agent/ports';
+import { WorkerStopping } from '../../agent/shutdown';
+import { buildContext } from '../context';
+import { ContextTooLongError } from '../errors';
+import { formatReply } from '../format';
+import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
+import { dailyLimitNotice } from '../notices';
+import { sendNotice, sendParts } from '../replier';
+import { RunProgress, type ProgressEnd } from '../run-progress';
+import { STOPPED_BY_USER } from '../scheduler';
+import { StatusMessage, type StatusTelegram } from '../status-message';
+import type { StatusPace } from '../status-pace';
+import type { TelegramClient } from '../telegram';
+import { fireTestTrigger } from '../test-triggers';
+import { withTyping } from '../typing';
+import type { Handler, Outcome } from './handler';
+
+/** The Bot API methods a run uses. */
+export type RunTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping' | 'sendDocument'> &
+  DraftTelegram &
+  StatusTelegram;
+
+export interface AgentRunDeps {
+  readonly store: Store;
+  readonly telegram: RunTelegram;
+  readonly model: ModelPort;
+  readonly log: Logger;
+  /** The model a chat uses now (its `/model` choice, else the default). */
+  readonly modelFor: (chatId: number) => string;
+  /**
+   * The project an item's run works in, with its real path (created and git-inited on first
+   * use): the chat's `/project`, or, for a run already begun, the project it began in.
+   */
+  readonly projectFor: (item: InboxRow) => Promise<{ readonly name: string; readonly root: string }>;
+  /** The run's undo: a checkpoint before its first change, one commit of its changes at its end. */
+  readonly undo?: {
+    checkpoint(item: InboxRow, root: string): Promise<void>;
+    /** Commits what the run changed; returns a line for the answer, or null when nothing changed. */
+    commit(item: InboxRow, root: string): Promise<string | null>;
+  };
+  /** Where each run gets its own folder (whole command outputs), outside every project. */
+  readonly runsDir: string;
+  readonly tools: readonly Tool[];
+  readonly journal: AgentJournal;
+  /** The run's steps as journalled, to show a resumed run's calls in its status message. */
+  readonly runSteps: (runId: number) => JournalStep[];
+  readonly limits: AgentLimits;
+  readonly approval: AgentApprovalSettings;
+  /** Shows approval cards (the approvals issue); without it, a call that needs approval is denied. */
+  readonly askApproval?: (item: InboxRow, root: string) => ApprovalPort;
+  readonly statusPace: StatusPace;
+  /** Drafts in private chats: off, or the worker-wide support state and their pace. */
+  readonly drafts: { readonly support: DraftSupport; readonly intervalMs: number } | null;
+  readonly systemPrompt: string;
+  readonly contextMaxTokens: number;
+  /** Tokens a chat may use per UTC day; 0 is no limit. */
+  readonly dailyTokensPerChat: number;
+  readonly now: () => number;
+  /** Test-only triggers (`WORKER_TEST_TRIGGERS=1`): `/__crash`, `/__hang`. */
+  readonly testTriggers?: boolean;
+}
+
+// How far back the context looks; the token budget then decides what is sent
+const HISTORY_ROWS = 400;
+
+/** What a run came to, for the handler. */
+type RunEnd =
+  | { readonly kind: 'answer'; readonly answer: string; readonly usage: AnswerUsage }
+  | { readonly kind: 'outcome'; readonly outcome: Outcome };
+
+/**
+ * One message → one agent run → one reply. The run is journalled step by step (a kill loses
+ * and repeats no step); its answer is stored before its first part is sent, so after a crash
+ * the stored answer is sent and nothing is asked or run again. A run that calls tools shows its
+ * progress in one status message; a plain question is answered exactly as a plain answer is.
+ */
+export class AgentRunHandler implements Handler {
+  constructor(private readonly deps: AgentRunDeps) {}
+
+  /** Answers a text message of an allowed chat with a run. */
+  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    const { store, log } = this.deps;
+    const chatId = item.chatId!;
+    const text = item.text!;
+    if (this.deps.testTriggers) await fireTestTrigger(text);
+    let reply = item.reply;
+    if (reply === null) {
+      if (store.runOfItem(item.id) === undefined && this.overDailyLimit(chatId)) {
+        await sendNotice(
+          this.deps.telegram,
+          log,
+          chatId,
+          item.messageId,
+          dailyLimitNotice(this.deps.dailyTokensPerChat),
+          signal,
+        );
+        return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
+      }
+      // a message retried after it died (`queue retry`): its run goes on where it stood
+      if (store.reopenDeadRun(item.id, this.deps.now()))
+        log.info('reopened the run of a retried message', { id: item.id });
+      const end = await this.run(item, text, signal);
+      if (end.kind === 'outcome') return end.outcome;
+      reply = end.answer;
+      store.storeAnswer(item, reply, end.usage, this.deps.now());
+    } else {
+      log.info('resending a stored reply (nothing is asked or run again)', {
+        id: item.id,
+        partsSent: item.replyPartsSent,
+      });
+    }
+    const parts = formatReply(reply);
+    await sendParts(
+      this.deps.telegram,
+      log,
+      chatId,
+      item.messageId,
+      parts,
+      item.replyPartsSent,
+      (n) => store.markPartsSent(item.id, n),
+      signal,
+    );
+    log.info('answered', { id: item.id, chatId, parts: parts.length, attempt: item.attempts });
+    return { kind: 'done', reply };
+  }
+
+  private overDailyLimit(chatId: number): boolean {
+    const limit = this.deps.dailyTokensPerChat;
+    return limit > 0 && this.deps.store.chatTokensSince(chatId, startOfUtcDay(this.deps.now())) >= limit;
+  }
+
+  /** Runs (or resumes) the item's run and maps its result. */
+  private async run(item: InboxRow, text: string, outer: AbortSignal): Promise<RunEnd> {
+    const chatId = item.chatId!;
+    // `/stop` cancels the run; any other abort is the worker stopping, which leaves it to resume
+    const controller = new AbortController();
+    const relay = (): void =>
+      controller.abort(outer.reason === STOPPED_BY_USER ? STOPPED_BY_USER : new WorkerStopping());
+    if (outer.aborted) relay();
+    else outer.addEventListener('abort', relay, { once: true });
+    const view = new RunView(item, this.deps, controller.signal);
+    try {
+      const { name: project, root } = await this.deps.projectFor(item);
+      await this.deps.undo?.checkpoint(item, root);
+      const result = await withTyping(this.deps.telegram, chatId, controller.signal, () =>
+        this.runWithContext(item, text, project, root, view, controller.signal),
+      );
+      const end = this.end(item, result, view);
+      if (result.status === 'parked' || this.deps.undo === undefined) return end;
+      // a run that ended (cancelled too) leaves its changes as one commit, so /undo can take it back
+      const note = await this.deps.undo.commit(item, root);
+      if (note === null) return end;
+      if (end.kind === 'answer') return { ...end, answer: `${end.answer}\n\n${note}` };
+      this.deps.log.info('committed the changes of a stopped run', { id: item.id });
+      return end;
+    } catch (err) {
+      view.abandon();
+      throw err;
+    } finally {
+      outer.removeEventListener('abort', relay);
+      view.closeDrafts();
+    }
+  }
+
+  /** The run; a context the model finds too long is trimmed harder and tried once more. */
+  private async runWithContext(
+    item: InboxRow,
+    text: string,
+    project: string,
+    root: string,
+    view: RunView,
+    signal: AbortSignal,
+  ): Promise<AgentResult> {
+    const budget = this.deps.contextMaxTokens;
+    try {
+      return await this.runOnce(item, text, project, root, view, signal, budget);
+    } catch (err) {
+      if (!(err instanceof ContextTooLongError)) throw err;
+      this.deps.log.warn('the model found the context too long; retrying with a quarter of the budget', {
+        id: item.id,
+      });
+      return await this.runOnce(item, text, project, root, view, signal, Math.floor(budget / 4));
+    }
+  }
+
+  private runOnce(
+    item: InboxRow,
+    text: string,
+    project: string,
+    root: string,
+    view: RunView,
+    signal: AbortSignal,
+    budget: number,
+  ): Promise<AgentResult> {
+    const { deps } = this;
+    const chatId = item.chatId!;
+    const start = Number(deps.store.getKv(KV.conversationStart(chatId)) ?? 0);
+    // a message sent before the chat's /new still sees the conversation it was part of
+    const past = deps.store.recentTurns(chatId, item.id, HISTORY_ROWS, item.id > start ? start : 0);
+    const context = buildContext(deps.systemPrompt, past, text, budget);
+    return runAgent(
+      {
+        run: { inboxId: item.id, chatId, project },
+        systemPrompt: deps.systemPrompt,
+        history: context.slice(1, -1),
+        userMessage: text,
+        limits: deps.limits,
+        approval: deps.approval,
+        model: deps.modelFor(chatId),
+      },
+      {
+        model: deps.model,
+        tools: deps.tools,
+        journal: deps.journal,
+        toolContext: (runId) => ({
+          root,
+          runDir: path.join(deps.runsDir, String(runId)),
+          sendFile: async (file, caption) => {
+            await deps.telegram.sendDocument(chatId, { path: file }, caption, item.messageId, signal);
+          },
+        }),
+        ...(deps.askApproval !== undefined ? { askApproval: deps.askApproval(item, root) } : {}),
+        emit: (event) => view.on(event),
+        now: deps.now,
+        signal,
+      },
+    );
+  }
+
+  /** The run's result as what the handler does next. */
+  private end(item: InboxRow, result: AgentResult, view: RunView): RunEnd {
+    const { log } = this.deps;
+    log.info('agent run ended', {
+      id: item.id,
+      runId: result.runId,
+      status: result.status,
+      steps: result.steps,
+    });
+    switch (result.status) {
+      case 'done':
+      case 'limit':
+      case 'failed': {
+        view.finish(result.status);
+        const model =
+          this.deps
+            .runSteps(result.runId)
+            .filter((s) => s.kind === 'model')
+            .at(-1)?.model ?? this.deps.modelFor(item.chatId!);
+        return {
+          kind: 'answer',
+          answer:
+            result.answer ??
+            `The run ended (${result.status}) without an answer; its steps are in \`autonous runs show ${result.runId}\`.`,
+          usage: { model, ...result.usage },
+        };
+      }
+      case 'cancelled':
+        view.finish('cancelled');
+        return { kind: 'outcome', outcome: { kind: 'skipped', reason: STOPPED_BY_USER } };
+      case 'parked': {
+        view.finish('parked');
+        const approval = this.deps.journal.approvals(result.runId).find((a) => a.id === result.approvalId);
+        return {
+          kind: 'outcome',
+          outcome: { kind: 'parked', until: approval?.expiresAt ?? null, reason: 'waiting for an approval' },
+        };
+      }
+      case 'interrupted':
+        // the worker is stopping: the scheduler puts the item back, the run resumes on the next start
+        view.abandon();
+        throw new WorkerStopping();
+    }
+  }
+}
+
+/**
+ * What the person sees of a run while it goes: drafts of each model response's text (private
+ * chats), and the status message once a tool is called.
+ */
+class RunView {
+  private progress: RunProgress | null = null;
+  private status: StatusMessage | null = null;
+  private drafts: DraftStream | null = null;
+  private runId = 0;
+
+  constructor(
+    private readonly item: InboxRow,
+    private readonly deps: AgentRunDeps,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** One event of the loop; a failure here is logged, never the run's. */
+  on(event: AgentEvent): void {
+    try {
+      this.take(event);
+    } catch (err) {
+      this.deps.log.warn('could not show the run progress', { error: describeError(err) });
+    }
+  }
+
+  private take(event: AgentEvent): void {
+    const { deps } = this;
+    switch (event.type) {
+      case 'run-start': {
+        this.runId = event.runId;
+        const run = deps.store.runOfItem(this.item.id);
+        this.progress = new RunProgress(run?.startedAt ?? deps.now());
+        if (event.opening !== 'new') this.progress.seed(deps.runSteps(event.runId));
+        const known = deps.store.getKv(KV.runStatusMessage(event.runId));
+        if (known !== undefined) this.statusMessage(Number(known));
+        return;
+      }
+      case 'model-start':
+        this.closeDrafts();
+        // drafts exist in private chats only (a private chat's id is the person's user id, > 0)
+        if (deps.drafts && this.item.chatId! > 0) {
+          this.drafts = new DraftStream(this.item.chatId!, {
+            ...deps.drafts,
+            telegram: deps.telegram,
+            log: deps.log,
+            now: deps.now,
+            signal: this.signal,
+          });
+        }
+        break;
+      case 'text':
+        this.drafts?.push(event.text);
+        return;
+      case 'model-end':
+        this.closeDrafts();
+        break;
+      default:
+        break;
+    }
+    if (this.progress?.apply(event) === true) {
+      (this.status ?? this.statusMessage(null)).show(this.progress.render(deps.now()));
+    }
+  }
+
+  private statusMessage(messageId: number | null): StatusMessage {
+    const { deps } = this;
+    const runId = this.runId;
+    this.status = new StatusMessage(this.item.chatId!, this.item.messageId, {
+      telegram: deps.telegram,
+      pace: deps.statusPace,
+      log: deps.log,
+      now: deps.now,
+      messageId,
+      onMessageId: (id) => deps.store.setKv(KV.runStatusMessage(runId), String(id), deps.now()),
+    });
+    return this.status;
+  }
+
+  /** The run ended this way: the status message (if the run has one) says so. */
+  finish(end: ProgressEnd): void {
+    this.closeDrafts();
+    if (this.progress === null || this.status === null) return;
+    this.progress.finish(end);
+    // not awaited: the status never holds up the answer or the next message
+    void this.status.close(this.progress.render(this.deps.now()));
+  }
+
+  /** The worker is stopping or the attempt failed: no more updates from this attempt. */
+  abandon(): void {
+    this.closeDrafts();
+    this.status?.abandon();
+  }
+
+  closeDrafts(): void {
+    this.drafts?.close();
+    this.drafts = null;
+  }
+}
