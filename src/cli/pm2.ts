@@ -1,9 +1,6 @@
 import type { Env } from '../shared/env';
 import { daemonAnswers, pm2Home, pm2RpcSocket } from '../shared/pm2-daemon';
 
-/** The PM2 apps of autonous (ecosystem.config.cjs). */
-export const EXPECTED_APPS = ['autonous-worker', 'autonous-supervisor'] as const;
-
 /** One PM2 app as `status` shows it. */
 export interface Pm2App {
   readonly name: string;

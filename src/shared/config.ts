@@ -8,6 +8,7 @@ import {
   readNumber,
   readRequired,
   readString,
+  readThreshold,
   readUrl,
 } from './env';
 
@@ -186,7 +187,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
         3600,
       ),
       testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
-      crashLoopRestarts: readInt(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS', 5, 1, 1000),
+      crashLoopRestarts: readThreshold(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS'),
     },
     dbPath: dbPath(env),
   };
