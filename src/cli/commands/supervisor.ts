@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type Env, loadEnvironment, projectHome } from '../../shared/env';
 import { WORKER_APP } from '../../shared/contracts';
 import { releasesDirFor } from '../../supervisor-hooks/config';
-import { connectPm2, Pm2UnreachableError } from '../../supervisor-hooks/process-manager';
+import { connectPm2, Pm2UnreachableError } from '../../shared/pm2/client';
 import { currentRevision, resumeWorker } from '../../supervisor-hooks/revisions';
 import { type EventRecord, SupervisorStore } from '../../supervisor-hooks/store';
 import type { CliContext } from '../context';
