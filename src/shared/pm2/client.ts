@@ -121,6 +121,24 @@ function closeSocket(sock: AxonSocket): Promise<void> {
   });
 }
 
+// The fields PM2 itself puts into an app's environment (its restart counter, id, status, ...):
+// handing them back would overwrite PM2's record of the app. pm2's API leaves out the same ones
+// (Common.safeExtend in pm2 7).
+const PM2_FIELDS = new Set(
+  'name exec_mode env args pm_cwd exec_interpreter pm_exec_path node_args pm_out_log_path pm_err_log_path pm_pid_path pm_id status pm_uptime created_at windowsHide username merge_logs kill_retry_time prev_restart_delay instance_var unstable_restarts restart_time axm_actions pmx_module command watch filter_env versioning vizion_runing MODULE_DEBUG pmx axm_options vizion axm_dynamic axm_monitor instances automation autostart autorestart stop_exit_codes unstable_restart treekill exit_code'.split(
+    ' ',
+  ),
+);
+
+/** This process's environment without PM2's own fields. */
+function ownEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !PM2_FIELDS.has(key)) env[key] = value;
+  }
+  return env;
+}
+
 /**
  * Connects to the running PM2 daemon of `PM2_HOME`, never starting one. Throws
  * `Pm2UnreachableError` when no daemon answers.
@@ -197,8 +215,8 @@ export async function connectPm2(options: ConnectOptions = {}): Promise<Pm2Clien
       await stopIds(name, (await find(name)).ids);
     },
     async restartWithMyEnv(name) {
-      // as `pm2 restart --update-env`: the whole environment, merged into the app's by the daemon
-      await restartIds(name, (await find(name)).ids, { ...process.env });
+      // as `pm2 restart --update-env`: the environment, merged into the app's by the daemon
+      await restartIds(name, (await find(name)).ids, ownEnvironment());
     },
     async signal(name, signal) {
       await call('sendSignalToProcessName', { signal, process_name: name }, `${signal} to ${name}`);
