@@ -60,6 +60,11 @@ module.exports = {
       cwd: home,
       env: { AUTONOUS_HOME: home, NODE_ENV: 'production' },
       filter_env: SECRETS,
+      // Its idle memory counts (target 50 MB, most of it node itself): no @pm2/io agent injected (it
+      // reports nothing here), V8's interpreter only (a process that wakes once a second needs no
+      // JIT; WebAssembly goes with it, which it never uses), and a small young generation.
+      pmx: false,
+      node_args: ['--jitless', '--no-expose-wasm', '--max-semi-space-size=1'],
       out_file: path.join(logDir, 'supervisor.out.log'),
       error_file: path.join(logDir, 'supervisor.err.log'),
       merge_logs: true,
@@ -67,7 +72,6 @@ module.exports = {
       exp_backoff_restart_delay: 100,
       stop_exit_codes: [78],
       autorestart: true,
-      pmx: false,
     },
   ],
 };

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { CHAT_ID_EXAMPLE, parseChatId } from '../shared/contracts';
 import { parseDuration } from './duration';
 
 // Option parsers for commander: a bad value throws InvalidArgumentError, which commander reports
@@ -16,10 +17,9 @@ export function wholeNumber(min: number, max: number): (value: string) => number
 
 /** A Telegram chat id (negative for groups). */
 export function chatId(value: string): number {
-  if (!/^-?\d{1,20}$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError('It must be a numeric chat id, like 12345 or -100987654321.');
-  }
-  return Number(value);
+  const id = parseChatId(value);
+  if (id === null) throw new InvalidArgumentError(`It must be a numeric chat id, like ${CHAT_ID_EXAMPLE}.`);
+  return id;
 }
 
 /** A duration like `30m`, `1h`, `7d`, kept with its text for messages: `{ text, ms }`. */

@@ -1,8 +1,7 @@
 import type { Env } from '../shared/env';
-import { daemonAnswers, pm2Home, pm2RpcSocket } from '../shared/pm2-daemon';
-
-/** The PM2 apps of autonous (ecosystem.config.cjs). */
-export const EXPECTED_APPS = ['autonous-worker', 'autonous-supervisor'] as const;
+import type { Pm2Process } from '../shared/pm2/apps';
+import { connectPm2, Pm2UnreachableError } from '../shared/pm2/client';
+import { pm2Home, pm2RpcSocket } from '../shared/pm2/daemon';
 
 /** One PM2 app as `status` shows it. */
 export interface Pm2App {
@@ -21,71 +20,40 @@ export type Pm2Snapshot =
   | { readonly reachable: true; readonly home: string; readonly apps: readonly Pm2App[] }
   | { readonly reachable: false; readonly home: string; readonly error: string };
 
-// The parts of pm2's API used here. `Client` is pm2's own RPC client: not in its typings, but
-// the only way to talk to a running daemon without the risk of starting one (see readPm2).
-interface Pm2Description {
-  name?: string;
-  pid?: number;
-  monit?: { memory?: number; cpu?: number };
-  pm2_env?: { status?: string; restart_time?: number; pm_uptime?: number };
-}
-interface Pm2Api {
-  Client: { launchRPC(cb: (err: Error | null) => void): void };
-  list(cb: (err: Error | null, list: Pm2Description[]) => void): void;
-  disconnect(cb?: () => void): void;
-}
-
 /**
- * Lists the PM2 apps through pm2's programmatic API, without ever starting a daemon and
- * without hanging. `pm2.connect()` spawns a daemon when none runs, and `connect(true)` (the
- * "no daemon" mode) runs one inside this process instead; both are side effects a status
- * command must not have. So the RPC socket is probed first, pm2 is loaded only when a daemon
- * answers, and its RPC client connects to that daemon directly. Everything is bounded by
- * `timeoutMs`. The daemon listed is the one probed: an instance of pm2's API bound to `env`'s
- * PM2_HOME (`new pm2.custom`), not pm2's default instance, which is bound to the PM2_HOME this
- * process had when pm2 was loaded (doctor reads PM2_HOME from the env file too). Constructing
- * it connects nothing; only `launchRPC` does, to that home's socket, never spawning a daemon.
+ * Lists the PM2 apps of `env`'s PM2_HOME without ever starting a daemon and without hanging: the
+ * one PM2 client (src/shared/pm2/client.ts) probes the daemon's socket first and bounds every
+ * call by `timeoutMs`. The daemon listed is the one probed (doctor reads PM2_HOME from the env
+ * file too, not only from this process's environment).
  */
 export async function readPm2(env: Env, now: number, timeoutMs = 3000): Promise<Pm2Snapshot> {
   const home = pm2Home(env);
-  if (!(await daemonAnswers(env, timeoutMs))) {
-    return { reachable: false, home, error: `no PM2 daemon answers on ${pm2RpcSocket(env)}` };
-  }
-  const pm2 = (await import('pm2')) as unknown as {
-    default: { custom: new (opts: { pm2_home: string }) => Pm2Api };
-  };
-  const api = new pm2.default.custom({ pm2_home: home });
-  const list = new Promise<Pm2Description[]>((resolve, reject) => {
-    api.Client.launchRPC((err) => {
-      if (err) return reject(err);
-      api.list((listErr, apps) => (listErr ? reject(listErr) : resolve(apps)));
-    });
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`PM2 did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
+  let client;
   try {
-    const apps = await Promise.race([list, timeout]);
+    client = await connectPm2({ env: env as NodeJS.ProcessEnv, timeoutMs, probeMs: timeoutMs });
+  } catch (err) {
+    if (err instanceof Pm2UnreachableError)
+      return { reachable: false, home, error: `no PM2 daemon answers on ${pm2RpcSocket(env)}` };
+    return { reachable: false, home, error: err instanceof Error ? err.message : String(err) };
+  }
+  try {
+    const apps = await client.list();
     return { reachable: true, home, apps: apps.map((app) => toApp(app, now)) };
   } catch (err) {
     return { reachable: false, home, error: err instanceof Error ? err.message : String(err) };
   } finally {
-    clearTimeout(timer);
-    api.disconnect();
+    await client.close();
   }
 }
 
-function toApp(app: Pm2Description, now: number): Pm2App {
-  const env = app.pm2_env ?? {};
-  const status = env.status ?? 'unknown';
+function toApp(app: Pm2Process, now: number): Pm2App {
   return {
-    name: app.name ?? '?',
-    status,
-    restarts: env.restart_time ?? 0,
-    uptimeMs: status === 'online' && env.pm_uptime !== undefined ? Math.max(0, now - env.pm_uptime) : null,
-    memoryBytes: app.monit?.memory ?? null,
-    cpuPercent: app.monit?.cpu ?? null,
-    pid: app.pid !== undefined && app.pid > 0 ? app.pid : null,
+    name: app.name,
+    status: app.status,
+    restarts: app.restarts,
+    uptimeMs: app.status === 'online' && app.startedAt > 0 ? Math.max(0, now - app.startedAt) : null,
+    memoryBytes: app.memoryBytes,
+    cpuPercent: app.cpuPercent,
+    pid: app.pid > 0 ? app.pid : null,
   };
 }

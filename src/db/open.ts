@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type * as Schema from './schema';
 
 export type Db = BetterSQLite3Database<typeof Schema>;
@@ -74,6 +73,40 @@ function loadDrizzle(sqlite: Database.Database): Db {
 
 const MIGRATIONS_TABLE = '__drizzle_migrations';
 
+/** One entry of drizzle-kit's `meta/_journal.json`: a migration file and when it was generated. */
+interface JournalEntry {
+  readonly tag: string;
+  readonly when: number;
+}
+
+/** The shipped migrations, oldest first, as drizzle-kit's journal lists them. */
+function readJournal(folder: string): readonly JournalEntry[] {
+  const file = path.join(folder, 'meta', '_journal.json');
+  if (!fs.existsSync(file)) throw new Error(`Can't find meta/_journal.json file in ${folder}.`);
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: JournalEntry[] }).entries;
+}
+
+/**
+ * One migration's statements and hash, as drizzle's migrator computes them. Read only when it is
+ * about to be applied: hashing loads OpenSSL, which a process that finds its database up to date
+ * (every start but the first) then never pays for in memory.
+ */
+function readMigration(folder: string, entry: JournalEntry): { sql: string[]; hash: string } {
+  const file = path.join(folder, `${entry.tag}.sql`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`No file ${file} found in ${folder} folder`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return {
+    sql: text.split('--> statement-breakpoint'),
+    hash: createHash('sha256').update(text).digest('hex'),
+  };
+}
+
 /**
  * Applies drizzle-kit's migrations under one `BEGIN IMMEDIATE`. drizzle's own migrator reads the
  * applied list before it takes the write lock, so two processes starting at once would both try
@@ -81,7 +114,7 @@ const MIGRATIONS_TABLE = '__drizzle_migrations';
  * process finds nothing left to do. The bookkeeping table is drizzle's, so drizzle-kit agrees.
  */
 export function migrate(sqlite: Database.Database, folder: string = MIGRATIONS_FOLDER): number {
-  const migrations = readMigrationFiles({ migrationsFolder: folder });
+  const journal = readJournal(folder);
   const run = sqlite.transaction(() => {
     sqlite.exec(
       `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id INTEGER PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
@@ -90,12 +123,13 @@ export function migrate(sqlite: Database.Database, folder: string = MIGRATIONS_F
       .prepare(`SELECT created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1`)
       .get() as { created_at: number } | undefined;
     let applied = 0;
-    for (const migration of migrations) {
-      if (last && Number(last.created_at) >= migration.folderMillis) continue;
+    for (const entry of journal) {
+      if (last && Number(last.created_at) >= entry.when) continue;
+      const migration = readMigration(folder, entry);
       for (const statement of migration.sql) if (statement.trim() !== '') sqlite.exec(statement);
       sqlite
         .prepare(`INSERT INTO "${MIGRATIONS_TABLE}" (hash, created_at) VALUES (?, ?)`)
-        .run(migration.hash, migration.folderMillis);
+        .run(migration.hash, entry.when);
       applied++;
     }
     return applied;
@@ -105,8 +139,7 @@ export function migrate(sqlite: Database.Database, folder: string = MIGRATIONS_F
 
 /** True when every shipped migration has been applied to this database. */
 export function isMigrated(sqlite: Database.Database, folder: string = MIGRATIONS_FOLDER): boolean {
-  const migrations = readMigrationFiles({ migrationsFolder: folder });
-  const newest = migrations.at(-1)?.folderMillis ?? 0;
+  const newest = readJournal(folder).at(-1)?.when ?? 0;
   try {
     const last = sqlite.prepare(`SELECT max(created_at) AS t FROM "${MIGRATIONS_TABLE}"`).get() as {
       t: number | null;

@@ -12,6 +12,7 @@ import {
   readNumber,
   readRequired,
   readString,
+  readThreshold,
   readUrl,
 } from './env';
 import { projectNameError } from '../workspace/projects';
@@ -304,7 +305,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
         3600,
       ),
       testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
-      crashLoopRestarts: readInt(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS', 5, 1, 1000),
+      crashLoopRestarts: readThreshold(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS'),
       dailyTokensPerChat: readInt(
         env,
         'WORKER_DAILY_TOKENS_PER_CHAT',

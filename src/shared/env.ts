@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
+import { CHAT_ID_EXAMPLE, parseChatId, SUPERVISOR_THRESHOLDS, type ThresholdName } from './contracts';
 
 /** A variable is missing or malformed; the message is one sentence naming it and what to set. */
 export class ConfigError extends Error {
@@ -99,19 +100,24 @@ export function readBool(env: Env, name: string, fallback: boolean): boolean {
 export function readChatIds(env: Env, name: string): readonly number[] {
   const value = raw(env, name);
   if (value === undefined) return [];
-  const ids = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  for (const id of ids) {
-    if (!/^-?\d{1,20}$/.test(id) || !Number.isSafeInteger(Number(id))) {
+  const ids: number[] = [];
+  for (const text of value.split(',').filter((s) => s.trim() !== '')) {
+    const id = parseChatId(text);
+    if (id === null) {
       throw new ConfigError(
         name,
-        `${name} must be comma-separated numeric chat ids, like 12345,-100987 (got "${id}").`,
+        `${name} must be comma-separated numeric chat ids, like ${CHAT_ID_EXAMPLE.replace(' or ', ',')} (got "${text.trim()}").`,
       );
     }
+    ids.push(id);
   }
-  return Object.freeze(ids.map(Number));
+  return Object.freeze(ids);
+}
+
+/** One of the supervisor's thresholds, in its range, or its default when unset. */
+export function readThreshold(env: Env, name: ThresholdName): number {
+  const { default: fallback, min, max } = SUPERVISOR_THRESHOLDS[name];
+  return readInt(env, name, fallback, min, max);
 }
 
 /** An http(s) URL; the default when unset. */

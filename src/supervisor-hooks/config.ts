@@ -1,12 +1,6 @@
 import path from 'node:path';
-import { dbPath, type Env, projectHome, readInt } from '../shared/env';
-
-/** The PM2 app the supervisor watches, and its row in `supervisor_state`. */
-export const WORKER_APP = 'autonous-worker';
-/** The supervisor's own PM2 app. */
-export const SUPERVISOR_APP = 'autonous-supervisor';
-/** The row the worker's heartbeat goes to: the only supervisor row the worker writes. */
-export const HEARTBEAT_ROW = 'worker-heartbeat';
+import type { ThresholdName } from '../shared/contracts';
+import { dbPath, type Env, projectHome, readThreshold } from '../shared/env';
 
 /** The supervisor's whole configuration, read and validated once at start. */
 export interface SupervisorConfig {
@@ -28,17 +22,6 @@ export interface SupervisorConfig {
   readonly releasesDir: string;
 }
 
-export const SUPERVISOR_DEFAULTS = {
-  SUPERVISOR_CRASH_LOOP_RESTARTS: 5,
-  SUPERVISOR_CRASH_LOOP_WINDOW_SECONDS: 300,
-  SUPERVISOR_MIN_UPTIME_SECONDS: 60,
-  SUPERVISOR_PROMOTE_AFTER_SECONDS: 120,
-  SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS: 90,
-  SUPERVISOR_KEEP_REVISIONS: 5,
-} as const;
-
-const DAY = 86400;
-
 /**
  * The only names the supervisor takes from the env file: its own settings and where the
  * project and the database are. The file also holds the bot token and the API key, which the
@@ -55,22 +38,15 @@ export function releasesDirFor(databaseFile: string): string {
 
 /** Reads and validates the supervisor's variables; throws `ConfigError` naming the bad one. */
 export function loadSupervisorConfig(env: Env): SupervisorConfig {
-  const d = SUPERVISOR_DEFAULTS;
-  const seconds = (name: keyof typeof d, min: number): number => readInt(env, name, d[name], min, DAY) * 1000;
+  const seconds = (name: ThresholdName): number => readThreshold(env, name) * 1000;
   const file = dbPath(env);
   return Object.freeze({
-    crashLoopRestarts: readInt(
-      env,
-      'SUPERVISOR_CRASH_LOOP_RESTARTS',
-      d.SUPERVISOR_CRASH_LOOP_RESTARTS,
-      1,
-      1000,
-    ),
-    crashLoopWindowMs: seconds('SUPERVISOR_CRASH_LOOP_WINDOW_SECONDS', 1),
-    minUptimeMs: seconds('SUPERVISOR_MIN_UPTIME_SECONDS', 1),
-    promoteAfterMs: seconds('SUPERVISOR_PROMOTE_AFTER_SECONDS', 0),
-    heartbeatTimeoutMs: seconds('SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS', 0),
-    keepRevisions: readInt(env, 'SUPERVISOR_KEEP_REVISIONS', d.SUPERVISOR_KEEP_REVISIONS, 1, 100),
+    crashLoopRestarts: readThreshold(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS'),
+    crashLoopWindowMs: seconds('SUPERVISOR_CRASH_LOOP_WINDOW_SECONDS'),
+    minUptimeMs: seconds('SUPERVISOR_MIN_UPTIME_SECONDS'),
+    promoteAfterMs: seconds('SUPERVISOR_PROMOTE_AFTER_SECONDS'),
+    heartbeatTimeoutMs: seconds('SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS'),
+    keepRevisions: readThreshold(env, 'SUPERVISOR_KEEP_REVISIONS'),
     home: projectHome(env),
     dbPath: file,
     releasesDir: releasesDirFor(file),

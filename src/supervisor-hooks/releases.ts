@@ -6,7 +6,6 @@
 //   <releases>/r3-1a2b3c4/drizzle/**       (its migrations: dist/db/open.js looks two folders up)
 //   <releases>/node_modules -> <home>/node_modules   (only when the folder is outside the project)
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -68,7 +67,7 @@ export function readCurrent(releasesDir: string): CurrentTarget | null {
  */
 export function pointCurrentAt(releasesDir: string, target: string): void {
   const relative = isRevisionId(target) ? target : path.resolve(target);
-  const temp = path.join(releasesDir, `.${CURRENT}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const temp = path.join(releasesDir, `.${CURRENT}-${process.pid}-${tempSuffix()}`);
   fs.symlinkSync(relative, temp);
   try {
     fs.renameSync(temp, path.join(releasesDir, CURRENT));
@@ -95,7 +94,7 @@ export function ensureReleasesDir(releasesDir: string, home: string): void {
     existing = null;
   }
   if (existing === wanted) return;
-  const temp = `${link}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = `${link}.${process.pid}-${tempSuffix()}`;
   fs.symlinkSync(wanted, temp);
   fs.renameSync(temp, link);
 }
@@ -199,8 +198,18 @@ export function buildWorker(home: string, outDir: string): void {
   }
 }
 
+// Only a release hashes, and only a temporary name needs randomness: node:crypto (OpenSSL, a few
+// MB of the idle supervisor's memory) is loaded by the first release, not by every start.
+function tempSuffix(): string {
+  return Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0');
+}
+
 /** A content hash of a folder: every file's relative path and bytes, in a fixed order. */
 function hashTree(root: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   const walk = (dir: string): void => {
     for (const entry of fs

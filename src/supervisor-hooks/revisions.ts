@@ -17,7 +17,8 @@ import {
   type SnapshotSource,
   snapshot,
 } from './releases';
-import { type RevisionRecord, type RollbackDetail, SWAP_EVENTS, type SupervisorStore } from './store';
+import { ROLLBACK_EVENT, type RollbackDetail } from '../shared/contracts';
+import { type RevisionRecord, SWAP_EVENTS, type SupervisorStore } from './store';
 
 /** Where revisions are kept and recorded. */
 export interface RevisionContext {
@@ -196,7 +197,7 @@ export function rollbackRevision(ctx: RevisionContext, request: RollbackRequest,
   const detail: RollbackDetail = { from: request.from, to: request.to, reason: request.reason };
   ctx.store.transaction(() => {
     if (request.markBad && request.from !== null) ctx.store.markBad(request.from, request.reason, now);
-    ctx.store.record({ at: now, event: 'rollback', revision: request.to, detail: { ...detail } });
+    ctx.store.record({ at: now, event: ROLLBACK_EVENT, revision: request.to, detail: { ...detail } });
     ctx.store.updateState(
       {
         status: 'rolled_back',

@@ -1,9 +1,10 @@
 // The supervisor's tables: `supervisor_state`, `supervisor_events`, `supervisor_revisions`.
-// Nothing here touches another table.
-import { and, desc, eq, gt, inArray } from 'drizzle-orm';
+// Nothing here touches another table. Plain statements, prepared once per connection: drizzle
+// would be the largest thing the supervisor loads, for a dozen queries (its idle memory counts).
 import type { DbHandle } from '../db/open';
-import { type RevisionStatus, supervisorEvents, supervisorRevisions, supervisorState } from '../db/schema';
-import { HEARTBEAT_ROW, WORKER_APP } from './config';
+import type { RevisionStatus } from '../db/schema';
+import { prepared } from '../db/statements';
+import { HEARTBEAT_ROW, ROLLBACK_EVENT, WORKER_APP } from '../shared/contracts';
 import type { ExitRecord } from './crash-loop';
 
 /** The worker's condition as `supervisor_state.status` shows it. */
@@ -34,6 +35,11 @@ export interface WorkerState {
   readonly since: number | null;
 }
 
+/** The worker's row as stored, with when it was last written (ms). */
+export interface WorkerStateRecord extends WorkerState {
+  readonly updatedAt: number;
+}
+
 /** A change to the worker's row; `since` moves only when the status changes. */
 export type WorkerStatePatch = Partial<Omit<WorkerState, 'since'>>;
 
@@ -45,7 +51,7 @@ export type SupervisorEventName =
   | 'release'
   | 'promote'
   | 'crash_loop'
-  | 'rollback'
+  | typeof ROLLBACK_EVENT
   | 'halt'
   | 'resume'
   | 'watchdog'
@@ -93,16 +99,9 @@ export interface RevisionRecord {
   readonly badAt: number | null;
 }
 
-/** The `detail` of a `rollback` event: the contract with the worker's rollback notice. */
-export interface RollbackDetail {
-  readonly from: string | null;
-  readonly to: string;
-  readonly reason: string;
-}
-
 /** Events after which crash counting starts again, and after which `current` was re-pointed. */
-export const RESET_EVENTS: readonly SupervisorEventName[] = ['release', 'rollback', 'resume'];
-export const SWAP_EVENTS: readonly SupervisorEventName[] = ['release', 'rollback'];
+export const RESET_EVENTS: readonly SupervisorEventName[] = ['release', ROLLBACK_EVENT, 'resume'];
+export const SWAP_EVENTS: readonly SupervisorEventName[] = ['release', ROLLBACK_EVENT];
 
 /** The `kind` an `exit` event's detail records (`{"kind":"watchdog"}`), or null. */
 function exitKind(detail: string | null): string | null {
@@ -121,27 +120,24 @@ function exitKind(detail: string | null): string | null {
 export class SupervisorStore {
   constructor(private readonly handle: DbHandle) {}
 
+  private get sqlite(): DbHandle['sqlite'] {
+    return this.handle.sqlite;
+  }
+
   /** Runs `work` in one `BEGIN IMMEDIATE` transaction. */
   transaction<T>(work: () => T): T {
-    return this.handle.sqlite.transaction(work).immediate();
+    return this.sqlite.transaction(work).immediate();
   }
 
   /** The worker's row, or null before the supervisor ever wrote it. */
-  state(): WorkerState | null {
-    const row = this.handle.db
-      .select()
-      .from(supervisorState)
-      .where(eq(supervisorState.name, WORKER_APP))
-      .get();
-    if (!row) return null;
-    return {
-      status: row.status as WorkerStatus | null,
-      reason: row.reason,
-      restartsInWindow: row.restartsInWindow,
-      lastExitCode: row.lastExitCode,
-      revision: row.revision,
-      since: row.since,
-    };
+  state(): WorkerStateRecord | null {
+    const row = prepared<[string], WorkerStateRecord>(
+      this.sqlite,
+      `SELECT status, reason, restarts_in_window AS restartsInWindow, last_exit_code AS lastExitCode,
+         revision, since, updated_at AS updatedAt
+       FROM supervisor_state WHERE name = ?`,
+    ).get(WORKER_APP);
+    return row ?? null;
   }
 
   /** Updates the worker's row (creating it); `since` becomes `now` when the status changes. */
@@ -157,22 +153,25 @@ export class SupervisorStore {
         revision: patch.revision !== undefined ? patch.revision : (before?.revision ?? null),
         since: before && before.status === status ? before.since : now,
       };
-      this.handle.db
-        .insert(supervisorState)
-        .values({ name: WORKER_APP, ...next, updatedAt: now })
-        .onConflictDoUpdate({ target: supervisorState.name, set: { ...next, updatedAt: now } })
-        .run();
+      prepared(
+        this.sqlite,
+        `INSERT INTO supervisor_state
+           (name, status, reason, restarts_in_window, last_exit_code, revision, since, updated_at)
+         VALUES (@name, @status, @reason, @restartsInWindow, @lastExitCode, @revision, @since, @updatedAt)
+         ON CONFLICT(name) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+           restarts_in_window = excluded.restarts_in_window, last_exit_code = excluded.last_exit_code,
+           revision = excluded.revision, since = excluded.since, updated_at = excluded.updated_at`,
+      ).run({ name: WORKER_APP, ...next, updatedAt: now });
       return next;
     });
   }
 
   /** When the worker last wrote its heartbeat, or null. */
   heartbeatAt(): number | null {
-    const row = this.handle.db
-      .select({ at: supervisorState.heartbeatAt })
-      .from(supervisorState)
-      .where(eq(supervisorState.name, HEARTBEAT_ROW))
-      .get();
+    const row = prepared<[string], { at: number | null }>(
+      this.sqlite,
+      'SELECT heartbeat_at AS at FROM supervisor_state WHERE name = ?',
+    ).get(HEARTBEAT_ROW);
     return row?.at ?? null;
   }
 
@@ -184,104 +183,88 @@ export class SupervisorStore {
         : typeof event.detail === 'string'
           ? event.detail
           : JSON.stringify(event.detail);
-    const row = this.handle.db
-      .insert(supervisorEvents)
-      .values({
-        at: event.at,
-        app: event.app ?? WORKER_APP,
-        event: event.event,
-        exitCode: event.exitCode ?? null,
-        uptimeMs: event.uptimeMs ?? null,
-        manual: event.manual ?? null,
-        revision: event.revision ?? null,
-        detail,
-      })
-      .returning({ id: supervisorEvents.id })
-      .get();
-    return row.id;
+    const manual = event.manual === undefined || event.manual === null ? null : event.manual ? 1 : 0;
+    const result = prepared(
+      this.sqlite,
+      `INSERT INTO supervisor_events (at, app, event, exit_code, uptime_ms, manual, revision, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      event.at,
+      event.app ?? WORKER_APP,
+      event.event,
+      event.exitCode ?? null,
+      event.uptimeMs ?? null,
+      manual,
+      event.revision ?? null,
+      detail,
+    );
+    return Number(result.lastInsertRowid);
   }
 
   /** The worker's events, oldest first (all of them, or those after `afterId`). */
   events(afterId = 0): EventRecord[] {
-    return this.handle.db
-      .select()
-      .from(supervisorEvents)
-      .where(and(eq(supervisorEvents.app, WORKER_APP), gt(supervisorEvents.id, afterId)))
-      .orderBy(supervisorEvents.id)
-      .all();
+    return prepared<[string, number], RawEvent>(
+      this.sqlite,
+      `SELECT ${EVENT_COLUMNS} FROM supervisor_events WHERE app = ? AND id > ? ORDER BY id`,
+    )
+      .all(WORKER_APP, afterId)
+      .map(toEvent);
   }
 
   /** The newest `limit` events of every app, oldest first (for the CLI). */
   recentEvents(limit: number): EventRecord[] {
-    return this.handle.db
-      .select()
-      .from(supervisorEvents)
-      .orderBy(desc(supervisorEvents.id))
-      .limit(limit)
-      .all()
+    return prepared<[number], RawEvent>(
+      this.sqlite,
+      `SELECT ${EVENT_COLUMNS} FROM supervisor_events ORDER BY id DESC LIMIT ?`,
+    )
+      .all(limit)
+      .map(toEvent)
       .reverse();
   }
 
   /** The newest event among `names` (about `revision`, when given) of `app` (the worker), or null. */
   lastEvent(names: readonly string[], revision?: string, app: string = WORKER_APP): EventRecord | null {
-    return (
-      this.handle.db
-        .select()
-        .from(supervisorEvents)
-        .where(
-          and(
-            eq(supervisorEvents.app, app),
-            inArray(supervisorEvents.event, [...names]),
-            revision === undefined ? undefined : eq(supervisorEvents.revision, revision),
-          ),
-        )
-        .orderBy(desc(supervisorEvents.id))
-        .limit(1)
-        .get() ?? null
-    );
+    // the names travel as one JSON array, so the statement is the same whatever their number
+    const row = prepared<[{ app: string; names: string; revision: string | null }], RawEvent>(
+      this.sqlite,
+      `SELECT ${EVENT_COLUMNS} FROM supervisor_events
+       WHERE app = @app AND event IN (SELECT value FROM json_each(@names))
+         AND (@revision IS NULL OR revision = @revision)
+       ORDER BY id DESC LIMIT 1`,
+    ).get({ app, names: JSON.stringify(names), revision: revision ?? null });
+    return row === undefined ? null : toEvent(row);
   }
 
   /** The worker's recorded exits since `since` (ms), oldest first, as the detector reads them. */
   exitsSince(since: number): ExitRecord[] {
-    return this.handle.db
-      .select({
-        at: supervisorEvents.at,
-        uptimeMs: supervisorEvents.uptimeMs,
-        exitCode: supervisorEvents.exitCode,
-        manual: supervisorEvents.manual,
-        revision: supervisorEvents.revision,
-        detail: supervisorEvents.detail,
-      })
-      .from(supervisorEvents)
-      .where(
-        and(
-          eq(supervisorEvents.app, WORKER_APP),
-          eq(supervisorEvents.event, 'exit'),
-          gt(supervisorEvents.at, since),
-        ),
-      )
-      .orderBy(supervisorEvents.id)
-      .all()
+    return prepared<[string, number], RawExit>(
+      this.sqlite,
+      `SELECT at, uptime_ms AS uptimeMs, exit_code AS exitCode, manual, revision, detail
+       FROM supervisor_events WHERE app = ? AND event = 'exit' AND at > ? ORDER BY id`,
+    )
+      .all(WORKER_APP, since)
       .map(({ detail, ...row }) => ({
         ...row,
-        manual: row.manual === true,
+        manual: row.manual !== null && row.manual !== 0,
         watchdog: exitKind(detail) === 'watchdog',
       }));
   }
 
   /** All revisions, newest first. */
   revisions(): RevisionRecord[] {
-    return this.handle.db
-      .select()
-      .from(supervisorRevisions)
-      .orderBy(desc(supervisorRevisions.createdAt), desc(supervisorRevisions.id))
-      .all();
+    return prepared<[], RevisionRecord>(
+      this.sqlite,
+      `SELECT ${REVISION_COLUMNS} FROM supervisor_revisions ORDER BY created_at DESC, id DESC`,
+    ).all();
   }
 
   /** One revision, or null. */
   revision(id: string): RevisionRecord | null {
     return (
-      this.handle.db.select().from(supervisorRevisions).where(eq(supervisorRevisions.id, id)).get() ?? null
+      prepared<[string], RevisionRecord>(
+        this.sqlite,
+        `SELECT ${REVISION_COLUMNS} FROM supervisor_revisions WHERE id = ?`,
+      ).get(id) ?? null
     );
   }
 
@@ -289,38 +272,56 @@ export class SupervisorStore {
   addRevision(
     revision: Omit<RevisionRecord, 'promotedAt' | 'badAt' | 'reason'> & { reason?: string | null },
   ): void {
-    this.handle.db
-      .insert(supervisorRevisions)
-      .values({
-        ...revision,
-        reason: revision.reason ?? null,
-        promotedAt: revision.status === 'good' ? revision.createdAt : null,
-        badAt: null,
-      })
-      .run();
+    prepared(
+      this.sqlite,
+      `INSERT INTO supervisor_revisions (id, path, status, reason, source, created_at, promoted_at, bad_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`,
+    ).run(
+      revision.id,
+      revision.path,
+      revision.status,
+      revision.reason ?? null,
+      revision.source,
+      revision.createdAt,
+      revision.status === 'good' ? revision.createdAt : null,
+    );
   }
 
   /** Marks a revision bad, with the reason (a sentence). */
   markBad(id: string, reason: string, now: number): void {
-    this.handle.db
-      .update(supervisorRevisions)
-      .set({ status: 'bad', reason, badAt: now })
-      .where(eq(supervisorRevisions.id, id))
-      .run();
+    prepared(
+      this.sqlite,
+      `UPDATE supervisor_revisions SET status = 'bad', reason = ?, bad_at = ? WHERE id = ?`,
+    ).run(reason, now, id);
   }
 
   /** Marks a candidate good; false when it was not a candidate (any more). */
   promote(id: string, now: number): boolean {
-    const result = this.handle.db
-      .update(supervisorRevisions)
-      .set({ status: 'good', promotedAt: now })
-      .where(and(eq(supervisorRevisions.id, id), eq(supervisorRevisions.status, 'candidate')))
-      .run();
+    const result = prepared(
+      this.sqlite,
+      `UPDATE supervisor_revisions SET status = 'good', promoted_at = ? WHERE id = ? AND status = 'candidate'`,
+    ).run(now, id);
     return result.changes > 0;
   }
 
   /** Forgets a revision (its folder is deleted by the caller). */
   deleteRevision(id: string): void {
-    this.handle.db.delete(supervisorRevisions).where(eq(supervisorRevisions.id, id)).run();
+    prepared(this.sqlite, 'DELETE FROM supervisor_revisions WHERE id = ?').run(id);
   }
+}
+
+const EVENT_COLUMNS =
+  'id, at, app, event, exit_code AS exitCode, uptime_ms AS uptimeMs, manual, revision, detail';
+const REVISION_COLUMNS =
+  'id, path, status, reason, source, created_at AS createdAt, promoted_at AS promotedAt, bad_at AS badAt';
+
+// `manual` is stored as 0/1 (or NULL when not known)
+type RawEvent = Omit<EventRecord, 'manual'> & { readonly manual: number | null };
+type RawExit = Omit<ExitRecord, 'manual' | 'watchdog'> & {
+  readonly manual: number | null;
+  readonly detail: string | null;
+};
+
+function toEvent(row: RawEvent): EventRecord {
+  return { ...row, manual: row.manual === null ? null : row.manual !== 0 };
 }

@@ -5,7 +5,9 @@
 // never interleave. All that matters survives a restart of the supervisor: the exits are counted
 // from the database, and where `current` must point is the newest release or rollback event.
 import { describeError, type Logger } from '../shared/log';
-import { SUPERVISOR_APP, type SupervisorConfig, WORKER_APP } from './config';
+import { SUPERVISOR_APP, WORKER_APP } from '../shared/contracts';
+import { EXIT } from '../shared/exit-codes';
+import type { SupervisorConfig } from './config';
 import { type CrashLoopPolicy, type CrashLoopVerdict, detectCrashLoop } from './crash-loop';
 import { classifyExit, decideOnCrashLoop, isHung, shouldPromote } from './policy';
 import type { AppInfo, LifecycleEvent, ProcessManager } from './process-manager';
@@ -240,14 +242,13 @@ export class Supervisor {
       return;
     }
     const code = app.exitCode;
-    if (code === 78) {
-      log.error('the worker exited with 78 (bad configuration); PM2 does not restart it');
+    if (code === EXIT.config) {
+      log.error(`the worker exited with ${EXIT.config} (bad configuration); PM2 does not restart it`);
       store.updateState(
         {
           status: 'stopped',
           lastExitCode: code,
-          reason:
-            'exited with 78 (bad configuration), which PM2 does not restart: fix the variable named in the worker log, then `pm2 restart autonous-worker`',
+          reason: `exited with ${EXIT.config} (bad configuration), which PM2 does not restart: fix the variable named in the worker log, then \`pm2 restart ${WORKER_APP}\``,
         },
         now(),
       );
@@ -256,7 +257,9 @@ export class Supervisor {
     const verdict = this.evaluate(revision, now());
     const lived = uptimeMs === null ? '' : ` after ${seconds(uptimeMs)}`;
     const reason =
-      code === 75 ? `deliberate crash-test exit (75)${lived}` : `exited with code ${code ?? '?'}${lived}`;
+      code === EXIT.suicide
+        ? `deliberate crash-test exit (${EXIT.suicide})${lived}`
+        : `exited with code ${code ?? '?'}${lived}`;
     store.updateState(
       { status: 'crashed', reason, lastExitCode: code, restartsInWindow: verdict.count },
       now(),

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { describeError, type Logger } from '../shared/log';
 import { storeBatch, type NewInboxItem } from '../queue/enqueue';
-import { deleteKv, getKv, KV, setKv } from '../queue/kv';
+import { endColdStart } from '../queue/cold-start';
+import { getKv, KV, setKv } from '../queue/kv';
 import { coldStartSkipReason } from '../queue/policy';
 import { classifyUpdate, type TgUpdate } from './classify-update';
 import { EdgeError } from './errors';
@@ -171,19 +172,7 @@ export class Ingress {
     const { sqlite, now } = this.deps;
     const max = this.options.pendingMaxMessages;
     const reason = coldStartSkipReason(null, max, now(), this.options.pendingWindowSeconds, max)!;
-    const skipped = sqlite
-      .transaction(() => {
-        const result = sqlite
-          .prepare(
-            `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ?
-             WHERE status = 'queued' AND attempts = 0 AND id NOT IN (
-               SELECT id FROM inbox WHERE status = 'queued' AND attempts = 0 ORDER BY update_id DESC LIMIT ?)`,
-          )
-          .run(reason, now(), max);
-        deleteKv(sqlite, KV.coldStart);
-        return result.changes;
-      })
-      .immediate();
+    const skipped = endColdStart(sqlite, max, reason, now());
     this.deps.log.info('cold start done', { skippedOverMax: skipped });
     this.readyResolve();
   }

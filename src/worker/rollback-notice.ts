@@ -1,25 +1,15 @@
 import type Database from 'better-sqlite3';
 import { describeError, type Logger } from '../shared/log';
+import { KV, parseRollbackDetail } from '../shared/contracts';
 import { getKv, setKv } from '../queue/kv';
+import { rollbackEventsAfter, type RollbackEvent } from '../queue/rollback-events';
 import { sendNotice } from './replier';
 import type { TelegramClient } from './telegram';
 
-const ANNOUNCED = 'rollback_announced_event_id';
-
-interface RollbackEvent {
-  readonly id: number;
-  readonly revision: string | null;
-  readonly detail: string | null;
-}
-
 /** The one line an admin gets about a rollback. */
 export function rollbackLine(event: RollbackEvent): string {
-  let detail: { from?: string; to?: string; reason?: string } = {};
-  try {
-    detail = JSON.parse(event.detail ?? '{}') as typeof detail;
-  } catch {
-    // an unreadable detail still gets announced, with what is known
-  }
+  // an unreadable detail still gets announced, with what is known
+  const detail = parseRollbackDetail(event.detail);
   const from = detail.from ?? 'the new revision';
   const to = detail.to ?? event.revision ?? 'the last good revision';
   return `autonous: revision ${from} failed${detail.reason ? ` (${detail.reason})` : ''}; rolled back, now running ${to}.`;
@@ -39,12 +29,8 @@ export async function announceRollbacks(
   now: number,
   signal?: AbortSignal,
 ): Promise<number> {
-  const after = Number(getKv(sqlite, ANNOUNCED) ?? 0);
-  const events = sqlite
-    .prepare(
-      `SELECT id, revision, detail FROM supervisor_events WHERE event = 'rollback' AND id > ? ORDER BY id`,
-    )
-    .all(after) as RollbackEvent[];
+  const after = Number(getKv(sqlite, KV.rollbackAnnounced) ?? 0);
+  const events = rollbackEventsAfter(sqlite, after);
   let announced = 0;
   for (const event of events) {
     if (signal?.aborted) break;
@@ -60,7 +46,7 @@ export async function announceRollbacks(
     }
     // Not one admin chat took it (Telegram down?): keep it for the next start
     if (!delivered) break;
-    setKv(sqlite, ANNOUNCED, String(event.id), now);
+    setKv(sqlite, KV.rollbackAnnounced, String(event.id), now);
     announced++;
   }
   return announced;

@@ -115,7 +115,7 @@ describe('agent runs under PM2', () => {
       w.telegram
         .sentTo(101)
         .filter((m) => m.text.startsWith('results: '))
-        .map((m) => m.text),
+        .map((m) => m.text.split('\n')[0]),
     ).toEqual(['results: 4']);
     // two model calls in all: the stored response was not asked for again
     expect(w.openai.requests).toHaveLength(2);

@@ -7,12 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPm2Sandbox, type Pm2Sandbox } from '../helpers/pm2-sandbox';
 import { waitUntil } from '../helpers/wait-until';
-import {
-  connectPm2,
-  type LifecycleEvent,
-  Pm2UnreachableError,
-  type ProcessManager,
-} from '../../src/supervisor-hooks/process-manager';
+import { connectPm2, Pm2UnreachableError } from '../../src/shared/pm2/client';
+import type { LifecycleEvent, ProcessManager } from '../../src/supervisor-hooks/process-manager';
 
 const APP = 'autonous-worker';
 jest.setTimeout(60_000);

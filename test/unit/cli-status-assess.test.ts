@@ -1,6 +1,7 @@
 import type { Pm2Snapshot } from '../../src/cli/pm2';
 import { assessStatus, type StatusSnapshot, type StatusThresholds } from '../../src/cli/status/assess';
 import type { SupervisorRecords, SupervisorView } from '../../src/cli/status/supervisor';
+import type { WorkerStatus } from '../../src/supervisor-hooks/store';
 
 const NOW = 1_700_000_000_000;
 const LIMITS: StatusThresholds = { heartbeatTimeoutMs: 90_000, maxWaitMs: 600_000, deadWindowMs: 3_600_000 };
@@ -21,7 +22,7 @@ const healthyPm2: Pm2Snapshot = {
   apps: [online('autonous-worker'), online('autonous-supervisor')],
 };
 
-const worker = (status: string, reason: string | null = null): SupervisorView => ({
+const worker = (status: WorkerStatus, reason: string | null = null): SupervisorView => ({
   status,
   reason,
   restartsInWindow: 0,
@@ -81,7 +82,7 @@ describe('assessStatus', () => {
   });
 
   it('calls crash_loop, halted and stopped problems, with the reason', () => {
-    for (const status of ['crash_loop', 'halted', 'stopped']) {
+    for (const status of ['crash_loop', 'halted', 'stopped'] as const) {
       const { problems } = assessStatus(
         snapshot({ supervisor: { worker: worker(status, 'revision r2 is bad') } }),
         LIMITS,
@@ -91,7 +92,7 @@ describe('assessStatus', () => {
   });
 
   it('only warns after a rollback or a crash', () => {
-    for (const status of ['rolled_back', 'crashed']) {
+    for (const status of ['rolled_back', 'crashed'] as const) {
       const result = assessStatus(snapshot({ supervisor: { worker: worker(status) } }), LIMITS);
       expect(result.problems).toEqual([]);
       expect(result.warnings).toHaveLength(1);

@@ -29,7 +29,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('agent configuration', () => {
   it('defaults: on-risk, 1800 s, workspaces beside the database, approvers the private allowed chats', () => {
     const config = loadWorkerConfig({ ...BASE, TG_ALLOWED_CHAT_IDS: '101,-100200,102' });
-    expect(config.agent).toEqual({
+    expect(config.agent).toMatchObject({
       approval: 'on-risk',
       approvalTimeoutSeconds: 1800,
       workspaces: '/srv/autonous/state/workspaces',

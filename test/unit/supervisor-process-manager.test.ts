@@ -1,4 +1,4 @@
-import { appFromDescription, eventFromBus } from '../../src/supervisor-hooks/process-manager';
+import { appFromDescription, eventFromBus } from '../../src/shared/pm2/apps';
 
 // What PM2 really sends: pm2_env carries the app's environment, flattened in and under `env`.
 const pm2Env = {

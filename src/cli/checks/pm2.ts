@@ -1,5 +1,6 @@
 import type { Env } from '../../shared/env';
-import { EXPECTED_APPS, readPm2 } from '../pm2';
+import { APPS } from '../../shared/contracts';
+import { readPm2 } from '../pm2';
 import { type CheckResult, fail, ok, warn } from './check';
 
 const NAME = 'pm2';
@@ -14,7 +15,7 @@ export async function checkPm2(env: Env, now: number): Promise<CheckResult> {
       'Start the apps: npm start (pm2 start ecosystem.config.cjs), with the same PM2_HOME as here.',
     );
   }
-  const missing = EXPECTED_APPS.filter((name) => !pm2.apps.some((app) => app.name === name));
+  const missing = APPS.filter((name) => !pm2.apps.some((app) => app.name === name));
   if (missing.length > 0) {
     return fail(
       NAME,
@@ -22,10 +23,8 @@ export async function checkPm2(env: Env, now: number): Promise<CheckResult> {
       'Start them: pm2 start ecosystem.config.cjs (from the project folder).',
     );
   }
-  const states = EXPECTED_APPS.map(
-    (name) => `${name} ${pm2.apps.find((app) => app.name === name)?.status ?? '?'}`,
-  );
-  const down = EXPECTED_APPS.filter((name) => pm2.apps.find((app) => app.name === name)?.status !== 'online');
+  const states = APPS.map((name) => `${name} ${pm2.apps.find((app) => app.name === name)?.status ?? '?'}`);
+  const down = APPS.filter((name) => pm2.apps.find((app) => app.name === name)?.status !== 'online');
   if (down.length > 0) {
     return warn(
       NAME,

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type Env, loadEnvironment, projectHome, readInt } from '../../shared/env';
-import { releasesDirFor, SUPERVISOR_DEFAULTS } from '../../supervisor-hooks/config';
+import { type Env, loadEnvironment, projectHome, readThreshold } from '../../shared/env';
+import { releasesDirFor } from '../../supervisor-hooks/config';
 import { buildWorker, readCurrent, type SnapshotSource } from '../../supervisor-hooks/releases';
 import {
   releaseRevision,
@@ -46,13 +46,7 @@ function revisionContext(file: string, env: Env, store: SupervisorStore): Revisi
     env,
     (name) => name === 'AUTONOUS_HOME' || name === 'SUPERVISOR_KEEP_REVISIONS',
   );
-  const keep = readInt(
-    settings,
-    'SUPERVISOR_KEEP_REVISIONS',
-    SUPERVISOR_DEFAULTS.SUPERVISOR_KEEP_REVISIONS,
-    1,
-    100,
-  );
+  const keep = readThreshold(settings, 'SUPERVISOR_KEEP_REVISIONS');
   return { store, releasesDir: releasesDirFor(file), home: projectHome(settings), keep };
 }
 

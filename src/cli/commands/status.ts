@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { countByStatus, countDeadSince, oldestWaitingAt } from '../../queue/admin/counts';
-import { loadEnvironment, readInt } from '../../shared/env';
+import { SUPERVISOR_THRESHOLDS } from '../../shared/contracts';
+import { loadEnvironment, readThreshold } from '../../shared/env';
 import type { CliContext } from '../context';
 import { globalOptions } from '../context';
 import { resolveDbPath, withDatabase } from '../database';
@@ -12,8 +13,7 @@ import { renderStatus, statusJson } from '../render/status';
 import { assessStatus, type StatusThresholds } from '../status/assess';
 import { readSupervisor } from '../status/supervisor';
 
-const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS';
-const HEARTBEAT_DEFAULT_SECONDS = 90;
+const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS' as const;
 
 const EXAMPLES = `
 Exit code 1 when something is wrong (see README.md, section Ops CLI, status), so cron and monitors can use it.
@@ -56,14 +56,14 @@ export function register(program: Command, ctx: CliContext): void {
         };
         const file = resolveDbPath(g.db, ctx.env);
         const pm2Pending = readPm2(ctx.env, now);
-        const records = withDatabase(file, ({ sqlite }) =>
-          sqlite
+        const records = withDatabase(file, (handle) =>
+          handle.sqlite
             .transaction(() => ({
-              supervisor: readSupervisor(sqlite),
+              supervisor: readSupervisor(handle),
               queue: {
-                counts: countByStatus(sqlite),
-                oldestWaitingAt: oldestWaitingAt(sqlite),
-                deadRecent: countDeadSince(sqlite, now - limits.deadWindowMs),
+                counts: countByStatus(handle.sqlite),
+                oldestWaitingAt: oldestWaitingAt(handle.sqlite),
+                deadRecent: countDeadSince(handle.sqlite, now - limits.deadWindowMs),
               },
             }))
             .deferred(),
@@ -90,10 +90,10 @@ function heartbeatTimeoutMs(ctx: CliContext): number | null {
   const env = loadEnvironment(ctx.env, (name) => name === HEARTBEAT_VARIABLE);
   let seconds: number;
   try {
-    seconds = readInt(env, HEARTBEAT_VARIABLE, HEARTBEAT_DEFAULT_SECONDS, 0, 86400);
+    seconds = readThreshold(env, HEARTBEAT_VARIABLE);
   } catch {
     // A malformed value stops the supervisor itself, which status reports; judge with the default.
-    seconds = HEARTBEAT_DEFAULT_SECONDS;
+    seconds = SUPERVISOR_THRESHOLDS[HEARTBEAT_VARIABLE].default;
   }
   return seconds === 0 ? null : seconds * 1000;
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { type Env, loadEnvironment, projectHome } from '../../shared/env';
-import { releasesDirFor, WORKER_APP } from '../../supervisor-hooks/config';
-import { connectPm2, Pm2UnreachableError } from '../../supervisor-hooks/process-manager';
+import { WORKER_APP } from '../../shared/contracts';
+import { releasesDirFor } from '../../supervisor-hooks/config';
+import { connectPm2, Pm2UnreachableError } from '../../shared/pm2/client';
 import { currentRevision, resumeWorker } from '../../supervisor-hooks/revisions';
 import { type EventRecord, SupervisorStore } from '../../supervisor-hooks/store';
 import type { CliContext } from '../context';
@@ -69,7 +70,7 @@ export function renderEvents(events: readonly EventRecord[], p: Paint): string {
   const rows = events.map((e) => [
     e.id,
     formatTime(e.at),
-    e.app === 'autonous-worker' ? 'worker' : e.app.replace(/^autonous-/, ''),
+    e.app === WORKER_APP ? 'worker' : e.app.replace(/^autonous-/, ''),
     ['crash_loop', 'rollback', 'halt', 'watchdog'].includes(e.event) ? p.red(e.event) : e.event,
     e.exitCode,
     e.uptimeMs === null ? null : `${Math.round(e.uptimeMs / 100) / 10}s`,

@@ -1,5 +1,6 @@
 import type { StatusCounts } from '../../queue/admin/counts';
-import { EXPECTED_APPS, type Pm2Snapshot } from '../pm2';
+import { APPS } from '../../shared/contracts';
+import { type Pm2Snapshot } from '../pm2';
 import { formatDuration } from '../render/time';
 import type { SupervisorRecords } from './supervisor';
 
@@ -49,7 +50,7 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
   if (!pm2.reachable) {
     problems.push(`PM2 is not reachable (${pm2.error}): start the apps with \`npm start\`.`);
   } else {
-    for (const name of EXPECTED_APPS) {
+    for (const name of APPS) {
       const app = pm2.apps.find((a) => a.name === name);
       if (!app) problems.push(`PM2 has no app ${name}: start it with \`pm2 start ecosystem.config.cjs\`.`);
       else if (app.status !== 'online') problems.push(`${name} is ${app.status}, not online.`);

@@ -5,6 +5,7 @@ import { EdgeError } from '../errors';
 import { deadNotice, privateNotice } from '../notices';
 import { sendNotice, type SendTelegram } from '../replier';
 import type { Handler, Outcome } from './handler';
+import { KV } from '../../queue/kv';
 
 export interface NoticeDeps {
   readonly store: Store;
@@ -17,11 +18,6 @@ export interface NoticeDeps {
 
 // A chat that is not allowed is told its chat id at most this often
 const PRIVATE_NOTICE_EVERY_MS = 24 * 3600 * 1000;
-
-/** The kv key that remembers when a chat that is not allowed was last told so. */
-export function privateNoticeKey(chatId: number): string {
-  return `private_notice:${chatId}`;
-}
 
 /** Sends a notice in place of an answer, then skips the item with the reason. */
 export function noticeHandler(deps: NoticeDeps, text: string, reason: string): Handler {
@@ -41,7 +37,7 @@ export function refusalHandler(deps: NoticeDeps): Handler {
       if (item.chatId === null) return { kind: 'skipped', reason };
       const { store, log } = deps;
       const now = deps.now();
-      const key = privateNoticeKey(item.chatId);
+      const key = KV.privateNotice(item.chatId);
       if (now - Number(store.getKv(key) ?? 0) >= PRIVATE_NOTICE_EVERY_MS) {
         log.warn(
           deps.allowlistEmpty

@@ -4,20 +4,26 @@ import path from 'node:path';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The PM2_HOME a pm2 client in this environment talks to. */
+/** The PM2_HOME a pm2 client in this environment talks to (`PM2_HOME`, else `~/.pm2`, as pm2). */
 export function pm2Home(env: Env): string {
   const home = env.PM2_HOME;
   return home !== undefined && home !== '' ? home : path.resolve(os.homedir(), '.pm2');
 }
 
-/** The daemon's RPC socket (PM2_DAEMON_RPC_PORT overrides it, as in pm2 itself). */
+/** The daemon's RPC socket (commands and the process list). */
 export function pm2RpcSocket(env: Env): string {
-  return env.PM2_DAEMON_RPC_PORT || path.join(pm2Home(env), 'rpc.sock');
+  return path.resolve(pm2Home(env), 'rpc.sock');
+}
+
+/** The daemon's event socket (the bus). */
+export function pm2PubSocket(env: Env): string {
+  return path.resolve(pm2Home(env), 'pub.sock');
 }
 
 /**
- * True when a PM2 daemon accepts connections on its RPC socket within `timeoutMs`. pm2's own
- * connect() would spawn a daemon when none runs; callers that must never do that ask here first.
+ * True when a PM2 daemon accepts connections on its RPC socket within `timeoutMs`. A client
+ * socket retries a missing daemon forever (and pm2's own connect() would spawn one): callers ask
+ * here first.
  */
 export function daemonAnswers(env: Env, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,0 +1,15 @@
+import type Database from 'better-sqlite3';
+import { HEARTBEAT_ROW } from '../shared/contracts';
+import { prepared } from './statements';
+
+/**
+ * Writes the worker's heartbeat: `heartbeat_at` of its own `supervisor_state` row, the only
+ * supervisor row the worker writes (DESIGN: Processes). The supervisor's store reads it.
+ */
+export function writeHeartbeat(sqlite: Database.Database, now: number): void {
+  prepared<[string, number, number]>(
+    sqlite,
+    `INSERT INTO supervisor_state (name, heartbeat_at, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT(name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at`,
+  ).run(HEARTBEAT_ROW, now, now);
+}
