@@ -36,9 +36,18 @@ export class ContextTooLongError extends EdgeError {
 export function causeChain(err: Error): string {
   const parts = [err.message];
   let cause = (err as { cause?: unknown }).cause;
-  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+  // duck-typed, not `instanceof Error`: a cause made in another realm (undici's, a vm's) counts too
+  for (let depth = 0; isErrorLike(cause) && depth < 4; depth++) {
     parts.push(cause.message);
     cause = (cause as { cause?: unknown }).cause;
   }
   return parts.join(': ');
+}
+
+function isErrorLike(value: unknown): value is { message: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
 }

@@ -491,6 +491,7 @@ describe('status', () => {
         'heartbeatAgeMs',
         'revision',
         'queue',
+        'health',
       ].sort(),
     );
     expect(status.ok).toBe(false);

@@ -2,9 +2,16 @@ import type { Pm2Snapshot } from '../../src/cli/pm2';
 import { assessStatus, type StatusSnapshot, type StatusThresholds } from '../../src/cli/status/assess';
 import type { SupervisorRecords, SupervisorView } from '../../src/cli/status/supervisor';
 import type { WorkerStatus } from '../../src/supervisor-hooks/store';
+import type { EdgeHealth } from '../../src/shared/health';
 
 const NOW = 1_700_000_000_000;
-const LIMITS: StatusThresholds = { heartbeatTimeoutMs: 90_000, maxWaitMs: 600_000, deadWindowMs: 3_600_000 };
+const LIMITS: StatusThresholds = {
+  heartbeatTimeoutMs: 90_000,
+  maxWaitMs: 600_000,
+  deadWindowMs: 3_600_000,
+  maxPollFailureMs: 120_000,
+};
+const WORKING: EdgeHealth = { lastOkAt: NOW - 1000, failingSince: null, lastError: null, lastErrorAt: null };
 
 const online = (name: string) => ({
   name,
@@ -36,6 +43,7 @@ function snapshot(overrides: {
   pm2?: Pm2Snapshot;
   supervisor?: Partial<SupervisorRecords>;
   queue?: Partial<StatusSnapshot['queue']>;
+  health?: Partial<StatusSnapshot['health']>;
 }): StatusSnapshot {
   return {
     now: NOW,
@@ -52,6 +60,7 @@ function snapshot(overrides: {
       deadRecent: 0,
       ...overrides.queue,
     },
+    health: { polling: WORKING, model: WORKING, ...overrides.health },
   };
 }
 
@@ -127,6 +136,34 @@ describe('assessStatus', () => {
   it('calls a recent dead letter a problem', () => {
     expect(assessStatus(snapshot({ queue: { deadRecent: 2 } }), LIMITS).problems).toEqual([
       '2 messages died in the last 1h: see `autonous queue dead`.',
+    ]);
+  });
+
+  it('calls polling that has failed for longer than --max-poll-failure a problem, naming the error', () => {
+    const failing = (forMs: number): EdgeHealth => ({
+      lastOkAt: NOW - forMs - 5000,
+      failingSince: NOW - forMs,
+      lastError: 'Telegram getUpdates failed: fetch failed: getaddrinfo ENOTFOUND api.telegram.org',
+      lastErrorAt: NOW - 1000,
+    });
+    const long = assessStatus(snapshot({ health: { polling: failing(180_000) } }), LIMITS);
+    expect(long.problems).toEqual([
+      'Polling Telegram has failed for 3m: Telegram getUpdates failed: fetch failed: getaddrinfo ENOTFOUND api.telegram.org (limit 2m). Check the network and TELEGRAM_API_ROOT.',
+    ]);
+    const short = assessStatus(snapshot({ health: { polling: failing(30_000) } }), LIMITS);
+    expect(short.problems).toEqual([]);
+    expect(short.warnings[0]).toMatch(/^Polling Telegram has failed for 30s/);
+  });
+
+  it("warns about the model's calls failing", () => {
+    const model: EdgeHealth = {
+      lastOkAt: null,
+      failingSince: NOW - 60_000,
+      lastError: 'OpenAI answered 500',
+      lastErrorAt: NOW,
+    };
+    expect(assessStatus(snapshot({ health: { model } }), LIMITS).warnings).toEqual([
+      "The model's calls have been failing for 1m: OpenAI answered 500.",
     ]);
   });
 });

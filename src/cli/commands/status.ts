@@ -7,6 +7,8 @@ import { globalOptions } from '../context';
 import { resolveDbPath, withDatabase } from '../database';
 import { CLI_EXIT } from '../errors';
 import { duration } from '../options';
+import { parseHealth } from '../../shared/health';
+import { getKv, KV } from '../../queue/kv';
 import { readPm2 } from '../pm2';
 import { paint } from '../render/colour';
 import { renderStatus, statusJson } from '../render/status';
@@ -41,10 +43,16 @@ export function register(program: Command, ctx: CliContext): void {
       duration,
       duration('1h'),
     )
+    .option(
+      '--max-poll-failure <duration>',
+      'polling Telegram failing for longer than this is a problem',
+      duration,
+      duration('2m'),
+    )
     .addHelpText('after', EXAMPLES)
     .action(
       async (
-        opts: { maxWait: { ms: number }; deadSince: { ms: number } },
+        opts: { maxWait: { ms: number }; deadSince: { ms: number }; maxPollFailure: { ms: number } },
         command: Command,
       ): Promise<void> => {
         const g = globalOptions(command);
@@ -53,6 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
           heartbeatTimeoutMs: heartbeatTimeoutMs(ctx),
           maxWaitMs: opts.maxWait.ms,
           deadWindowMs: opts.deadSince.ms,
+          maxPollFailureMs: opts.maxPollFailure.ms,
         };
         const file = resolveDbPath(g.db, ctx.env);
         const pm2Pending = readPm2(ctx.env, now);
@@ -64,6 +73,10 @@ export function register(program: Command, ctx: CliContext): void {
                 counts: countByStatus(handle.sqlite),
                 oldestWaitingAt: oldestWaitingAt(handle.sqlite),
                 deadRecent: countDeadSince(handle.sqlite, now - limits.deadWindowMs),
+              },
+              health: {
+                polling: parseHealth(getKv(handle.sqlite, KV.ingressHealth)),
+                model: parseHealth(getKv(handle.sqlite, KV.modelHealth)),
               },
             }))
             .deferred(),

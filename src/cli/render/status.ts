@@ -1,6 +1,7 @@
 import type { Pm2Snapshot } from '../pm2';
 import type { Assessment, StatusSnapshot, StatusThresholds } from '../status/assess';
 import type { Paint } from './colour';
+import type { EdgeHealth } from '../../shared/health';
 import { renderCounts } from './stats';
 import { renderFields, renderTable } from './table';
 import { formatAge, formatDuration } from './time';
@@ -31,7 +32,16 @@ export function statusJson(
       deadRecent: queue.deadRecent,
       deadWindowMs: limits.deadWindowMs,
     },
+    health: snapshot.health,
   };
+}
+
+/** One edge's health on a line: working (since when it last worked), or failing since when, and why. */
+function renderHealth(health: EdgeHealth, now: number): string {
+  if (health.failingSince !== null) {
+    return `failing for ${formatDuration(now - health.failingSince)}: ${health.lastError ?? 'unknown error'}`;
+  }
+  return health.lastOkAt === null ? 'no record yet' : `ok (last success ${formatAge(health.lastOkAt, now)})`;
 }
 
 const megabytes = (bytes: number | null): string =>
@@ -95,6 +105,8 @@ export function renderStatus(
         queue.oldestWaitingAt === null ? 'nothing waits' : formatAge(queue.oldestWaitingAt, now),
       ],
       [`dead in ${formatDuration(limits.deadWindowMs)}`, String(queue.deadRecent)],
+      ['polling', renderHealth(snapshot.health.polling, now)],
+      ['model', renderHealth(snapshot.health.model, now)],
     ],
     paint,
   );

@@ -3,6 +3,7 @@ import { APPS } from '../../shared/contracts';
 import { type Pm2Snapshot } from '../pm2';
 import { formatDuration } from '../render/time';
 import type { SupervisorRecords } from './supervisor';
+import type { EdgeHealth } from '../../shared/health';
 
 /** The queue as `status` summarises it. */
 export interface QueueSummary {
@@ -18,6 +19,8 @@ export interface StatusSnapshot {
   readonly pm2: Pm2Snapshot;
   readonly supervisor: SupervisorRecords;
   readonly queue: QueueSummary;
+  /** How the worker's edges are doing, as it recorded it. */
+  readonly health: { readonly polling: EdgeHealth; readonly model: EdgeHealth };
 }
 
 /** When `status` calls something wrong. */
@@ -28,6 +31,8 @@ export interface StatusThresholds {
   readonly maxWaitMs: number;
   /** A message died within this window. */
   readonly deadWindowMs: number;
+  /** Polling Telegram failing for longer than this is a problem. */
+  readonly maxPollFailureMs: number;
 }
 
 /** Problems make `status` exit 1; warnings are shown but do not. */
@@ -39,8 +44,9 @@ export interface Assessment {
 /**
  * Decides what is wrong. Problems: the PM2 daemon unreachable, an app missing or not online,
  * the supervisor reporting the worker `crash_loop`, `halted` or `stopped`, a stale heartbeat, a message waiting longer than
- * allowed, a message that died recently. Warnings: a rollback happened, a crash was seen, no
- * heartbeat was ever written. Pure.
+ * allowed, a message that died recently, polling Telegram failing for longer than allowed.
+ * Warnings: a rollback happened, a crash was seen, no heartbeat was ever written, polling failing
+ * for less than that, the model's calls failing. Pure.
  */
 export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds): Assessment {
   const problems: string[] = [];
@@ -88,6 +94,21 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
     const noun = queue.deadRecent === 1 ? 'message' : 'messages';
     problems.push(
       `${queue.deadRecent} ${noun} died in the last ${formatDuration(limits.deadWindowMs)}: see \`autonous queue dead\`.`,
+    );
+  }
+  const { polling, model } = snapshot.health;
+  if (polling.failingSince !== null) {
+    const failing = now - polling.failingSince;
+    const what = `Polling Telegram has failed for ${formatDuration(failing)}: ${polling.lastError ?? 'unknown error'}`;
+    if (failing > limits.maxPollFailureMs) {
+      problems.push(
+        `${what} (limit ${formatDuration(limits.maxPollFailureMs)}). Check the network and TELEGRAM_API_ROOT.`,
+      );
+    } else warnings.push(`${what}.`);
+  }
+  if (model.failingSince !== null) {
+    warnings.push(
+      `The model's calls have been failing for ${formatDuration(now - model.failingSince)}: ${model.lastError ?? 'unknown error'}.`,
     );
   }
   return { problems, warnings };
