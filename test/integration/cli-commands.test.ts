@@ -11,6 +11,7 @@ import { lastUserText, openAIErrors, startFakeOpenAI, type FakeOpenAI } from '..
 import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram';
 import { waitUntil } from '../helpers/wait-until';
 import { TEST_API_KEY, workerEnv } from '../helpers/worker-env';
+import { BWRAP_WORKS } from '../helpers/temp-dir';
 import { runCli, type CliResult } from '../helpers/run-cli';
 
 // The built `bin/autonous` as a child process, against a database the real worker filled through
@@ -576,9 +577,24 @@ describe('doctor', () => {
       ['telegram', 'ok'],
       ['openai', 'ok'],
       ['pm2', 'fail'],
+      // how the agent's commands run: bubblewrap where it works here, else unsandboxed with a warning
+      ['sandbox', BWRAP_WORKS ? 'ok' : 'warn'],
     ]);
     for (const check of report.checks)
       expect(Object.keys(check).sort()).toEqual(['detail', 'fix', 'name', 'status']);
+  });
+
+  it("says when the agent's commands would run unsandboxed, and fails AGENT_SANDBOX=bwrap without bwrap", async () => {
+    const off = await cli(['doctor'], { ...fullEnv(), AGENT_SANDBOX: 'off' });
+    expect(off.stdout).toMatch(/! sandbox\s+commands run unsandboxed \(AGENT_SANDBOX=off\)/);
+    // a PATH without bwrap: bwrap mode cannot work, and the worker would refuse to start
+    const missing = await cli(['doctor', '--json'], {
+      ...fullEnv(),
+      AGENT_SANDBOX: 'bwrap',
+      PATH: '/nonexistent',
+    });
+    const sandbox = JSON.parse(missing.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
+    expect(sandbox).toMatchObject({ status: 'fail', fix: expect.stringContaining('bubblewrap') });
   });
 
   it('names a missing variable and skips the check that needs it', async () => {

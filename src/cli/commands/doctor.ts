@@ -7,6 +7,7 @@ import { checkDatabase } from '../checks/database';
 import { checkOpenAI } from '../checks/openai';
 import { checkPm2 } from '../checks/pm2';
 import { checkTelegram } from '../checks/telegram';
+import { checkSandbox } from '../checks/sandbox';
 import type { CliContext } from '../context';
 import { globalOptions } from '../context';
 import { resolveDbPath } from '../database';
@@ -23,7 +24,8 @@ const OPENAI_VARIABLES = [
 ];
 
 const EXAMPLES = `
-Checks, in order: config, database, telegram (getMe), openai (a one-token completion), pm2.
+Checks, in order: config, database, telegram (getMe), openai (a one-token completion), pm2,
+sandbox (how the agent's commands run: bubblewrap or not).
 Exit code 1 when any check fails. Secrets are never printed.
 
 Examples:
@@ -67,7 +69,7 @@ async function runChecks(ctx: CliContext, dbFlag: string | undefined): Promise<C
   const database = checkDatabase(
     dbFlag !== undefined ? resolveDbPath(dbFlag, env) : (config?.dbPath ?? dbPath(env)),
   );
-  const [telegram, openai, pm2] = await Promise.all([
+  const [telegram, openai, pm2, sandbox] = await Promise.all([
     usable(TELEGRAM_VARIABLES) && config
       ? checkTelegram(config.telegram.token, config.telegram.apiRoot)
       : skip('telegram', 'skipped: fix the Telegram variables first'),
@@ -75,6 +77,7 @@ async function runChecks(ctx: CliContext, dbFlag: string | undefined): Promise<C
       ? checkOpenAI(config.openai)
       : skip('openai', 'skipped: fix the OpenAI variables first'),
     checkPm2(env, ctx.now()),
+    checkSandbox((env.AGENT_TOOLS?.trim() || 'on') !== 'off', env.AGENT_SANDBOX),
   ]);
-  return [envFileError ?? configCheck(report), database, telegram, openai, pm2];
+  return [envFileError ?? configCheck(report), database, telegram, openai, pm2, sandbox];
 }
