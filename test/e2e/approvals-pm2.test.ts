@@ -124,4 +124,54 @@ describe('approvals under PM2', () => {
       } ms after it; answer ${answeredAt - pressedAt} ms after the press`,
     );
   });
+
+  it('"Allow for this run" outlives a SIGKILL: after the restart the identical call runs without a card', async () => {
+    const allowed = 'echo allowed >> run.log';
+    w.openai.script([
+      { toolCalls: [{ name: 'bash', arguments: { command: allowed } }] },
+      { toolCalls: [{ name: 'bash', arguments: { command: 'echo other >> other.log' } }] },
+      { toolCalls: [{ name: 'bash', arguments: { command: allowed } }] },
+      (req) => `results: ${toolResults(req).length}`,
+    ]);
+    const sandbox = await w.start(UNSANDBOXED);
+    w.telegram.pushMessage(101, 'allowed, other, allowed');
+    const press = (card: SentMessage, label: string): void => {
+      const button = (w.telegram.message(101, card.messageId)!.keyboard ?? [])
+        .flat()
+        .find((b) => b.text === label)!;
+      w.telegram.pushCallbackQuery(101, 101, card.messageId, String(button.callback_data));
+    };
+    await w.telegram.waitFor(() => cards().length === 1, 30_000, 'the first card');
+    press(cards()[0]!, 'Allow for this run');
+    await w.telegram.waitFor(() => cards().length === 2, 30_000, 'the second card');
+    await waitUntil(
+      () => rows(`SELECT status FROM inbox WHERE lane = 'answer'`)[0]?.status === 'parked',
+      10_000,
+      () => JSON.stringify(rows('SELECT id, lane, status FROM inbox')),
+    );
+    expect(lines(path.join(project(), 'run.log'))).toEqual(['allowed']);
+
+    const killedPid = await sandbox.killProcess(WORKER, 'SIGKILL');
+    await sandbox.waitFor(
+      (ps) => ps.some((p) => p.name === WORKER && p.status === 'online' && p.pid !== killedPid),
+      20_000,
+      'a new worker',
+    );
+    press(cards()[1]!, 'Deny');
+    await w.telegram.waitFor(
+      () => w.telegram.sentTo(101).some((m) => m.text.startsWith('results: ')),
+      40_000,
+      'the answer after the restart',
+    );
+    // the third call, identical to the first, ran without asking: two cards in all
+    expect(cards()).toHaveLength(2);
+    expect(lines(path.join(project(), 'run.log'))).toEqual(['allowed', 'allowed']);
+    expect(fs.existsSync(path.join(project(), 'other.log'))).toBe(false);
+    expect(rows('SELECT status, scope FROM agent_approvals ORDER BY id')).toEqual([
+      { status: 'allowed', scope: 'run' },
+      { status: 'denied', scope: null },
+    ]);
+    expect(w.openai.requests).toHaveLength(4);
+    expect(w.telegram.sentTo(101).filter((m) => m.keyboard !== undefined)).toEqual([]);
+  });
 });
