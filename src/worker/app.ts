@@ -34,6 +34,7 @@ import path from 'node:path';
 import { ConfigError } from '../shared/env';
 import { resolveSandbox, type SandboxDecision } from '../workspace/sandbox';
 import { createTools } from '../agent/tools';
+import { reapOrphans } from '../workspace/orphans';
 import { createSqliteJournal } from '../queue/agent/sqlite-journal';
 import { runSteps } from '../queue/agent/run-steps';
 import { toJournalStep } from '../queue/agent/rows';
@@ -123,6 +124,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     testTriggers: config.worker.testTriggers,
   };
   const stateDir = path.dirname(config.dbPath);
+  const runsDir = path.join(stateDir, 'runs');
   const chat: Handler = config.agent.tools
     ? new AgentRunHandler({
         ...answerDeps,
@@ -146,7 +148,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
             replyTo: item.messageId,
             onAsked: () => sweeper.poke(),
           }),
-        runsDir: path.join(stateDir, 'runs'),
+        runsDir,
         // bwrap leaves / readable: the env file and the database folder are hidden from commands
         tools: createTools({ sandbox, hide: [config.agent.envFile, stateDir] }),
         journal: createSqliteJournal(sqlite),
@@ -247,6 +249,10 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     },
   });
 
+  // Commands a killed worker left running (unsandboxed ones outlive it) are ended before their
+  // runs resume, so an interrupted command's outcome cannot land after the model was told
+  const reaped = reapOrphans(runsDir);
+  if (reaped > 0) log.warn('killed commands a stopped worker had left running', { groups: reaped });
   // Whatever a dead worker left `processing` goes back with the attempt counted
   const died = recoverInterrupted(
     sqlite,

@@ -52,40 +52,45 @@ async function killWhen(ready: () => boolean, what: string): Promise<void> {
 }
 
 describe('agent runs under PM2', () => {
-  it('SIGKILL while bash runs `sleep 5 && touch done`: the model gets "interrupted", done is never made, one answer', async () => {
-    w.openai.script([
-      { toolCalls: [{ name: 'bash', arguments: { command: 'sleep 5 && touch done' } }] },
-      (req) => `after the restart: ${toolResults(req).at(-1)}`,
-    ]);
-    await w.start(AGENT);
-    w.telegram.pushMessage(101, 'sleep then touch');
-    await killWhen(
-      () => steps().some((s) => s.tool === 'bash' && s.status === 'running'),
-      'the bash call running',
-    );
-    await w.telegram.waitFor(
-      () => w.telegram.sentTo(101).some((m) => m.text.startsWith('after the restart')),
-      40_000,
-      'the answer after the restart',
-    );
-    await waitUntil(
-      () => w.inbox().every((r) => r.status === 'done'),
-      10_000,
-      () => JSON.stringify(w.inbox()),
-    );
-    // longer than the command would have taken: nothing ran it again, nor survived the kill
-    await new Promise((r) => setTimeout(r, 6000));
-    expect(fs.existsSync(path.join(project(), 'done'))).toBe(false);
-    const answers = w.telegram.sentTo(101).filter((m) => m.text.startsWith('after the restart'));
-    expect(answers.map((m) => m.text)).toEqual([`after the restart: ${INTERRUPTED_RESULT}`]);
-    expect(w.openai.requests).toHaveLength(2);
-    expect(steps().map((s) => [s.kind, s.tool, s.status])).toEqual([
-      ['model', null, null],
-      ['tool', 'bash', 'interrupted'],
-      ['model', null, null],
-    ]);
-    expect(w.inbox().map((r) => [r.status, r.attempts])).toEqual([['done', 2]]);
-  });
+  // With bwrap (auto here) the command dies with the worker (--die-with-parent); without it
+  // (off) the next start kills the group the dead worker left running
+  it.each(['auto', 'off'])(
+    'SIGKILL while bash runs `sleep 5 && touch done` (AGENT_SANDBOX=%s): the model gets "interrupted", done is never made, one answer',
+    async (sandboxMode) => {
+      w.openai.script([
+        { toolCalls: [{ name: 'bash', arguments: { command: 'sleep 5 && touch done' } }] },
+        (req) => `after the restart: ${toolResults(req).at(-1)}`,
+      ]);
+      await w.start({ ...AGENT, AGENT_SANDBOX: sandboxMode });
+      w.telegram.pushMessage(101, 'sleep then touch');
+      await killWhen(
+        () => steps().some((s) => s.tool === 'bash' && s.status === 'running'),
+        'the bash call running',
+      );
+      await w.telegram.waitFor(
+        () => w.telegram.sentTo(101).some((m) => m.text.startsWith('after the restart')),
+        40_000,
+        'the answer after the restart',
+      );
+      await waitUntil(
+        () => w.inbox().every((r) => r.status === 'done'),
+        10_000,
+        () => JSON.stringify(w.inbox()),
+      );
+      // longer than the command would have taken: nothing ran it again, nor survived the kill
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(fs.existsSync(path.join(project(), 'done'))).toBe(false);
+      const answers = w.telegram.sentTo(101).filter((m) => m.text.startsWith('after the restart'));
+      expect(answers.map((m) => m.text)).toEqual([`after the restart: ${INTERRUPTED_RESULT}`]);
+      expect(w.openai.requests).toHaveLength(2);
+      expect(steps().map((s) => [s.kind, s.tool, s.status])).toEqual([
+        ['model', null, null],
+        ['tool', 'bash', 'interrupted'],
+        ['model', null, null],
+      ]);
+      expect(w.inbox().map((r) => [r.status, r.attempts])).toEqual([['done', 2]]);
+    },
+  );
 
   it('SIGKILL between a stored response and its tools: each tool runs once, the model is not asked again for it', async () => {
     w.openai.script([

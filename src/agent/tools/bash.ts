@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { runCommand, type ExecResult } from '../../workspace/exec';
+import { forgetGroup, markerFor, recordGroup } from '../../workspace/orphans';
 import type { SandboxDecision } from '../../workspace/sandbox';
 import type { Tool, ToolContext, ToolResult } from '../ports';
 import { argsObject, failure, guarded, optionalBoolean, optionalPositive, requiredString } from './args';
@@ -66,7 +67,11 @@ export function bashTool(options: BashOptions): Tool {
     const timeoutSeconds = Math.min(asked ?? BASH_DEFAULT_TIMEOUT_SECONDS, BASH_MAX_TIMEOUT_SECONDS);
     const network = optionalBoolean(args, 'network') ?? false;
     const outputPath = path.join(ctx.runDir, `bash-${Date.now()}-${randomBytes(3).toString('hex')}.log`);
+    // a marker names the command's group while it runs, so a worker killed meanwhile has it
+    // killed on its next start (src/workspace/orphans.ts)
+    const marker = markerFor(outputPath);
     const result = await runCommand({
+      onStart: (pid) => recordGroup(marker, pid),
       command,
       root: ctx.root,
       outputPath,
@@ -79,6 +84,7 @@ export function bashTool(options: BashOptions): Tool {
       killGraceMs: options.killGraceMs,
       onProgress: ctx.onProgress ? (ms) => ctx.onProgress?.(`running ${Math.floor(ms / 1000)} s`) : undefined,
     });
+    forgetGroup(marker);
     if (result.aborted) throw ctx.signal.reason ?? new Error('The run was stopped.');
     if (result.startError) return { ...failure(result.startError), outputPath };
     const exitCode = shellExitCode(result);

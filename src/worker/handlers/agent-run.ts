@@ -158,7 +158,6 @@ export class AgentRunHandler implements Handler {
     const view = new RunView(item, this.deps, controller.signal);
     try {
       const { name: project, root } = await this.deps.projectFor(item);
-      await this.deps.undo?.checkpoint(item, root);
       const result = await withTyping(this.deps.telegram, chatId, controller.signal, () =>
         this.runWithContext(item, text, project, root, view, controller.signal),
       );
@@ -227,7 +226,7 @@ export class AgentRunHandler implements Handler {
       },
       {
         model: deps.model,
-        tools: deps.tools,
+        tools: this.checkpointed(item, root),
         journal: deps.journal,
         toolContext: (runId) => ({
           root,
@@ -241,6 +240,28 @@ export class AgentRunHandler implements Handler {
         now: deps.now,
         signal,
       },
+    );
+  }
+
+  /**
+   * The tools, each that changes things checkpointing the project first: a run that only talks
+   * or reads costs no git at all (a checkpoint is two git commands), and the checkpoint is taken
+   * once per run (it is stored, so a resumed run reuses it).
+   */
+  private checkpointed(item: InboxRow, root: string): readonly Tool[] {
+    const undo = this.deps.undo;
+    if (undo === undefined) return this.deps.tools;
+    let taken: Promise<void> | undefined;
+    return this.deps.tools.map((tool) =>
+      tool.readOnly
+        ? tool
+        : {
+            ...tool,
+            run: async (args, ctx) => {
+              await (taken ??= undo.checkpoint(item, root));
+              return tool.run(args, ctx);
+            },
+          },
     );
   }
 
