@@ -3,7 +3,7 @@ import { prepared } from './statements';
 
 /**
  * Ends a chat's answers still waiting (queued, failed, parked) that arrived before update
- * `beforeUpdateId` as `skipped` with the reason: `/stop`. Returns how many.
+ * `beforeUpdateId` as `skipped` with the reason: `/stop`. Returns their inbox ids.
  */
 export function skipWaitingAnswers(
   sqlite: Database.Database,
@@ -11,12 +11,15 @@ export function skipWaitingAnswers(
   beforeUpdateId: number,
   reason: string,
   now: number,
-): number {
+): number[] {
   return prepared(
     sqlite,
     `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ?
-     WHERE chat_id = ? AND lane = 'answer' AND update_id < ? AND status IN ('queued', 'failed', 'parked')`,
-  ).run(reason, now, chatId, beforeUpdateId).changes;
+     WHERE chat_id = ? AND lane = 'answer' AND update_id < ? AND status IN ('queued', 'failed', 'parked')
+     RETURNING id`,
+  )
+    .pluck()
+    .all(reason, now, chatId, beforeUpdateId) as number[];
 }
 
 /** A chat's answer lane at a glance, for `/status`. */

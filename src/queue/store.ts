@@ -56,7 +56,7 @@ export interface Store {
     maxTokens?: number,
   ): Turn[];
   /** `/stop`: the chat's waiting answers end skipped; returns how many. */
-  skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number;
+  skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number[];
   chatLaneState(chatId: number): ChatLaneState;
   recordUsage(record: UsageRecord, now: number): void;
   usageSince(since: number, chatId?: number): UsageTotal[];

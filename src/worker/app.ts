@@ -13,7 +13,7 @@ import { chatModel } from './chat-model';
 import { DraftSupport } from './draft-stream';
 import { COMMANDS } from './commands';
 import { crashAttemptLimit, isAllowed, retryPolicy } from './policy';
-import { FatalWorkerError, Scheduler } from './scheduler';
+import { FatalWorkerError, Scheduler, STOPPED_BY_USER } from './scheduler';
 import { TelegramClient } from './telegram';
 import { EdgeError } from './errors';
 import { ChatReplyHandler } from './handlers/chat-reply';
@@ -35,6 +35,7 @@ import { ConfigError } from '../shared/env';
 import { resolveSandbox, type SandboxDecision } from '../workspace/sandbox';
 import { createTools } from '../agent/tools';
 import { reapOrphans } from '../workspace/orphans';
+import { expireRunApprovalsNow } from '../queue/agent/expire-run-approvals';
 import { createSqliteJournal } from '../queue/agent/sqlite-journal';
 import { runSteps } from '../queue/agent/run-steps';
 import { toJournalStep } from '../queue/agent/rows';
@@ -195,6 +196,15 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     systemPrompt: config.worker.systemPrompt,
     contextMaxTokens: config.worker.contextMaxTokens,
     botUsername: () => botUsername,
+    // a stopped message's run ends cancelled, and a card it waited on loses its buttons
+    onStopped: (inboxIds) => {
+      for (const id of inboxIds) {
+        const run = store.runOfItem(id);
+        if (run === undefined) continue;
+        store.finishRunOf(id, { status: 'cancelled', error: STOPPED_BY_USER }, now());
+        if (expireRunApprovalsNow(sqlite, run.id, now()) > 0) sweeper.poke();
+      }
+    },
     more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => ({ sandbox }) }),
     sandboxNote: config.agent.tools ? sandbox.note : null,
   });

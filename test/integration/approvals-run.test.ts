@@ -178,6 +178,31 @@ describe('on-risk without bwrap: every bash asks', () => {
     expect(h.rows(`SELECT status FROM agent_runs`)).toEqual([{ status: 'done' }]);
   });
 
+  it('/stop while a run waits for approval: the run ends cancelled, the card loses its buttons, nothing runs', async () => {
+    h.openai.script([{ toolCalls: [{ name: 'bash', arguments: { command: 'echo no >> stopped.log' } }] }]);
+    await h.start(UNSANDBOXED);
+    h.telegram.pushMessage(101, 'ask me first');
+    const card = await nthCard(1);
+    await h.telegram.waitFor(
+      () => h.rows(`SELECT status FROM inbox WHERE lane = 'answer'`)[0]?.status === 'parked',
+      5000,
+      'the run parked',
+    );
+    expect(await reply(101, '/stop')).toBe('Stopped 1 waiting message.');
+    await h.telegram.waitFor(
+      () => h.telegram.message(101, card.messageId)!.keyboard === undefined,
+      5000,
+      'the card without buttons',
+    );
+    expect(h.rows(`SELECT status FROM agent_runs`)).toEqual([{ status: 'cancelled' }]);
+    expect(h.rows(`SELECT status, error FROM inbox WHERE lane = 'answer'`)).toEqual([
+      { status: 'skipped', error: 'stopped by the user' },
+    ]);
+    expect(h.rows(`SELECT status FROM agent_approvals`)).toEqual([{ status: 'expired' }]);
+    expect(lines(path.join(project(), 'stopped.log'))).toEqual([]);
+    expect(h.openai.requests).toHaveLength(1);
+  });
+
   it('two bash calls in one response: a card for each in turn, each decided on its own', async () => {
     h.openai.script([
       {

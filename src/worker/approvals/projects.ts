@@ -1,7 +1,9 @@
 // A chat's projects (issue 11 item 4): the folders under AGENT_WORKSPACES and the ones the
 // operator lists in AGENT_PROJECTS; the current one per chat, remembered in kv.
 
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { runForInbox } from '../../queue/agent/run-for-inbox';
 import { KV } from '../../queue/kv';
@@ -38,8 +40,18 @@ export async function resolveProject(
 ): Promise<Project> {
   const listed = config.projects[name];
   if (listed !== undefined) return { name, root: listed, listed: true };
-  return { name, root: await projectPath(config.workspaces, name, git), listed: false };
+  // every answer asks: a folder made once is remembered while it still has its repository
+  const key = `${config.workspaces}\0${name}`;
+  const known = knownRoots.get(key);
+  if (known !== undefined && existsSync(path.join(known, '.git')))
+    return { name, root: known, listed: false };
+  const root = await projectPath(config.workspaces, name, git);
+  knownRoots.set(key, root);
+  return { name, root, listed: false };
 }
+
+// Workspace projects already created and git-inited, by workspaces folder and name
+const knownRoots = new Map<string, string>();
 
 /** The chat's current project, for a new agent run (`{name, root}`; the folder exists). */
 export async function projectFor(

@@ -17,7 +17,7 @@ import {
 } from '../../agent/loop';
 import type { ModelPort, Tool } from '../../agent/ports';
 import { WorkerStopping } from '../../agent/shutdown';
-import { buildContext } from '../context';
+import { contextFor } from '../chat-context';
 import { ContextTooLongError } from '../errors';
 import { formatReply } from '../format';
 import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
@@ -76,9 +76,6 @@ export interface AgentRunDeps {
   /** Test-only triggers (`WORKER_TEST_TRIGGERS=1`): `/__crash`, `/__hang`. */
   readonly testTriggers?: boolean;
 }
-
-// How far back the context looks; the token budget then decides what is sent
-const HISTORY_ROWS = 400;
 
 /** What a run came to, for the handler. */
 type RunEnd =
@@ -210,10 +207,7 @@ export class AgentRunHandler implements Handler {
   ): Promise<AgentResult> {
     const { deps } = this;
     const chatId = item.chatId!;
-    const start = Number(deps.store.getKv(KV.conversationStart(chatId)) ?? 0);
-    // a message sent before the chat's /new still sees the conversation it was part of
-    const past = deps.store.recentTurns(chatId, item.id, HISTORY_ROWS, item.id > start ? start : 0);
-    const context = buildContext(deps.systemPrompt, past, text, budget);
+    const context = contextFor(deps.store, item, text, deps.systemPrompt, budget);
     return runAgent(
       {
         run: { inboxId: item.id, chatId, project },

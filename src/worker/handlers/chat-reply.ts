@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/log';
 import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
-import { buildContext } from '../context';
+import { contextFor } from '../chat-context';
 import { ContextTooLongError } from '../errors';
 import { formatReply } from '../format';
 import type { ModelPort, ModelResponse } from '../../agent/ports';
@@ -10,7 +10,6 @@ import type { AnswerUsage } from '../../queue/settle';
 import { sendNotice, sendParts } from '../replier';
 import { dailyLimitNotice } from '../notices';
 import { startOfUtcDay } from '../../shared/day';
-import { KV } from '../../queue/kv';
 import type { TelegramClient } from '../telegram';
 import type { Handler, Outcome } from './handler';
 import { fireTestTrigger } from '../test-triggers';
@@ -40,8 +39,6 @@ export interface ChatReplyDeps {
 const TYPING_EVERY_MS = 4500;
 // An answer faster than this needs no indicator: it would cost a request per message for nothing
 const TYPING_DELAY_MS = 500;
-// How far back the context looks; the token budget then decides what is sent
-const HISTORY_ROWS = 400;
 
 /**
  * One message → one model call → one reply (invariant 3): the answer is stored before its first
@@ -129,23 +126,19 @@ export class ChatReplyHandler implements Handler {
   ): Promise<ModelResponse> {
     const { systemPrompt, contextMaxTokens: budget } = this.deps;
     const options = { signal, onText, model: this.deps.modelFor(item.chatId!) };
-    const start = Number(this.deps.store.getKv(KV.conversationStart(item.chatId!)) ?? 0);
-    // a message sent before the chat's /new still sees the conversation it was part of
-    const past = this.deps.store.recentTurns(
-      item.chatId!,
-      item.id,
-      HISTORY_ROWS,
-      item.id > start ? start : 0,
-    );
     try {
-      return await this.deps.model(buildContext(systemPrompt, past, text, budget), [], options);
+      return await this.deps.model(
+        contextFor(this.deps.store, item, text, systemPrompt, budget),
+        [],
+        options,
+      );
     } catch (err) {
       if (!(err instanceof ContextTooLongError)) throw err;
       this.deps.log.warn('the model found the context too long; retrying with a quarter of the budget', {
         id: item.id,
       });
       return await this.deps.model(
-        buildContext(systemPrompt, past, text, Math.floor(budget / 4)),
+        contextFor(this.deps.store, item, text, systemPrompt, Math.floor(budget / 4)),
         [],
         options,
       );

@@ -42,6 +42,8 @@ export interface CommandDeps {
   readonly prices: Readonly<Record<string, Price>>;
   readonly systemPrompt: string;
   readonly contextMaxTokens: number;
+  /** Called with the inbox ids of waiting answers `/stop` skipped (their runs end, their cards close). */
+  readonly onStopped?: (inboxIds: readonly number[]) => void;
   /** The bot's @username once known (getMe), to tell `/cmd@other_bot` apart. */
   readonly botUsername: () => string | undefined;
   /** Asked first: `/approve`, `/deny`, `/project`, `/diff`, `/undo` (src/worker/approvals). */
@@ -103,12 +105,14 @@ export class CommandHandler implements Handler {
   private stop(item: InboxRow): string {
     const chatId = item.chatId!;
     const running = this.deps.lanes.cancel(chatId);
-    const waiting = this.deps.store.skipWaitingAnswers(
+    const stopped = this.deps.store.skipWaitingAnswers(
       chatId,
       item.updateId,
       STOPPED_BY_USER,
       this.deps.now(),
     );
+    if (stopped.length > 0) this.deps.onStopped?.(stopped);
+    const waiting = stopped.length;
     this.deps.log.info('stopped by the user', { chatId, running, waiting });
     if (!running && waiting === 0) return 'Nothing to stop.';
     const parts = [
