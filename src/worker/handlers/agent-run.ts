@@ -5,7 +5,6 @@ import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import type { AnswerUsage } from '../../queue/settle';
 import { KV } from '../../queue/kv';
-import { startOfUtcDay } from '../../shared/day';
 import type { AgentEvent } from '../../agent/events';
 import type { AgentJournal, JournalStep } from '../../agent/journal';
 import {
@@ -19,10 +18,7 @@ import type { ModelPort, Tool } from '../../agent/ports';
 import { WorkerStopping } from '../../agent/shutdown';
 import { contextFor } from '../chat-context';
 import { ContextTooLongError } from '../errors';
-import { formatReply } from '../format';
 import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
-import { dailyLimitNotice } from '../notices';
-import { sendNotice, sendParts } from '../replier';
 import { RunProgress, type ProgressEnd } from '../run-progress';
 import { STOPPED_BY_USER } from '../scheduler';
 import { StatusMessage, type StatusTelegram } from '../status-message';
@@ -31,6 +27,7 @@ import type { TelegramClient } from '../telegram';
 import { fireTestTrigger } from '../test-triggers';
 import { withTyping } from '../typing';
 import type { Handler, Outcome } from './handler';
+import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 
 /** The Bot API methods a run uses. */
 export type RunTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping' | 'sendDocument'> &
@@ -94,21 +91,13 @@ export class AgentRunHandler implements Handler {
   /** Answers a text message of an allowed chat with a run. */
   async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
     const { store, log } = this.deps;
-    const chatId = item.chatId!;
     const text = item.text!;
     if (this.deps.testTriggers) await fireTestTrigger(text);
     let reply = item.reply;
     if (reply === null) {
-      if (store.runOfItem(item.id) === undefined && this.overDailyLimit(chatId)) {
-        await sendNotice(
-          this.deps.telegram,
-          log,
-          chatId,
-          item.messageId,
-          dailyLimitNotice(this.deps.dailyTokensPerChat),
-          signal,
-        );
-        return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
+      if (store.runOfItem(item.id) === undefined) {
+        const refused = await refuseOverDailyLimit(this.deps, item, signal);
+        if (refused) return refused;
       }
       // a message retried after it died (`queue retry`): its run goes on where it stood
       if (store.reopenDeadRun(item.id, this.deps.now()))
@@ -123,24 +112,7 @@ export class AgentRunHandler implements Handler {
         partsSent: item.replyPartsSent,
       });
     }
-    const parts = formatReply(reply);
-    await sendParts(
-      this.deps.telegram,
-      log,
-      chatId,
-      item.messageId,
-      parts,
-      item.replyPartsSent,
-      (n) => store.markPartsSent(item.id, n),
-      signal,
-    );
-    log.info('answered', { id: item.id, chatId, parts: parts.length, attempt: item.attempts });
-    return { kind: 'done', reply };
-  }
-
-  private overDailyLimit(chatId: number): boolean {
-    const limit = this.deps.dailyTokensPerChat;
-    return limit > 0 && this.deps.store.chatTokensSince(chatId, startOfUtcDay(this.deps.now())) >= limit;
+    return deliverAnswer(this.deps, item, reply, signal);
   }
 
   /** Runs (or resumes) the item's run and maps its result. */

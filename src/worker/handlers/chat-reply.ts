@@ -3,15 +3,13 @@ import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import { contextFor } from '../chat-context';
 import { ContextTooLongError } from '../errors';
-import { formatReply } from '../format';
 import type { ModelPort, ModelResponse } from '../../agent/ports';
 import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
 import type { AnswerUsage } from '../../queue/settle';
-import { sendNotice, sendParts } from '../replier';
-import { dailyLimitNotice } from '../notices';
-import { startOfUtcDay } from '../../shared/day';
 import type { TelegramClient } from '../telegram';
 import type { Handler, Outcome } from './handler';
+import { withTyping } from '../typing';
+import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 import { fireTestTrigger } from '../test-triggers';
 
 /** The Bot API methods a chat reply uses. */
@@ -35,11 +33,6 @@ export interface ChatReplyDeps {
   readonly testTriggers?: boolean;
 }
 
-// "typing…" shows for 5 s on Telegram: renewed a little before it fades
-const TYPING_EVERY_MS = 4500;
-// An answer faster than this needs no indicator: it would cost a request per message for nothing
-const TYPING_DELAY_MS = 500;
-
 /**
  * One message → one model call → one reply (invariant 3): the answer is stored before its first
  * part is sent, so after a crash the stored answer is sent and the model is not asked again, and
@@ -55,19 +48,12 @@ export class ChatReplyHandler implements Handler {
     const text = item.text!;
     if (this.deps.testTriggers) await fireTestTrigger(text);
     let reply = item.reply;
-    if (reply === null && this.overDailyLimit(chatId)) {
-      await sendNotice(
-        this.deps.telegram,
-        log,
-        chatId,
-        item.messageId,
-        dailyLimitNotice(this.deps.dailyTokensPerChat),
-        signal,
-      );
-      return { kind: 'skipped', reason: 'over the daily token limit (WORKER_DAILY_TOKENS_PER_CHAT)' };
-    }
     if (reply === null) {
-      const answer = await this.withTyping(chatId, signal, () => this.askStreaming(item, text, signal));
+      const refused = await refuseOverDailyLimit(this.deps, item, signal);
+      if (refused) return refused;
+      const answer = await withTyping(this.deps.telegram, chatId, signal, () =>
+        this.askStreaming(item, text, signal),
+      );
       reply = answer.content ?? '';
       store.storeAnswer(item, reply, usageOf(answer), this.deps.now());
     } else {
@@ -76,24 +62,7 @@ export class ChatReplyHandler implements Handler {
         partsSent: item.replyPartsSent,
       });
     }
-    const parts = formatReply(reply);
-    await sendParts(
-      this.deps.telegram,
-      log,
-      chatId,
-      item.messageId,
-      parts,
-      item.replyPartsSent,
-      (n) => store.markPartsSent(item.id, n),
-      signal,
-    );
-    log.info('answered', { id: item.id, chatId, parts: parts.length, attempt: item.attempts });
-    return { kind: 'done', reply };
-  }
-
-  private overDailyLimit(chatId: number): boolean {
-    const limit = this.deps.dailyTokensPerChat;
-    return limit > 0 && this.deps.store.chatTokensSince(chatId, startOfUtcDay(this.deps.now())) >= limit;
+    return deliverAnswer(this.deps, item, reply, signal);
   }
 
   /** The model call, its text drafted as it grows in a private chat. */
@@ -142,22 +111,6 @@ export class ChatReplyHandler implements Handler {
         [],
         options,
       );
-    }
-  }
-
-  private async withTyping<T>(chatId: number, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-    const typing = (): void => {
-      if (!signal.aborted) void this.deps.telegram.sendTyping(chatId);
-    };
-    let timer = setTimeout(() => {
-      typing();
-      timer = setInterval(typing, TYPING_EVERY_MS);
-    }, TYPING_DELAY_MS);
-    try {
-      return await work();
-    } finally {
-      clearTimeout(timer);
-      clearInterval(timer);
     }
   }
 }
