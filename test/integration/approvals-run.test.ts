@@ -71,11 +71,12 @@ async function answered(prefix: string, chatId = 101): Promise<SentMessage> {
   return h.telegram.sentTo(chatId).find((m) => m.text.startsWith(prefix))!;
 }
 
+/** Sends `text` and resolves with the bot's reply to it (not a run's status message meanwhile). */
 async function reply(chatId: number, text: string): Promise<string> {
-  const before = h.telegram.sentTo(chatId).length;
-  h.telegram.pushMessage(chatId, text);
-  await h.telegram.waitFor(() => h.telegram.sentTo(chatId).length > before, 8000, `a reply to ${text}`);
-  return h.telegram.sentTo(chatId)[before]!.text;
+  const asked = h.telegram.pushMessage(chatId, text).message!.message_id;
+  const answer = () => h.telegram.sentTo(chatId).find((m) => m.replyToMessageId === asked);
+  await h.telegram.waitFor(() => answer() !== undefined, 8000, `a reply to ${text}`);
+  return answer()!.text;
 }
 
 function git(root: string, ...args: string[]): string {

@@ -123,11 +123,12 @@ async function waitForAnswers(n: number): Promise<void> {
   await h.telegram.waitFor(() => h.telegram.callbackAnswers.length >= n, 5000, `${n} press answers`);
 }
 
+/** Sends `text` and resolves with the bot's reply to it (not a run's status message meanwhile). */
 async function reply(chatId: number, text: string): Promise<string> {
-  const before = h.telegram.sentTo(chatId).length;
-  h.telegram.pushMessage(chatId, text);
-  await h.telegram.waitFor(() => h.telegram.sentTo(chatId).length > before, 8000, `a reply to ${text}`);
-  return h.telegram.sentTo(chatId)[before]!.text;
+  const asked = h.telegram.pushMessage(chatId, text).message!.message_id;
+  const answer = () => h.telegram.sentTo(chatId).find((m) => m.replyToMessageId === asked);
+  await h.telegram.waitFor(() => answer() !== undefined, 8000, `a reply to ${text}`);
+  return answer()!.text;
 }
 
 describe('approval cards and presses', () => {
