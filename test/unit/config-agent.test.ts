@@ -2,25 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadWorkerConfig } from '../../src/shared/config';
-import { ConfigError } from '../../src/shared/env';
+import { BASE_ENV, configError } from '../helpers/config-env';
 
 // AGENT_APPROVERS, AGENT_PROJECTS and the approval settings of issue 11.
 
-const BASE = {
-  TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678',
-  OPENAI_API_KEY: 'sk-test-0123456789abcdef',
-  AUTONOUS_HOME: '/srv/autonous',
-};
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadWorkerConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const BASE = BASE_ENV;
 
 let dir = '';
 beforeEach(() => (dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'autonous-cfg-')))));
