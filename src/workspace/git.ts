@@ -120,8 +120,16 @@ async function withTempIndex<T>(
   const dir = await gitDir(root, options);
   const index = path.join(dir, `autonous-index-${randomBytes(4).toString('hex')}`);
   if (seed === 'real') {
-    // seeding with the real index lets `git add -A` skip files whose stat did not change
-    await fs.copyFile(path.join(dir, 'index'), index).catch(() => undefined);
+    // Seeding with the real index lets `git add -A` skip files whose stat did not change. The copy
+    // keeps the index's own mtime: git re-reads an entry whose file is not older than its index
+    // ("racily clean"), and a fresh mtime would hide a same-size edit made in the same clock tick
+    // as the last commit, leaving it out of the run's commit.
+    const real = path.join(dir, 'index');
+    const stat = await fs.stat(real).catch(() => null);
+    if (stat !== null) {
+      await fs.copyFile(real, index);
+      await fs.utimes(index, stat.atime, stat.mtime);
+    }
   }
   try {
     return await body(index);

@@ -13,7 +13,6 @@ import { useWorkerHarness } from '../helpers/worker-harness';
 
 jest.setTimeout(60_000);
 const h = useWorkerHarness();
-const REPO = path.resolve(__dirname, '..', '..');
 const AGENT = { AGENT_APPROVAL: 'never' };
 
 /** The tool results the model was given in a request, in order. */
@@ -189,7 +188,9 @@ describe('agent runs', () => {
   (bwrap ? it : it.skip)(
     'with bwrap, bash cannot write outside the project nor open a TCP connection',
     async () => {
-      const escape = path.join(REPO, `escape-${process.pid}-${Date.now()}`);
+      // a folder that exists outside the sandbox and outside /tmp (the sandbox's /tmp is its own)
+      const outside = fs.mkdtempSync('/var/tmp/autonous-escape-');
+      const escape = path.join(outside, 'escape');
       const port = new URL(h.openai.url).port;
       h.openai.script([
         {
@@ -218,6 +219,7 @@ describe('agent runs', () => {
       expect(tcp).toContain('TCP-FAIL');
       expect(tcp).not.toContain('TCP-OPEN');
       expect(fs.readFileSync(path.join(project(), 'inside.txt'), 'utf8')).toBe('inside\n');
+      fs.rmSync(outside, { recursive: true, force: true });
     },
   );
 
