@@ -95,13 +95,15 @@ export class AgentRunHandler implements Handler {
     if (this.deps.testTriggers) await fireTestTrigger(text);
     let reply = item.reply;
     if (reply === null) {
-      if (store.runOfItem(item.id) === undefined) {
+      const begun = store.runOfItem(item.id);
+      if (begun === undefined) {
         const refused = await refuseOverDailyLimit(this.deps, item, signal);
         if (refused) return refused;
-      }
-      // a message retried after it died (`queue retry`): its run goes on where it stood
-      if (store.reopenDeadRun(item.id, this.deps.now()))
+      } else if (begun.status === 'failed' && store.reopenDeadRun(item.id, this.deps.now())) {
+        // a message retried after it died (`queue retry`): its run goes on where it stood (asked
+        // only of a failed run: the write it takes is not worth making for every message)
         log.info('reopened the run of a retried message', { id: item.id });
+      }
       const end = await this.run(item, text, signal);
       if (end.kind === 'outcome') return end.outcome;
       reply = end.answer;
