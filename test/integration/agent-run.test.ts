@@ -265,6 +265,11 @@ describe('agent runs', () => {
     ]);
     console.log(`process group gone ${goneMs} ms after /stop was pushed`);
     expect(h.openai.requests).toHaveLength(1);
+    // the stopped run's model call still counts toward /usage and the daily limit
+    const reported = h.openai.requests[0]!.response!.usage;
+    expect(h.rows('SELECT prompt_tokens, completion_tokens FROM usage')).toEqual([
+      { prompt_tokens: reported.promptTokens, completion_tokens: reported.completionTokens },
+    ]);
   });
 
   it('the heartbeat keeps beating while a command runs', async () => {

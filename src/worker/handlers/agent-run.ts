@@ -233,6 +233,16 @@ export class AgentRunHandler implements Handler {
     );
   }
 
+  /** The model that made the run's last response, as the API named it. */
+  private lastModel(item: InboxRow, result: AgentResult): string {
+    return (
+      this.deps
+        .runSteps(result.runId)
+        .filter((s) => s.kind === 'model')
+        .at(-1)?.model ?? this.deps.modelFor(item.chatId!)
+    );
+  }
+
   /** The run's result as what the handler does next. */
   private end(item: InboxRow, result: AgentResult, view: RunView): RunEnd {
     const { log } = this.deps;
@@ -247,21 +257,23 @@ export class AgentRunHandler implements Handler {
       case 'limit':
       case 'failed': {
         view.finish(result.status);
-        const model =
-          this.deps
-            .runSteps(result.runId)
-            .filter((s) => s.kind === 'model')
-            .at(-1)?.model ?? this.deps.modelFor(item.chatId!);
         return {
           kind: 'answer',
           answer:
             result.answer ??
             `The run ended (${result.status}) without an answer; its steps are in \`autonous runs show ${result.runId}\`.`,
-          usage: { model, ...result.usage },
+          usage: { model: this.lastModel(item, result), ...result.usage },
         };
       }
       case 'cancelled':
         view.finish('cancelled');
+        // what the stopped run's model calls cost still counts (/usage, the daily limit)
+        if (result.usage.promptTokens + result.usage.completionTokens > 0) {
+          this.deps.store.recordUsage(
+            { chatId: item.chatId!, inboxId: item.id, model: this.lastModel(item, result), ...result.usage },
+            this.deps.now(),
+          );
+        }
         return { kind: 'outcome', outcome: { kind: 'skipped', reason: STOPPED_BY_USER } };
       case 'parked': {
         view.finish('parked');
