@@ -126,6 +126,7 @@ function emptyFigures(c: Contestant): ContestantFigures {
     rounds: [],
     killsMs: [],
     restartDelaysMs: [],
+    lost: 0,
   };
 }
 
@@ -185,8 +186,10 @@ async function main(): Promise<void> {
       }
       done.push(
         `${c.name} ${b.perSecond.toFixed(0)} msg/s, p50 ${idle.p50Ms.toFixed(1)} ms` +
-          (slow ? `, slow ${slow.ratio.toFixed(2)}×` : ''),
+          (slow ? `, slow ${slow.ratio.toFixed(2)}×` : '') +
+          (b.complete ? '' : `, LOST ${b.messages - b.answered} of ${b.messages} burst replies`),
       );
+      if (!b.complete) fig(c).lost += b.messages - b.answered;
     }
     console.log(`${counted ? `round ${round - WARMUP + 1}` : `warm-up ${round + 1}`}: ${done.join('; ')}`);
   }

@@ -6,6 +6,8 @@ import type { FakeTelegram } from '../../test/helpers/fake-telegram';
 export interface ReplyProbe {
   /** Messages accepted since the probe was attached. */
   readonly count: number;
+  /** `performance.now()` of the last accepted message (0 before any). */
+  readonly lastAt: number;
   /** Resolves with `performance.now()` of the moment the count reached `target`. */
   waitForCount(target: number, timeoutMs: number, what: string): Promise<number>;
   /** Drops what the fake has recorded so far (sent messages, calls), to keep a long run's memory flat. */
@@ -39,6 +41,9 @@ export function watchReplies(telegram: FakeTelegram): ReplyProbe {
   return {
     get count() {
       return count;
+    },
+    get lastAt() {
+      return reachedAt;
     },
     waitForCount(target, timeoutMs, what) {
       if (count >= target) return Promise.resolve(reachedAt);

@@ -32,6 +32,8 @@ export interface ContestantFigures {
   readonly killsMs: number[];
   /** The restart delays PM2 chose for those kills, from its log. */
   restartDelaysMs: number[];
+  /** Burst replies that never came, over every round (warm-up included): a bot that drops messages. */
+  lost: number;
 }
 
 /** The claim-scale comparison (autonous c=1 on a prefilled vs an empty inbox). */
@@ -63,6 +65,7 @@ export interface Summary {
   readonly slowRatio: number;
   readonly slowMakespanSeconds: number;
   readonly killMs: number;
+  readonly lost: number;
   readonly rssFreshMb: number;
   readonly rssIdleMb: number;
   readonly rssAfterBurstMb: number;
@@ -84,6 +87,7 @@ export function summarize(c: ContestantFigures): Summary {
     slowRatio: median(of((r) => r.slowRatio)),
     slowMakespanSeconds: median(of((r) => r.slowMakespanSeconds)),
     killMs: median(c.killsMs),
+    lost: c.lost,
     rssFreshMb: c.rssFreshMb,
     rssIdleMb: median(of((r) => r.rssIdleMb)),
     rssAfterBurstMb: median(of((r) => r.rssAfterBurstMb)),
@@ -186,6 +190,7 @@ export function renderTable(
     row(`slow model: ${labels.slow}, makespan ÷ ideal`, (s) => ratio(s.slowRatio)),
     row(`slow model: makespan (s)`, (s) => fixed(s.slowMakespanSeconds, 2)),
     row(`SIGKILL → next reply, ${labels.kills} (ms)`, (s) => fixed(s.killMs, 0)),
+    row('burst replies lost, all rounds', (s) => fixed(s.lost, 0)),
     row('RSS idle, fresh (MB)', (s) => fixed(s.rssFreshMb, 0)),
     row('RSS idle, between rounds (MB)', (s) => fixed(s.rssIdleMb, 0)),
     row('RSS after the burst (MB)', (s) => fixed(s.rssAfterBurstMb, 0)),

@@ -53,15 +53,37 @@ export async function burst(
   const start = performance.now();
   const messages = pushAll(c, chats, perChat, 'burst');
   let end: number;
-  try {
-    end = await c.replies.waitForCount(target, deadlineMs ?? REPLY_TIMEOUT_MS, `${c.name}: the burst`);
-  } catch (err) {
-    if (deadlineMs === undefined) throw err;
-    end = performance.now();
+  if (deadlineMs !== undefined) {
+    try {
+      end = await c.replies.waitForCount(target, deadlineMs, `${c.name}: the burst`);
+    } catch {
+      end = performance.now();
+    }
+  } else {
+    end = await untilStalled(c, target, `${c.name}: the burst`);
   }
   const answered = Math.min(messages, c.replies.count - before);
   const seconds = (end - start) / 1000;
   return { messages, answered, seconds, perSecond: answered / seconds, complete: answered === messages };
+}
+
+// A burst whose replies stop coming for this long has lost the rest (a bot that drops messages):
+// it ends at its last reply, so the others' turns still run and the loss is reported
+const STALL_MS = 10_000;
+
+/** Waits for `target` replies; when no reply came for STALL_MS, resolves at the last one. */
+async function untilStalled(c: Contestant, target: number, what: string): Promise<number> {
+  for (;;) {
+    const seen = c.replies.count;
+    try {
+      return await c.replies.waitForCount(target, STALL_MS, what);
+    } catch (err) {
+      if (c.replies.count === seen) {
+        if (seen === 0) throw err;
+        return c.replies.lastAt;
+      }
+    }
+  }
 }
 
 /** Latency of single messages, each sent once the previous one was answered. */
