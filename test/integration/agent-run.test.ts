@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { INTERRUPTED_RESULT } from '../../src/agent/ports';
@@ -7,6 +6,7 @@ import { runCli } from '../helpers/run-cli';
 import { waitUntil } from '../helpers/wait-until';
 import { TEST_API_KEY } from '../helpers/worker-env';
 import { useWorkerHarness } from '../helpers/worker-harness';
+import { BWRAP_WORKS } from '../helpers/temp-dir';
 
 // Agent runs through the real worker: a scripted model (the fake OpenAI returns tool_calls), real
 // files and git in the project folder, real bwrap when it works here.
@@ -38,34 +38,8 @@ function pidsWith(marker: string): number[] {
   return out;
 }
 
-/** Whether bwrap sandboxes here (decided before the tests are defined, so some can be skipped). */
-function bwrapWorks(): boolean {
-  try {
-    execFileSync(
-      'bwrap',
-      [
-        '--die-with-parent',
-        '--unshare-all',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--proc',
-        '/proc',
-        '--',
-        'true',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    return true;
-  } catch {
-    return false;
-  }
-}
-const bwrap = bwrapWorks();
+// Whether bwrap sandboxes here (decided before the tests are defined, so some can be skipped)
+const bwrap = BWRAP_WORKS;
 
 describe('agent runs', () => {
   it('make a file, run it, tell me the output: write, bash, then an answer holding the output', async () => {
