@@ -44,6 +44,13 @@ export async function deliverAnswer(
   reply: string,
   signal: AbortSignal,
 ): Promise<Outcome> {
+  if (item.reply !== null) {
+    // stored by an earlier attempt: sent again from where Telegram stopped accepting, nothing asked
+    deps.log.info('resending a stored reply (the model is not asked again)', {
+      id: item.id,
+      partsSent: item.replyPartsSent,
+    });
+  }
   const parts = formatReply(reply);
   await sendParts(
     deps.telegram,

@@ -4,9 +4,9 @@
  * before and during a stream.
  */
 import type { AgentMessage, ModelPort, ToolSpec } from '../../src/agent/ports';
-import { EdgeError } from '../../src/worker/errors';
 import { createModelPort } from '../../src/worker/openai/chat';
 import { openAIErrors, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
+import { edgeError } from '../helpers/edge-error';
 
 const apiKey = 'sk-test-port-0123456789';
 const user = (content: string): AgentMessage => ({ role: 'user', content });
@@ -15,16 +15,6 @@ const readTool: ToolSpec = {
   description: 'Reads a file of the project.',
   parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
 };
-
-async function edgeError(promise: Promise<unknown>): Promise<EdgeError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof EdgeError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('model port', () => {
   let ai: FakeOpenAI;

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EdgeError } from '../../src/worker/errors';
 import {
   BUTTON_DATA_INVALID,
   DRAFTS_UNSUPPORTED,
@@ -16,16 +15,7 @@ import {
   classifyTelegramError,
 } from '../../src/worker/telegram';
 import { startFakeTelegram, telegramErrors, type FakeTelegram } from '../helpers/fake-telegram';
-
-async function edgeError(promise: Promise<unknown>): Promise<EdgeError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof EdgeError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { edgeError } from '../helpers/edge-error';
 
 describe('Telegram port', () => {
   let tg: FakeTelegram;

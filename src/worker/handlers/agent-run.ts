@@ -108,11 +108,6 @@ export class AgentRunHandler implements Handler {
       if (end.kind === 'outcome') return end.outcome;
       reply = end.answer;
       store.storeAnswer(item, reply, end.usage, this.deps.now());
-    } else {
-      log.info('resending a stored reply (nothing is asked or run again)', {
-        id: item.id,
-        partsSent: item.replyPartsSent,
-      });
     }
     return deliverAnswer(this.deps, item, reply, signal);
   }

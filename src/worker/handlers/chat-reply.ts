@@ -43,7 +43,7 @@ export class ChatReplyHandler implements Handler {
 
   /** Answers a text message of an allowed chat. */
   async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
-    const { store, log } = this.deps;
+    const { store } = this.deps;
     const chatId = item.chatId!;
     const text = item.text!;
     if (this.deps.testTriggers) await fireTestTrigger(text);
@@ -56,11 +56,6 @@ export class ChatReplyHandler implements Handler {
       );
       reply = answer.content ?? '';
       store.storeAnswer(item, reply, usageOf(answer), this.deps.now());
-    } else {
-      log.info('resending a stored reply (the model is not asked again)', {
-        id: item.id,
-        partsSent: item.replyPartsSent,
-      });
     }
     return deliverAnswer(this.deps, item, reply, signal);
   }
