@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Env } from '../shared/env';
-import { redact } from '../shared/redact';
+import { escapeHiddenJson } from '../shared/escape-text';
+import { redact, redactValue } from '../shared/redact';
 
 /** Where the CLI writes, and how: everything it prints goes through `redact`. */
 export interface Output {
@@ -33,7 +34,9 @@ export function createOutput(stdout: Writable & { isTTY?: boolean }, stderr: Wri
   return {
     colour: colourWanted(stdout.isTTY, env),
     print: (text) => out(withNewline(text)),
-    json: (value) => out(`${JSON.stringify(value, null, 2)}\n`),
+    // redacted before encoding: JSON writes a line break as `\n`, which hides the start of a token
+    // on the next line from the patterns; hidden characters JSON leaves as they are are escaped
+    json: (value) => out(`${escapeHiddenJson(JSON.stringify(redactValue(value), null, 2))}\n`),
     error: (text) => err(withNewline(text)),
     writeOut: out,
     writeErr: err,

@@ -2,6 +2,7 @@
 // sending it after (formatted, split, each part recorded as Telegram accepts it).
 import type { Logger } from '../shared/log';
 import { startOfUtcDay } from '../shared/day';
+import { redact } from '../shared/redact';
 import type { InboxRow } from '../queue/row';
 import type { Store } from '../queue/store';
 import { formatReply } from './format';
@@ -51,7 +52,8 @@ export async function deliverAnswer(
       partsSent: item.replyPartsSent,
     });
   }
-  const parts = formatReply(reply);
+  // an answer stored before secrets were redacted, or by a handler that does not, goes out without them
+  const parts = formatReply(redact(reply));
   await sendParts(
     deps.telegram,
     deps.log,

@@ -2,12 +2,15 @@ import type { RunSummary } from '../../queue/agent/list-runs';
 import type { PendingApproval } from '../../queue/agent/pending-approvals';
 import type { ApprovalRecord, StepRow } from '../../queue/agent/rows';
 import type { RunDetail } from '../../queue/agent/show-run';
+import { escapeHidden } from '../../shared/escape-text';
 import type { Paint } from './colour';
 import { renderFields, renderTable } from './table';
 import { cut } from './text';
 import { formatAge, formatDuration, formatTime } from './time';
 
-// `runs ls`, `runs show` and `approvals ls`: tables for people, stable JSON for scripts.
+// `runs ls`, `runs show` and `approvals ls`: tables for people, stable JSON for scripts. What the
+// model or a command wrote is shown with its control and format characters escaped (`cut` does
+// it for cells), so a tool's output can neither drive the terminal nor read as something else.
 
 const REQUEST_CHARS = 50;
 const ARGS_CHARS = 60;
@@ -194,8 +197,8 @@ export function renderRunDetail(detail: RunDetail, now: number, paint: Paint): s
     ['status', paintRunStatus(run.status, paint)],
     ['chat', String(run.chatId)],
     ['inbox item', run.inboxId === null ? '- (purged)' : String(run.inboxId)],
-    ['project', run.project],
-    ['request', run.request ?? '-'],
+    ['project', escapeHidden(run.project)],
+    ['request', escapeHidden(run.request ?? '-')],
     ['started', `${formatTime(run.startedAt)} (${formatAge(run.startedAt, now)})`],
     [
       'finished',
@@ -210,12 +213,12 @@ export function renderRunDetail(detail: RunDetail, now: number, paint: Paint): s
     ],
     ['resumes', String(run.resumes)],
   ];
-  if (run.error !== null) fields.push(['error', run.error]);
+  if (run.error !== null) fields.push(['error', escapeHidden(run.error)]);
   const parts = [renderFields(fields, paint)];
   parts.push('', paint.bold('Steps'), renderSteps(detail.steps, paint));
   if (detail.approvals.length > 0)
     parts.push('', paint.bold('Approvals'), renderApprovalRows(detail.approvals, now, paint));
-  if (run.answer !== null) parts.push('', paint.bold('Answer'), run.answer);
+  if (run.answer !== null) parts.push('', paint.bold('Answer'), escapeHidden(run.answer));
   return parts.join('\n');
 }
 
@@ -239,7 +242,7 @@ function renderSteps(steps: readonly StepRow[], paint: Paint): string {
         : [
             s.seq,
             'tool',
-            s.tool,
+            s.tool === null ? null : cut(s.tool, ARGS_CHARS),
             cut(s.arguments, ARGS_CHARS),
             s.isError === 1 && s.status === 'done' ? paint.red('error') : (s.status ?? '-'),
             s.exitCode,
