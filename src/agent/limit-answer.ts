@@ -2,7 +2,6 @@
 // model: a last model call would spend the very budget that ran out (a 31st call, more tokens,
 // more time), and a composed text cannot fail. Pure.
 
-import { describeCall } from './describe-call';
 import type { JournalStep, ModelStep, ToolStep } from './journal';
 
 /** Which limit stopped the run, with its configured value. */
@@ -27,8 +26,11 @@ export function limitSentence(limit: RunLimit): string {
   }
 }
 
+/** A tool call in a few words, as its tool describes it (`describeCall`). */
+export type DescribeCall = (tool: string, args: unknown) => string;
+
 /** "I stopped at ...; what I did: ...; what is left: ..." from the run's steps. */
-export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[]): string {
+export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[], describe: DescribeCall): string {
   const tools = steps.filter((s): s is ToolStep => s.kind === 'tool' && s.result !== undefined);
   const models = steps.filter((s): s is ModelStep => s.kind === 'model');
   const lines = [`I stopped before finishing: the run reached ${limitSentence(limit)}.`];
@@ -37,7 +39,7 @@ export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[]): str
     lines.push('', `What I did (${tools.length} tool ${tools.length === 1 ? 'call' : 'calls'}):`);
     const skipped = tools.length - LISTED_CALLS;
     if (skipped > 0) lines.push(`- … ${skipped} earlier ${skipped === 1 ? 'call' : 'calls'}`);
-    for (const step of tools.slice(-LISTED_CALLS)) lines.push(`- ${describeStep(step)}`);
+    for (const step of tools.slice(-LISTED_CALLS)) lines.push(`- ${describeStep(step, describe)}`);
   }
   const lastWords = models
     .map((m) => m.content?.trim() ?? '')
@@ -49,14 +51,14 @@ export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[]): str
   return lines.join('\n');
 }
 
-function describeStep(step: ToolStep): string {
+function describeStep(step: ToolStep, describe: DescribeCall): string {
   let args: unknown;
   try {
     args = JSON.parse(step.arguments);
   } catch {
     args = undefined;
   }
-  const what = describeCall(step.tool, args);
+  const what = describe(step.tool, args);
   const result = step.result;
   if (step.status === 'denied') return `${what} (denied)`;
   if (step.status === 'interrupted') return `${what} (interrupted)`;

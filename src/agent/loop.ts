@@ -10,11 +10,13 @@
 
 import {
   callHash,
+  changesSinceLastApproval,
   DENIED_RESULT,
   EXPIRED_RESULT,
   needsApproval,
   resolveApproval,
   type ApprovalMode,
+  type ChangesSince,
 } from './approval-policy';
 import { describeCall } from './describe-call';
 import type { AgentEvent, CallInfo } from './events';
@@ -36,11 +38,13 @@ import {
   type ModelPort,
   type Tool,
   type ToolContext,
+  type ToolKind,
   type ToolResult,
   type ToolSpec,
   type Usage,
 } from './ports';
 import { isWorkerStopping } from './shutdown';
+import type { Risk } from './tools/risk';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
 export interface AgentLimits {
@@ -83,6 +87,18 @@ export interface ApprovalRequest {
   /** The pending approval, already journalled: its id goes in the card's buttons. */
   readonly approval: ApprovalRecord;
   readonly call: CallInfo;
+  /** What the call's tool declares: its kind, and the call's risks as the policy saw them. */
+  readonly kind: ToolKind;
+  readonly risks: readonly Risk[];
+  /** The files the run changed before this call and after its last approval (or its start). */
+  readonly changed: ChangedFiles;
+}
+
+/** Files a run changed, as a card lists them. */
+export interface ChangedFiles {
+  readonly since: ChangesSince['since'];
+  /** Each once, in the order they were first changed. */
+  readonly files: readonly string[];
 }
 
 /**
@@ -201,7 +217,12 @@ class RunLoop {
       }
       const limit = this.limitReached();
       if (limit !== undefined)
-        return this.finish({ status: 'limit', answer: limitAnswer(limit, this.steps) });
+        return this.finish({
+          status: 'limit',
+          answer: limitAnswer(limit, this.steps, (name, args) =>
+            describeCall(this.tools.get(name), name, args),
+          ),
+        });
       const ask = await this.askModel();
       if (ask === 'aborted') return this.aborted();
     }
@@ -252,24 +273,24 @@ class RunLoop {
    * others one at a time. Stops at a call that waits for an approval and returns that approval.
    */
   private async settle(model: ModelStep, open: readonly ToolStep[]): Promise<ApprovalRecord | undefined> {
-    const writesInStep = model.toolCalls.filter((c) => c.name === 'write' || c.name === 'edit').length;
+    const changesInStep = model.toolCalls.filter((c) => this.tools.get(c.name)?.kind === 'change').length;
     let i = 0;
     while (i < open.length) {
       if (this.signal.aborted) return undefined;
       const group: ToolStep[] = [];
-      while (i < open.length && this.tools.get(open[i]!.tool)?.readOnly === true) group.push(open[i++]!);
+      while (i < open.length && this.tools.get(open[i]!.tool)?.kind === 'read') group.push(open[i++]!);
       if (group.length > 0) {
-        await Promise.all(group.map((s) => this.settleOne(s, writesInStep)));
+        await Promise.all(group.map((s) => this.settleOne(s, changesInStep)));
         continue;
       }
-      const parked = await this.settleOne(open[i++]!, writesInStep);
+      const parked = await this.settleOne(open[i++]!, changesInStep);
       if (parked !== undefined) return parked;
     }
     return undefined;
   }
 
   /** Settles one call: resume policy, approval, run. Returns the approval it waits for, if any. */
-  private async settleOne(step: ToolStep, writesInStep: number): Promise<ApprovalRecord | undefined> {
+  private async settleOne(step: ToolStep, changesInStep: number): Promise<ApprovalRecord | undefined> {
     const tool = this.tools.get(step.tool);
     const parsed = parseArguments(step.arguments);
     const call: CallInfo = {
@@ -277,7 +298,7 @@ class RunLoop {
       toolCallId: step.toolCallId,
       name: step.tool,
       args: parsed.ok ? parsed.value : undefined,
-      description: describeCall(step.tool, parsed.ok ? parsed.value : undefined),
+      description: describeCall(tool, step.tool, parsed.ok ? parsed.value : undefined),
     };
     if (tool === undefined) {
       const known = [...this.tools.keys()].join(', ');
@@ -327,8 +348,8 @@ class RunLoop {
     }
 
     const { mode, sandboxed } = this.input.approval;
-    if (needsApproval(mode, tool.name, args, { sandboxed, writesInStep })) {
-      const waiting = await this.approval(step, call, args);
+    if (needsApproval(mode, tool, args, { sandboxed, changesInStep })) {
+      const waiting = await this.approval(step, call, tool, args);
       if (waiting !== 'allowed') return waiting;
     }
 
@@ -356,12 +377,25 @@ class RunLoop {
   private async approval(
     step: ToolStep,
     call: CallInfo,
+    tool: Tool,
     args: unknown,
   ): Promise<'allowed' | ApprovalRecord | undefined> {
     const { journal } = this.ports;
     const hash = callHash(step.tool, args);
     const now = this.ports.now();
-    const verdict = resolveApproval(journal.approvals(this.run.id), step.id, hash, now);
+    const approvals = journal.approvals(this.run.id);
+    const changeSteps = this.changeSteps();
+    const verdict = resolveApproval(approvals, step.id, hash, now, changeSteps);
+    const request = (approval: ApprovalRecord): ApprovalRequest => {
+      const changed = changesSinceLastApproval(approvals, changeSteps, step.id);
+      return {
+        approval,
+        call,
+        kind: tool.kind,
+        risks: tool.risks(args, { sandboxed: this.input.approval.sandboxed }),
+        changed: { since: changed.since, files: this.filesChangedBy(changed.steps) },
+      };
+    };
     switch (verdict.kind) {
       case 'allow':
         return 'allowed';
@@ -377,7 +411,7 @@ class RunLoop {
       case 'wait':
         if (verdict.approval.cardMessageId === null && this.ports.askApproval !== undefined) {
           // asked, but the card was never recorded as sent (a kill in between): show it again
-          await this.ports.askApproval({ approval: verdict.approval, call });
+          await this.ports.askApproval(request(verdict.approval));
         }
         return verdict.approval;
       case 'ask': {
@@ -402,10 +436,49 @@ class RunLoop {
           now,
         );
         this.ports.emit?.({ type: 'approval-asked', call, approvalId: approval.id });
-        await this.ports.askApproval({ approval, call });
+        await this.ports.askApproval(request(approval));
         return approval;
       }
     }
+  }
+
+  /**
+   * The ids of the run's steps that may have changed files unasked or asked: every step of a
+   * `change` tool (unaskedChanges drops those with their own approval), and the steps of `run`
+   * tools that needed no approval (a sandboxed command can rewrite the Makefile that an approved
+   * `network: true` command then runs; a command that needed one was allowed, once or for the
+   * run). Counted when settled after running or left running by a kill (it may have taken
+   * effect). A denied call changed nothing; one refused for its arguments counts too (the journal
+   * does not tell it apart), which at worst asks once more.
+   */
+  private changeSteps(): number[] {
+    const { mode, sandboxed } = this.input.approval;
+    const mayChange = (step: ToolStep): boolean => {
+      const tool = this.tools.get(step.tool);
+      if (tool?.kind === 'change') return true;
+      if (tool?.kind !== 'run') return false;
+      const parsed = parseArguments(step.arguments);
+      return !needsApproval(mode, tool, parsed.ok ? parsed.value : undefined, { sandboxed });
+    };
+    return this.steps
+      .filter((s): s is ToolStep => s.kind === 'tool' && mayChange(s))
+      .filter((s) => s.status === 'done' || s.status === 'interrupted' || s.status === 'running')
+      .map((s) => s.id);
+  }
+
+  /** The files the given change steps wrote, each once, as their tools name them. */
+  private filesChangedBy(stepIds: readonly number[]): string[] {
+    const files = new Set<string>();
+    for (const id of stepIds) {
+      const step = this.steps.find((s): s is ToolStep => s.kind === 'tool' && s.id === id);
+      if (step === undefined) continue;
+      const tool = this.tools.get(step.tool);
+      const parsed = parseArguments(step.arguments);
+      const args = parsed.ok ? parsed.value : undefined;
+      // a tool that does not say which files it writes is named by its description
+      for (const file of tool?.changes?.(args) ?? [describeCall(tool, step.tool, args)]) files.add(file);
+    }
+    return [...files];
   }
 
   /** Journals a call's result and tells the listener. Returns undefined (nothing to wait for). */

@@ -1,6 +1,8 @@
 // The agent's ports: what the pure agent loop is given. Nothing here knows Telegram, SQLite or
 // OpenAI; the worker's adapters implement these (as pi-mono's agentLoop gets its stream function).
 
+import type { Risk, RiskContext } from './tools/risk';
+
 /** JSON Schema of a tool's arguments, as chat-completions `tools[].function.parameters` takes it. */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
@@ -69,6 +71,12 @@ export interface ToolResult {
   readonly outputPath?: string;
 }
 
+/** A file on its way to the chat: its bytes and the name the chat shows. */
+export interface OutgoingFile {
+  readonly bytes: Buffer;
+  readonly name: string;
+}
+
 /** What a tool may use while it runs. */
 export interface ToolContext {
   /** The project folder (real path): every path a tool takes must resolve inside it. */
@@ -77,8 +85,11 @@ export interface ToolContext {
   readonly runDir: string;
   /** Aborted by `/stop` or a stopping worker: a running command's process group is killed. */
   readonly signal: AbortSignal;
-  /** Sends a project file to the chat as a document (`send_file`). */
-  readonly sendFile: (path: string, caption?: string) => Promise<void>;
+  /**
+   * Sends a project file to the chat as a document (`send_file`): its bytes as the tool read them
+   * through the descriptor it checked, never a path to open again (which could lead elsewhere by then).
+   */
+  readonly sendFile: (file: OutgoingFile, caption?: string) => Promise<void>;
   /** Progress of a long tool ("running 12 s"), for the status message. */
   readonly onProgress?: (text: string) => void;
 }
@@ -90,11 +101,26 @@ export interface ToolContext {
  */
 export type ResumePolicy = 'rerun' | 'check-applied' | 'never';
 
-/** A tool: its contract with the model, and how it runs. */
+/**
+ * What a tool does to the world: only reads the project (`read`), changes its files (`change`),
+ * runs a command (`run`), or sends something out of it (`send`). Reads may run together and never
+ * ask; the approval policy and the card go by the kind, never by the tool's name.
+ */
+export type ToolKind = 'read' | 'change' | 'run' | 'send';
+
+/** A tool: its contract with the model, the facts it declares about its calls, and how it runs. */
 export interface Tool extends ToolSpec {
-  /** Read-only tools may run together; the others run one at a time, in order. */
-  readonly readOnly: boolean;
+  readonly kind: ToolKind;
   readonly resume: ResumePolicy;
+  /** A call in a few words, for the status message, a limit's answer and logs: "bash `npm test`". */
+  describe(args: unknown): string;
+  /** What makes a call risky, most serious first; empty when nothing does. Pure. */
+  risks(args: unknown, context: RiskContext): readonly Risk[];
+  /**
+   * For a `change` tool: the project files a call writes, as the call names them, so an approval
+   * card can list what the run changed. Without it the card names the call by its description.
+   */
+  changes?(args: unknown): readonly string[];
   /** Runs the call; `args` are already parsed JSON (validated by the tool itself). */
   run(args: unknown, ctx: ToolContext): Promise<ToolResult>;
   /** For `check-applied`: whether this exact call already took effect. */

@@ -4,8 +4,10 @@
 
 import type { AgentEvent } from '../agent/events';
 import type { JournalStep } from '../agent/journal';
-import type { ToolResult } from '../agent/ports';
+import type { Tool, ToolResult } from '../agent/ports';
 import { describeCall } from '../agent/describe-call';
+import { escapeHidden } from '../shared/escape-text';
+import { redact } from '../shared/redact';
 import { TELEGRAM_TEXT_LIMIT } from './split';
 
 /** How the run ended, as the head line says it. */
@@ -28,7 +30,7 @@ export class RunProgress {
   }
 
   /** The calls already settled in the journal (a resumed run), so the message keeps them. */
-  seed(steps: readonly JournalStep[]): void {
+  seed(steps: readonly JournalStep[], tools: readonly Tool[]): void {
     for (const s of steps) {
       if (s.kind === 'model') {
         this.step++;
@@ -40,7 +42,11 @@ export class RunProgress {
       } catch {
         args = undefined;
       }
-      const description = describeCall(s.tool, args);
+      const description = describeCall(
+        tools.find((t) => t.name === s.tool),
+        s.tool,
+        args,
+      );
       if (s.result !== undefined) this.lines.set(s.id, settledLine(description, s.tool, s.status, s.result));
     }
   }
@@ -85,7 +91,8 @@ export class RunProgress {
     const all = [...this.lines.values()];
     const shown = all.slice(-MAX_LINES);
     const body = all.length > shown.length ? [`… ${all.length - shown.length} earlier`, ...shown] : shown;
-    const text = [head, ...body].join('\n');
+    // the lines show commands and paths the model wrote: no secret, no hidden character as it is
+    const text = escapeHidden(redact([head, ...body].join('\n')));
     return text.length <= TELEGRAM_TEXT_LIMIT ? text : `${text.slice(0, TELEGRAM_TEXT_LIMIT - 1)}…`;
   }
 }

@@ -11,6 +11,7 @@ import { storeBatch } from '../../src/queue/enqueue';
 import type { ApprovalDecision } from '../../src/agent/approval-policy';
 import type { AgentJournal } from '../../src/agent/journal';
 import { DEFAULT_LIMITS, type AgentInput, type AgentPorts } from '../../src/agent/loop';
+import { describeByPath } from '../../src/agent/describe-call';
 import type {
   AgentMessage,
   ModelPort,
@@ -18,9 +19,13 @@ import type {
   ResumePolicy,
   Tool,
   ToolContext,
+  ToolKind,
   ToolResult,
   ToolSpec,
 } from '../../src/agent/ports';
+import { createTools } from '../../src/agent/tools';
+import { noRisks } from '../../src/agent/tools/risk';
+import { decideSandbox } from '../../src/workspace/sandbox';
 import { memoryJournal, type MemoryJournal } from './memory-journal';
 import { openTempDb, removeTempDir, type TempDb } from './temp-db';
 
@@ -90,21 +95,37 @@ export interface FakeTool extends Tool {
   readonly runs: unknown[];
 }
 
-/** A fake tool that runs `run` and records each call's arguments. */
+/** The real tools: a fake named like one declares the same facts, so the loop treats it alike. */
+const REAL_TOOLS: ReadonlyMap<string, Tool> = new Map(
+  createTools({ sandbox: decideSandbox('off', null) }).map((t) => [t.name, t]),
+);
+
+/**
+ * A fake tool that runs `run` and records each call's arguments. Its kind, description, risks
+ * and changed files are the real tool's of the same name (a fake `bash` asks without the
+ * sandbox, a fake `write` is a file change); another name is a `run` with no risk of its own,
+ * described by its path; `readOnly` makes it a `read`.
+ */
 export function fakeTool(options: {
   name: string;
   readOnly?: boolean;
+  kind?: ToolKind;
   resume?: ResumePolicy;
   run: (args: unknown, ctx: ToolContext) => Promise<ToolResult> | ToolResult;
   isApplied?: (args: unknown) => boolean;
 }): FakeTool {
   const runs: unknown[] = [];
+  const real = REAL_TOOLS.get(options.name);
+  const kind = options.kind ?? (options.readOnly === true ? 'read' : (real?.kind ?? 'run'));
   const tool: FakeTool = {
     name: options.name,
     description: `the fake ${options.name}`,
     parameters: { type: 'object' },
-    readOnly: options.readOnly ?? false,
-    resume: options.resume ?? (options.readOnly === true ? 'rerun' : 'never'),
+    kind,
+    resume: options.resume ?? (kind === 'read' ? 'rerun' : 'never'),
+    describe: real?.describe ?? ((args) => describeByPath(options.name, args)),
+    risks: real?.risks ?? noRisks,
+    ...(real?.changes !== undefined ? { changes: real.changes } : {}),
     runs,
     run: async (args, ctx) => {
       runs.push(args);

@@ -12,7 +12,7 @@ interface World {
   root: string;
   outside: string;
   runDir: string;
-  sent: { path: string; caption?: string }[];
+  sent: { name: string; content: string; caption?: string }[];
   ctx: ToolContext;
   abort: AbortController;
   call: (name: string, args: unknown) => Promise<ToolResult>;
@@ -27,13 +27,14 @@ function world(tools = createTools({ sandbox: decideSandbox('off', null) })): Wo
   fs.mkdirSync(root);
   fs.mkdirSync(outside);
   fs.writeFileSync(path.join(outside, 'secret.txt'), 'the secret\n');
-  const sent: { path: string; caption?: string }[] = [];
+  const sent: World['sent'] = [];
   const abort = new AbortController();
   const ctx: ToolContext = {
     root,
     runDir,
     signal: abort.signal,
-    sendFile: async (file, caption) => void sent.push({ path: file, caption }),
+    sendFile: async (file, caption) =>
+      void sent.push({ name: file.name, content: file.bytes.toString(), caption }),
   };
   const tool = (name: string): Tool => {
     const found = tools.find((t) => t.name === name);
@@ -51,24 +52,24 @@ function put(w: World, rel: string, content: string | Buffer): string {
 }
 
 describe('the tool list', () => {
-  it('offers the contract names with their JSON arguments, read-only flags and resume policies', () => {
+  it('offers the contract names with their JSON arguments, kinds and resume policies', () => {
     const tools = createTools({ sandbox: decideSandbox('off', null) });
     expect(
       tools.map((t) => [
         t.name,
         Object.keys((t.parameters as { properties: object }).properties),
-        t.readOnly,
+        t.kind,
         t.resume,
       ]),
     ).toEqual([
-      ['read', ['path', 'offset', 'limit'], true, 'rerun'],
-      ['write', ['path', 'content'], false, 'check-applied'],
-      ['edit', ['path', 'old_text', 'new_text'], false, 'check-applied'],
-      ['bash', ['command', 'timeout_seconds', 'network'], false, 'never'],
-      ['grep', ['pattern', 'path', 'glob'], true, 'rerun'],
-      ['find', ['pattern', 'path'], true, 'rerun'],
-      ['ls', ['path'], true, 'rerun'],
-      ['send_file', ['path', 'caption'], false, 'never'],
+      ['read', ['path', 'offset', 'limit'], 'read', 'rerun'],
+      ['write', ['path', 'content'], 'change', 'check-applied'],
+      ['edit', ['path', 'old_text', 'new_text'], 'change', 'check-applied'],
+      ['bash', ['command', 'timeout_seconds', 'network'], 'run', 'never'],
+      ['grep', ['pattern', 'path', 'glob'], 'read', 'rerun'],
+      ['find', ['pattern', 'path'], 'read', 'rerun'],
+      ['ls', ['path'], 'read', 'rerun'],
+      ['send_file', ['path', 'caption'], 'send', 'never'],
     ]);
     for (const t of tools) {
       expect(t.description.length).toBeGreaterThan(20);
@@ -424,12 +425,12 @@ describe('find and ls', () => {
 describe('send_file', () => {
   it('sends a project file with its caption', async () => {
     const w = world();
-    const file = put(w, 'out/report.txt', 'report');
+    put(w, 'out/report.txt', 'report');
     expect(await w.call('send_file', { path: 'out/report.txt', caption: 'here' })).toEqual({
       isError: false,
       content: 'Sent out/report.txt (6 bytes) to the chat.',
     });
-    expect(w.sent).toEqual([{ path: file, caption: 'here' }]);
+    expect(w.sent).toEqual([{ name: 'report.txt', content: 'report', caption: 'here' }]);
   });
 
   it('refuses a file over 50 MB, an empty file and a long caption', async () => {

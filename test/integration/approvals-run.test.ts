@@ -296,6 +296,75 @@ describe('on-risk without bwrap: every bash asks', () => {
   });
 });
 
+describe('on-risk without bwrap: an approval covers the files the command runs', () => {
+  const MAKEFILE = 'test:\n\techo good >> ran.log\n';
+  const REWRITTEN = 'test:\n\techo evil >> ran.log\n';
+
+  async function projectWithMakefile(): Promise<string> {
+    const root = await projectPath(workspaces(), 'default');
+    fs.writeFileSync(path.join(root, 'Makefile'), MAKEFILE);
+    return root;
+  }
+
+  it('Allow for this run lapses once the run rewrites the Makefile: the same command is asked again, naming the file', async () => {
+    const root = await projectWithMakefile();
+    h.openai.script([
+      { toolCalls: [{ name: 'bash', arguments: { command: 'make test' } }] },
+      { toolCalls: [{ name: 'write', arguments: { path: 'Makefile', content: REWRITTEN } }] },
+      { toolCalls: [{ name: 'bash', arguments: { command: 'make test' } }] },
+      (req) => `finished: ${toolResults(req).length} results`,
+    ]);
+    await h.start(UNSANDBOXED);
+    h.telegram.pushMessage(101, 'run the tests');
+
+    const first = await nthCard(1);
+    expect(first.text).toContain('make test');
+    expect(first.text).not.toContain('Files ');
+    press(first, 'Allow for this run');
+
+    // the write is not asked (one file, in git); the identical command after it is
+    const second = await nthCard(2);
+    expect(second.text).toContain('\nmake test\n');
+    expect(second.text).toContain('Files changed since the last approval: Makefile');
+    await h.telegram.waitFor(
+      () => h.rows(`SELECT status FROM inbox WHERE lane = 'answer'`)[0]?.status === 'parked',
+      5000,
+      'the run parked',
+    );
+    expect(fs.readFileSync(path.join(root, 'Makefile'), 'utf8')).toBe(REWRITTEN);
+    expect(lines(path.join(root, 'ran.log'))).toEqual(['good']);
+
+    press(second, 'Allow once');
+    const done = await answered('finished: ');
+    expect(done.text.split('\n')[0]).toBe('finished: 3 results');
+    expect(lines(path.join(root, 'ran.log'))).toEqual(['good', 'evil']);
+    expect(h.rows('SELECT tool, status, scope FROM agent_approvals ORDER BY id')).toEqual([
+      { tool: 'bash', status: 'allowed', scope: 'run' },
+      { tool: 'bash', status: 'allowed', scope: 'once' },
+    ]);
+  });
+
+  it('Allow for this run still covers the identical command when no file changed in between', async () => {
+    const root = await projectWithMakefile();
+    h.openai.script([
+      { toolCalls: [{ name: 'bash', arguments: { command: 'make test' } }] },
+      { toolCalls: [{ name: 'read', arguments: { path: 'Makefile' } }] },
+      { toolCalls: [{ name: 'bash', arguments: { command: 'make test' } }] },
+      (req) => `finished: ${toolResults(req).length} results`,
+    ]);
+    await h.start(UNSANDBOXED);
+    h.telegram.pushMessage(101, 'run the tests twice');
+    press(await nthCard(1), 'Allow for this run');
+    const done = await answered('finished: ');
+    expect(done.text.split('\n')[0]).toBe('finished: 3 results');
+    expect(lines(path.join(root, 'ran.log'))).toEqual(['good', 'good']);
+    expect(cards()).toHaveLength(1);
+    expect(h.rows('SELECT status, scope FROM agent_approvals')).toEqual([
+      { status: 'allowed', scope: 'run' },
+    ]);
+  });
+});
+
 describe('projects and undo', () => {
   it('/project a, /project b: each run writes in its own folder; a path not listed is refused', async () => {
     const listed = dirs.make();

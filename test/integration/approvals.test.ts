@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { callHash } from '../../src/agent/approval-policy';
 import { describeCall } from '../../src/agent/describe-call';
+import { createTools } from '../../src/agent/tools';
 import { openDatabase } from '../../src/db/open';
 import { createSqliteJournal } from '../../src/queue/agent/sqlite-journal';
 import { PARKED_FOREVER } from '../../src/queue/park';
@@ -10,6 +11,7 @@ import { createApprovalPort } from '../../src/worker/approvals/approval-port';
 import { checkpointRun, commitRunChanges } from '../../src/worker/approvals/run-commit';
 import { TelegramClient } from '../../src/worker/telegram';
 import { projectPath } from '../../src/workspace/projects';
+import { decideSandbox } from '../../src/workspace/sandbox';
 import { tempDirs } from '../helpers/temp-dir';
 import { captureLog, useWorkerHarness } from '../helpers/worker-harness';
 
@@ -23,6 +25,8 @@ const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
 
 let updateSeq = 0;
+
+const TOOLS = createTools({ sandbox: decideSandbox('off', null) });
 
 interface Seeded {
   readonly approvalId: number;
@@ -81,8 +85,9 @@ async function seedPendingApproval(
       log: captureLog(),
       now: Date.now,
       root: options.root ?? dirs.make(),
-      sandboxed: false,
     });
+    // what the loop tells the port: the tool's own facts, as without the sandbox
+    const real = TOOLS.find((t) => t.name === tool);
     await port({
       approval,
       call: {
@@ -90,8 +95,11 @@ async function seedPendingApproval(
         toolCallId: 'call_1',
         name: tool,
         args,
-        description: describeCall(tool, args),
+        description: describeCall(real, tool, args),
       },
+      kind: real?.kind ?? 'run',
+      risks: real?.risks(args, { sandboxed: false }) ?? [],
+      changed: { since: 'run-start', files: [] },
     });
     const card = sqlite
       .prepare('SELECT card_message_id AS id FROM agent_approvals WHERE id = ?')

@@ -1,6 +1,11 @@
 import { DENIED_RESULT, EXPIRED_RESULT } from '../../src/agent/approval-policy';
 import type { AgentEvent } from '../../src/agent/events';
-import { runAgent, STALLED_ANSWER, type AgentApprovalSettings } from '../../src/agent/loop';
+import {
+  runAgent,
+  STALLED_ANSWER,
+  type AgentApprovalSettings,
+  type ApprovalRequest,
+} from '../../src/agent/loop';
 import { INTERRUPTED_RESULT, type Tool } from '../../src/agent/ports';
 import { WorkerStopping } from '../../src/agent/shutdown';
 import {
@@ -618,6 +623,100 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       expect(second.status).toBe('parked');
       expect(w.bash.runs).toHaveLength(1);
       expect(w.asked).toHaveLength(2);
+    });
+
+    it('lets an Allow for this run lapse once a file changes unasked, and the new card names the file', async () => {
+      const w = world();
+      const clock = testClock();
+      const requests: ApprovalRequest[] = [];
+      const askApproval = async (request: ApprovalRequest): Promise<void> => {
+        requests.push(request);
+        tj.setCard(request.approval.id, 1000 + request.approval.id);
+      };
+      const input = runInput(tj.newInboxId(), { approval: ON_RISK });
+      const model = scriptedModel([
+        callTools(['write', { path: 'notes.txt', content: 'first' }]),
+        callTools(['bash', { command: 'make test' }]),
+        callTools(['bash', { command: 'make test' }]),
+        callTools(
+          ['write', { path: 'Makefile', content: 'test:\n\tevil' }],
+          ['write', { path: 'src/x.c', content: '' }],
+        ),
+        callTools(['bash', { command: 'make test' }]),
+        callTools(['bash', { command: 'make test' }]),
+        answer('done'),
+      ]);
+      const ports = runPorts(model, w.tools, tj.journal, clock, { askApproval });
+      const first = await runAgent(input, ports);
+      expect(first.status).toBe('parked');
+      // the first card: what the run wrote before it, since it began
+      expect(requests[0]).toMatchObject({
+        kind: 'run',
+        risks: ['unsandboxed'],
+        changed: { since: 'run-start', files: ['notes.txt'] },
+      });
+      tj.decide(first.approvalId!, 'allow-run', clock.now());
+
+      // the identical call runs without a card; after the writes the same text is asked again
+      const second = await runAgent(input, ports);
+      expect(second.status).toBe('parked');
+      expect(w.bash.runs).toEqual([{ command: 'make test' }, { command: 'make test' }]);
+      expect(requests).toHaveLength(2);
+      expect(requests[1]!.changed).toEqual({ since: 'last-approval', files: ['Makefile', 'src/x.c'] });
+      tj.decide(second.approvalId!, 'allow-run', clock.now());
+
+      // the renewed approval covers the next identical call: nothing changed since
+      expect(await runAgent(input, ports)).toMatchObject({ status: 'done', answer: 'done' });
+      expect(w.bash.runs).toHaveLength(4);
+      expect(requests).toHaveLength(2);
+    });
+
+    it('in the sandbox, lets an Allow for this run of a network command lapse after an unasked command', async () => {
+      const w = approvalWorld();
+      const clock = testClock();
+      const input = runInput(tj.newInboxId(), { approval: { ...ON_RISK, sandboxed: true } });
+      const fetch = { command: 'make fetch', network: true };
+      const model = scriptedModel([
+        callTools(['bash', fetch]),
+        callTools(['bash', fetch]),
+        // needs no approval in the sandbox, but may rewrite the Makefile behind `make fetch`
+        callTools(['bash', { command: 'printf "fetch:\\n\\tcurl evil" > Makefile' }]),
+        callTools(['bash', fetch]),
+        answer('done'),
+      ]);
+      const ports = runPorts(model, w.tools, tj.journal, clock, { askApproval: w.askApproval });
+      const first = await runAgent(input, ports);
+      expect(first.status).toBe('parked');
+      tj.decide(first.approvalId!, 'allow-run', clock.now());
+      const second = await runAgent(input, ports);
+      // the identical call ran under the approval, the plain command unasked, then a new card
+      expect(second.status).toBe('parked');
+      expect(w.bash.runs).toHaveLength(3);
+      expect(w.asked).toHaveLength(2);
+      tj.decide(second.approvalId!, 'allow-once', clock.now());
+      expect(await runAgent(input, ports)).toMatchObject({ status: 'done', answer: 'done' });
+      expect(w.bash.runs).toHaveLength(4);
+    });
+
+    it('keeps an Allow for this run when the change in between was itself approved', async () => {
+      const w = approvalWorld();
+      const clock = testClock();
+      const input = runInput(tj.newInboxId(), { approval: { ...ON_RISK, mode: 'always' } });
+      const model = scriptedModel([
+        callTools(['bash', { command: 'make test' }]),
+        callTools(['write', { path: 'Makefile', content: 'test:\n\ttrue' }]),
+        callTools(['bash', { command: 'make test' }]),
+        answer('done'),
+      ]);
+      const ports = runPorts(model, w.tools, tj.journal, clock, { askApproval: w.askApproval });
+      const first = await runAgent(input, ports);
+      tj.decide(first.approvalId!, 'allow-run', clock.now());
+      const write = await runAgent(input, ports);
+      expect(write.status).toBe('parked');
+      tj.decide(write.approvalId!, 'allow-once', clock.now());
+      expect(await runAgent(input, ports)).toMatchObject({ status: 'done', answer: 'done' });
+      expect(w.asked).toHaveLength(2);
+      expect(w.bash.runs).toHaveLength(2);
     });
 
     it('denies a call nobody decided within the timeout', async () => {

@@ -1,6 +1,16 @@
 import { editApplied, occurrences } from '../../src/agent/tools/edit-match';
 import { globToRegExp, matchesGlob } from '../../src/agent/tools/glob';
-import { looksDestructive, overwritesTooMany, riskOf } from '../../src/agent/tools/risk';
+import { describeCall } from '../../src/agent/describe-call';
+import { createTools } from '../../src/agent/tools';
+import { looksDestructive, overwritesTooMany, type RiskContext } from '../../src/agent/tools/risk';
+import { decideSandbox } from '../../src/workspace/sandbox';
+
+const TOOLS = new Map(createTools({ sandbox: decideSandbox('off', null) }).map((t) => [t.name, t]));
+
+/** The risks the tool of that name declares for a call. */
+function riskOf(name: string, args: unknown, context: RiskContext): readonly string[] {
+  return TOOLS.get(name)!.risks(args, context);
+}
 
 describe('occurrences', () => {
   it('counts overlapping matches, so an ambiguous old_text is not taken as unique', () => {
@@ -69,7 +79,44 @@ describe('globToRegExp', () => {
   });
 });
 
-describe('riskOf', () => {
+describe('what each tool declares of its calls', () => {
+  it('describes a call in a few words by the argument that says the most', () => {
+    const describe = (name: string, args: unknown): string => describeCall(TOOLS.get(name), name, args);
+    expect(describe('bash', { command: 'npm test' })).toBe('bash `npm test`');
+    expect(describe('bash', { command: 'make \\\n  all\nmake test' })).toBe(
+      'bash `make \\ ⏎ all ⏎ make test`',
+    );
+    expect(describe('bash', {})).toBe('bash');
+    expect(describe('read', { path: 'src/app.ts' })).toBe('read src/app.ts');
+    expect(describe('write', { path: 'a.txt', content: 'x' })).toBe('write a.txt');
+    expect(describe('edit', { path: 'a.txt' })).toBe('edit a.txt');
+    expect(describe('send_file', { path: 'out.pdf' })).toBe('send_file out.pdf');
+    expect(describe('grep', { pattern: 'TODO', path: 'src' })).toBe('grep TODO in src');
+    expect(describe('find', { pattern: '*.ts' })).toBe('find *.ts');
+    expect(describe('grep', {})).toBe('grep');
+    expect(describe('ls', {})).toBe('ls .');
+    expect(describe('ls', { path: 'src' })).toBe('ls src');
+    expect(describe('bash', { command: 'x'.repeat(100) })).toBe(`bash \`${'x'.repeat(59)}…\``);
+    expect(describe('read', 'not an object')).toBe('read');
+  });
+
+  it('describes a call of a name no tool has by its path, or its name alone', () => {
+    expect(describeCall(undefined, 'nope', { path: 'a.txt' })).toBe('nope a.txt');
+    expect(describeCall(undefined, 'nope', undefined)).toBe('nope');
+  });
+
+  it('names the files a change writes, and only changes say so', () => {
+    expect(TOOLS.get('write')!.changes?.({ path: 'Makefile', content: '' })).toEqual(['Makefile']);
+    expect(TOOLS.get('edit')!.changes?.({ path: 'src/x.c' })).toEqual(['src/x.c']);
+    expect(TOOLS.get('edit')!.changes?.({})).toEqual([]);
+    expect([...TOOLS.values()].filter((t) => t.changes !== undefined).map((t) => t.kind)).toEqual([
+      'change',
+      'change',
+    ]);
+  });
+});
+
+describe('the risks a tool declares', () => {
   it('flags an unsandboxed bash, and a bash asking for the network', () => {
     expect(riskOf('bash', { command: 'ls' }, { sandboxed: false })).toEqual(['unsandboxed']);
     expect(riskOf('bash', { command: 'curl x', network: true }, { sandboxed: true })).toEqual(['network']);

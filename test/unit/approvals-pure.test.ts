@@ -149,6 +149,23 @@ describe('approval cards', () => {
     for (const line of shown) expect(lines).toContain(line);
   });
 
+  it('lists the files the run changed since its last approval, or since it began', () => {
+    const since = renderAskCard(
+      facts({ changed: { since: 'last-approval', files: ['Makefile', 'src/x.c'] } }),
+    );
+    expect(since.text).toContain('\nFiles changed since the last approval: Makefile, src/x.c\n');
+    const first = renderAskCard(facts({ changed: { since: 'run-start', files: ['Makefile'] } }));
+    expect(first.text).toContain('\nFiles this run changed so far: Makefile\n');
+    for (const changed of [undefined, { since: 'last-approval', files: [] } as const])
+      expect(renderAskCard(facts({ changed })).text).not.toContain('Files ');
+  });
+
+  it('names at most 20 changed files and counts the rest', () => {
+    const files = Array.from({ length: 25 }, (_, i) => `f${i}.c`);
+    const card = renderAskCard(facts({ changed: { since: 'last-approval', files } }));
+    expect(card.text).toContain(`: ${files.slice(0, 20).join(', ')} and 5 more\n`);
+  });
+
   it('says why there is no diff when the edit would fail', () => {
     const card = renderAskCard(
       facts({

@@ -1,6 +1,9 @@
 import { paceStatus, StatusPace, STATUS_INTERVAL_MS } from '../../src/worker/status-pace';
 import { RunProgress } from '../../src/worker/run-progress';
 import type { CallInfo } from '../../src/agent/events';
+import { bashTool } from '../../src/agent/tools/bash';
+import { writeTool } from '../../src/agent/tools/write';
+import { decideSandbox } from '../../src/workspace/sandbox';
 
 const never = { shown: null, lastAt: null, blockedUntil: 0 };
 
@@ -93,39 +96,42 @@ describe('the run progress text', () => {
 
   it('keeps a resumed run’s settled calls from the journal', () => {
     const p = new RunProgress(0);
-    p.seed([
-      {
-        kind: 'model',
-        id: 1,
-        seq: 1,
-        content: null,
-        toolCalls: [],
-        usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0 },
-        model: 'm',
-        finishReason: 'tool_calls',
-      },
-      {
-        kind: 'tool',
-        id: 2,
-        seq: 2,
-        parentId: 1,
-        toolCallId: 'a',
-        tool: 'write',
-        arguments: '{"path":"hello.sh","content":"x"}',
-        status: 'done',
-        result: { content: 'wrote 1 bytes', isError: false },
-      },
-      {
-        kind: 'tool',
-        id: 3,
-        seq: 3,
-        parentId: 1,
-        toolCallId: 'b',
-        tool: 'bash',
-        arguments: '{}',
-        status: 'running',
-      },
-    ]);
+    p.seed(
+      [
+        {
+          kind: 'model',
+          id: 1,
+          seq: 1,
+          content: null,
+          toolCalls: [],
+          usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0 },
+          model: 'm',
+          finishReason: 'tool_calls',
+        },
+        {
+          kind: 'tool',
+          id: 2,
+          seq: 2,
+          parentId: 1,
+          toolCallId: 'a',
+          tool: 'write',
+          arguments: '{"path":"hello.sh","content":"x"}',
+          status: 'done',
+          result: { content: 'wrote 1 bytes', isError: false },
+        },
+        {
+          kind: 'tool',
+          id: 3,
+          seq: 3,
+          parentId: 1,
+          toolCallId: 'b',
+          tool: 'bash',
+          arguments: '{}',
+          status: 'running',
+        },
+      ],
+      [writeTool, bashTool({ sandbox: decideSandbox('off', null) })],
+    );
     expect(p.hasCalls).toBe(true);
     expect(p.render(0)).toBe('Working… step 1, 0 s\n✓ write hello.sh');
   });

@@ -103,3 +103,10 @@ export async function guarded(ctx: ToolContext, body: () => Promise<ToolResult>)
     return failure(`The tool failed: ${(err as Error).message}`);
   }
 }
+
+/** The file a one-file change (`write`, `edit`) writes: its `path` argument, when it has one. */
+export function pathChanged(args: unknown): readonly string[] {
+  const value =
+    typeof args === 'object' && args !== null ? (args as Record<string, unknown>).path : undefined;
+  return typeof value === 'string' ? [value] : [];
+}

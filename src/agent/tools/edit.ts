@@ -1,8 +1,9 @@
 // `edit {path, old_text, new_text}`: replaces the one occurrence of a text in a file.
-import fs from 'node:fs/promises';
-import { resolveInside } from '../../workspace/paths';
+import { overwrite, readContent, readFileInside, withFileInside } from '../../workspace/safe-fs';
+import { describeByPath } from '../describe-call';
 import type { Tool, ToolContext, ToolResult } from '../ports';
-import { argsObject, failure, fsFailure, guarded, requiredString, success } from './args';
+import { noRisks } from './risk';
+import { argsObject, failure, fsFailure, guarded, pathChanged, requiredString, success } from './args';
 import { editApplied, lineEndingsOf, occurrences } from './edit-match';
 
 function lineOf(content: string, index: number): number {
@@ -19,14 +20,28 @@ async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   if (oldText === '')
     return failure('old_text is empty; give the exact text to replace (use write to create a file).');
   if (oldText === newText) return failure('old_text and new_text are the same; nothing would change.');
-  const resolved = resolveInside(ctx.root, input, 'write');
-  if (!resolved.ok) return failure(resolved.error);
-  let content: string;
+  let edited;
   try {
-    content = await fs.readFile(resolved.path, 'utf8');
+    // read and rewritten through one descriptor, opened without following a link
+    edited = await withFileInside(ctx.root, input, 'update', async (file) =>
+      replaceOnce((await readContent(file)).toString('utf8'), oldText, newText, input, (updated) =>
+        overwrite(file, Buffer.from(updated)).then(() => file.relative),
+      ),
+    );
   } catch (err) {
     return fsFailure(input, err);
   }
+  return edited.ok ? edited.value : failure(edited.error);
+}
+
+/** Replaces the one occurrence of `oldText` in `content` and saves the result with `save`. */
+async function replaceOnce(
+  content: string,
+  oldText: string,
+  newText: string,
+  input: string,
+  save: (updated: string) => Promise<string>,
+): Promise<ToolResult> {
   const texts = lineEndingsOf(content, oldText, newText);
   const found = occurrences(content, texts.old);
   if (found.length === 0) {
@@ -41,15 +56,11 @@ async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   }
   const at = found[0] as number;
   const updated = content.slice(0, at) + texts.new + content.slice(at + texts.old.length);
-  try {
-    await fs.writeFile(resolved.path, updated);
-  } catch (err) {
-    return fsFailure(input, err);
-  }
+  const relative = await save(updated);
   const first = lineOf(updated, at);
   const last = first + (texts.new.match(/\n/g)?.length ?? 0);
   return success(
-    `Edited ${resolved.relative}: the text now at line${first === last ? ` ${first}` : `s ${first}-${last}`} replaced the old one.`,
+    `Edited ${relative}: the text now at line${first === last ? ` ${first}` : `s ${first}-${last}`} replaced the old one.`,
   );
 }
 
@@ -57,9 +68,9 @@ async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
 async function isApplied(rawArgs: unknown, ctx: ToolContext): Promise<boolean> {
   try {
     const args = argsObject(rawArgs);
-    const resolved = resolveInside(ctx.root, requiredString(args, 'path'), 'write');
-    if (!resolved.ok) return false;
-    const content = await fs.readFile(resolved.path, 'utf8');
+    const current = await readFileInside(ctx.root, requiredString(args, 'path'), 'check');
+    if (!current.ok) return false;
+    const content = current.content.toString('utf8');
     return editApplied(content, requiredString(args, 'old_text'), requiredString(args, 'new_text'));
   } catch {
     return false; // running it again gives the model the error
@@ -81,8 +92,11 @@ export const editTool: Tool = {
     required: ['path', 'old_text', 'new_text'],
     additionalProperties: false,
   },
-  readOnly: false,
+  kind: 'change',
   resume: 'check-applied',
+  describe: (args) => describeByPath('edit', args),
+  risks: noRisks,
+  changes: pathChanged,
   run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
   isApplied,
 };

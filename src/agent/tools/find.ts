@@ -1,8 +1,9 @@
 // `find {pattern, path?}`: files and folders of the project whose name matches a glob.
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { resolveInside } from '../../workspace/paths';
+import { describeByPattern } from '../describe-call';
 import type { Tool, ToolContext, ToolResult } from '../ports';
+import { noRisks } from './risk';
 import { argsObject, failure, fsFailure, guarded, optionalString, requiredString, success } from './args';
 import { globToRegExp, matchesGlob } from './glob';
 import { walk } from './walk';
@@ -16,7 +17,8 @@ async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const input = optionalString(args, 'path') ?? '.';
   const resolved = resolveInside(ctx.root, input, 'read');
   if (!resolved.ok) return failure(resolved.error);
-  const stat = await fs.stat(resolved.path).catch((err: unknown) => err as Error);
+  // lstat: a real path that is no folder now (a link swapped in) is not walked
+  const stat = await fs.lstat(resolved.path).catch((err: unknown) => err as Error);
   if (stat instanceof Error) return fsFailure(input, stat);
   if (!stat.isDirectory()) return failure(`${input} is a file; give a folder to search in.`);
   const glob = globToRegExp(pattern);
@@ -24,14 +26,15 @@ async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const found: string[] = [];
   let more = false;
   const end = await walk(
-    resolved.path,
+    ctx.root,
+    resolved.relative,
     (entry) => {
       if (!matchesGlob(glob, hasSlash, entry.relative)) return true;
       if (found.length >= FIND_MAX_RESULTS) {
         more = true;
         return false;
       }
-      found.push(path.relative(ctx.root, entry.absolute) + (entry.isDirectory ? '/' : ''));
+      found.push(entry.inProject + (entry.kind === 'folder' ? '/' : ''));
       return true;
     },
     ctx.signal,
@@ -60,7 +63,9 @@ export const findTool: Tool = {
     required: ['pattern'],
     additionalProperties: false,
   },
-  readOnly: true,
+  kind: 'read',
   resume: 'rerun',
+  describe: (args) => describeByPattern('find', args),
+  risks: noRisks,
   run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
 };

@@ -1,34 +1,42 @@
 // `ls {path?}`: the entries of one folder of the project.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { resolveInside } from '../../workspace/paths';
+import { escapeHiddenJson, hasHidden } from '../../shared/escape-text';
+import { listFolderInside } from '../../workspace/safe-fs';
+import { describeFolder } from '../describe-call';
 import type { Tool, ToolContext, ToolResult } from '../ports';
+import { noRisks } from './risk';
 import { argsObject, failure, fsFailure, guarded, optionalString, success } from './args';
 
 export const LS_MAX_ENTRIES = 500;
 
+/**
+ * A name or link target as printed: quoted, with its line breaks, tabs and hidden characters
+ * escaped, when it has any, so that a name a command made cannot pass for more entries, another
+ * message, or a different name.
+ */
+function shown(text: string): string {
+  return /[\n\t]/.test(text) || hasHidden(text) ? escapeHiddenJson(JSON.stringify(text)) : text;
+}
+
 async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const args = argsObject(rawArgs);
   const input = optionalString(args, 'path') ?? '.';
-  const resolved = resolveInside(ctx.root, input, 'read');
-  if (!resolved.ok) return failure(resolved.error);
-  let entries;
+  let listed;
   try {
-    entries = await fs.readdir(resolved.path, { withFileTypes: true });
+    // listed through a descriptor opened without following a link; a link's target is only shown
+    listed = await listFolderInside(ctx.root, input);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
       return failure(`${input} is a file; use read to see it.`);
     return fsFailure(input, err);
   }
+  if (!listed.ok) return failure(listed.error);
+  const { entries } = listed;
   if (entries.length === 0) return success(`${input} is an empty folder.`);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lines: string[] = [];
   for (const entry of entries.slice(0, LS_MAX_ENTRIES)) {
-    if (entry.isDirectory()) lines.push(`${entry.name}/`);
-    else if (entry.isSymbolicLink()) {
-      const target = await fs.readlink(path.join(resolved.path, entry.name)).catch(() => '?');
-      lines.push(`${entry.name} -> ${target}`);
-    } else lines.push(entry.name);
+    if (entry.kind === 'folder') lines.push(`${shown(entry.name)}/`);
+    else if (entry.kind === 'link') lines.push(`${shown(entry.name)} -> ${shown(entry.linkTarget ?? '?')}`);
+    else lines.push(shown(entry.name));
   }
   if (entries.length > LS_MAX_ENTRIES)
     lines.push(`[${entries.length - LS_MAX_ENTRIES} more entries not shown; use find]`);
@@ -46,7 +54,9 @@ export const lsTool: Tool = {
     },
     additionalProperties: false,
   },
-  readOnly: true,
+  kind: 'read',
   resume: 'rerun',
+  describe: (args) => describeFolder('ls', args),
+  risks: noRisks,
   run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
 };

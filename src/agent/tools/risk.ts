@@ -10,10 +10,10 @@
 // the damage anyway: bwrap keeps writes inside the project, and every run is one git commit
 // that /undo reverts (files git ignores excepted).
 
-/** Why a call needs approval under `AGENT_APPROVAL=on-risk`. */
+/** What makes a call risky: the approval card shows each; `on-risk` asks before some (approval-policy.ts). */
 export type Risk = 'unsandboxed' | 'network' | 'mass-change';
 
-/** What riskOf needs to know about how commands run. */
+/** What a tool's `risks` needs to know about how commands run. */
 export interface RiskContext {
   readonly sandboxed: boolean;
 }
@@ -38,15 +38,22 @@ function field(args: unknown, name: string): unknown {
   return typeof args === 'object' && args !== null ? (args as Record<string, unknown>)[name] : undefined;
 }
 
-/** The risks of one call, most serious first; empty when it needs no approval under on-risk. */
-export function riskOf(toolName: string, args: unknown, context: RiskContext): readonly Risk[] {
-  if (toolName !== 'bash') return []; // reads never ask; one write or edit is one file, in git
+/**
+ * The risks of a command call (`bash {command, network?}`), most serious first: without the
+ * sandbox, asking for the network, a command line that openly deletes in bulk.
+ */
+export function commandRisks(args: unknown, context: RiskContext): readonly Risk[] {
   const risks: Risk[] = [];
   if (!context.sandboxed) risks.push('unsandboxed');
   if (field(args, 'network') === true) risks.push('network');
   const command = field(args, 'command');
   if (typeof command === 'string' && looksDestructive(command)) risks.push('mass-change');
   return risks;
+}
+
+/** The risks of a call that has none of its own: a read, one file change (in git), sending a project file. */
+export function noRisks(): readonly Risk[] {
+  return [];
 }
 
 /**

@@ -1,36 +1,35 @@
 // `write {path, content}`: creates or replaces a file of the project, with its folders.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { resolveInside } from '../../workspace/paths';
+import { readFileInside, writeFileInside } from '../../workspace/safe-fs';
+import { describeByPath } from '../describe-call';
 import type { Tool, ToolContext, ToolResult } from '../ports';
-import { argsObject, failure, fsFailure, guarded, requiredString, success } from './args';
+import { noRisks } from './risk';
+import { argsObject, failure, fsFailure, guarded, pathChanged, requiredString, success } from './args';
 
 async function run(rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const args = argsObject(rawArgs);
   const input = requiredString(args, 'path');
   const content = requiredString(args, 'content');
-  const resolved = resolveInside(ctx.root, input, 'write');
-  if (!resolved.ok) return failure(resolved.error);
-  const existing = await fs.stat(resolved.path).catch(() => null);
-  if (existing?.isDirectory()) return failure(`${input} is a folder; give the path of a file.`);
+  let written;
   try {
-    await fs.mkdir(path.dirname(resolved.path), { recursive: true });
-    await fs.writeFile(resolved.path, content);
+    // missing folders are made one at a time and no link is followed: see safe-fs
+    written = await writeFileInside(ctx.root, input, content);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR')
+      return failure(`${input} is a folder; give the path of a file.`);
     return fsFailure(input, err);
   }
-  const bytes = Buffer.byteLength(content);
-  return success(`${existing ? 'Replaced' : 'Created'} ${resolved.relative}: ${bytes} bytes written.`);
+  if (!written.ok) return failure(written.error);
+  return success(
+    `${written.created ? 'Created' : 'Replaced'} ${written.relative}: ${written.bytes} bytes written.`,
+  );
 }
 
 /** Whether the file already holds exactly `content` (then a resumed call has nothing to do). */
 async function isApplied(rawArgs: unknown, ctx: ToolContext): Promise<boolean> {
   try {
     const args = argsObject(rawArgs);
-    const resolved = resolveInside(ctx.root, requiredString(args, 'path'), 'write');
-    if (!resolved.ok) return false;
-    const current = await fs.readFile(resolved.path);
-    return current.equals(Buffer.from(requiredString(args, 'content')));
+    const current = await readFileInside(ctx.root, requiredString(args, 'path'), 'check');
+    return current.ok && current.content.equals(Buffer.from(requiredString(args, 'content')));
   } catch {
     return false; // missing file or bad arguments: running it again says what is wrong
   }
@@ -50,8 +49,11 @@ export const writeTool: Tool = {
     required: ['path', 'content'],
     additionalProperties: false,
   },
-  readOnly: false,
+  kind: 'change',
   resume: 'check-applied',
+  describe: (args) => describeByPath('write', args),
+  risks: noRisks,
+  changes: pathChanged,
   run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
   isApplied,
 };

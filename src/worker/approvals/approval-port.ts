@@ -4,7 +4,6 @@
 
 import type Database from 'better-sqlite3';
 import type { ApprovalPort, ApprovalRequest } from '../../agent/loop';
-import { riskOf } from '../../agent/tools/risk';
 import { setApprovalCard } from '../../queue/agent/set-approval-card';
 import { describeError, type Logger } from '../../shared/log';
 import type { TelegramClient } from '../telegram';
@@ -19,34 +18,28 @@ export interface ApprovalPortDeps {
   readonly now: () => number;
   /** The run's project folder (real path). */
   readonly root: string;
-  /** `bash` runs under bubblewrap. */
-  readonly sandboxed: boolean;
   /** The person's message the run answers: the card replies to it. */
   readonly replyTo?: number | null;
   /** A new approval waits: the expiry sweeper looks at its expiry (ApprovalSweeper.poke). */
   readonly onAsked?: () => void;
 }
 
-/** The card's facts for one request (reads the file on disk for write/edit/send_file). */
-export async function cardFacts(
-  root: string,
-  sandboxed: boolean,
-  request: ApprovalRequest,
-  now: number,
-): Promise<AskCardFacts> {
+/** The card's facts for one request (reads the file on disk for a change or a file to send). */
+export async function cardFacts(root: string, request: ApprovalRequest, now: number): Promise<AskCardFacts> {
   const { approval, call } = request;
   const base = {
     approvalId: approval.id,
     tool: call.name,
     args: call.args,
     folder: root,
-    risks: riskOf(call.name, call.args, { sandboxed }),
+    risks: request.risks,
+    changed: request.changed,
     expiresAt: approval.expiresAt,
     now,
   };
-  if (call.name === 'write' || call.name === 'edit')
+  if (request.kind === 'change')
     return { ...base, change: await describeFileChange(root, call.name, call.args) };
-  if (call.name === 'send_file') return { ...base, file: await describeFileToSend(root, call.args) };
+  if (request.kind === 'send') return { ...base, file: await describeFileToSend(root, call.args) };
   return base;
 }
 
@@ -59,7 +52,7 @@ export async function cardFacts(
 export function createApprovalPort(deps: ApprovalPortDeps): ApprovalPort {
   return async (request) => {
     const { approval } = request;
-    const card = renderAskCard(await cardFacts(deps.root, deps.sandboxed, request, deps.now()));
+    const card = renderAskCard(await cardFacts(deps.root, request, deps.now()));
     const messageId = await deps.telegram.sendMessage(approval.chatId, card.text, {
       html: false,
       replyTo: deps.replyTo ?? null,

@@ -7,7 +7,10 @@
 
 import type { ApprovalDecision } from '../../agent/approval-policy';
 import type { ApprovalRecord } from '../../agent/journal';
+import type { ChangedFiles } from '../../agent/loop';
 import type { Risk } from '../../agent/tools/risk';
+import { escapeHidden, hasHidden, holdsHidden } from '../../shared/escape-text';
+import { redact } from '../../shared/redact';
 import type { InlineKeyboard } from '../telegram';
 import { encodeApprovalData } from './callback-data';
 
@@ -42,6 +45,8 @@ export interface AskCardFacts {
   readonly risks: readonly Risk[];
   readonly change?: FileChangeView;
   readonly file?: FileView;
+  /** The files the run changed unasked before this call: a command may run them. */
+  readonly changed?: ChangedFiles;
   readonly expiresAt: number;
   readonly now: number;
 }
@@ -59,13 +64,29 @@ const RISK_TEXT: Readonly<Record<Risk, string>> = {
   'mass-change': 'Looks like it deletes or overwrites files in bulk.',
 };
 
+/** The risk line of a call whose text holds characters that would show as something else or nothing. */
+export const HIDDEN_CHARACTERS_TEXT =
+  '⚠ Holds hidden or control characters (bidi, zero-width or terminal codes), shown escaped as \\u… or \\x…: it may not do what it seems to.';
+
+/** Text from the model as a card shows it: no secret, every hidden character escaped. */
+function shown(value: string): string {
+  return escapeHidden(redact(value));
+}
+
+function shownChange(change: FileChangeView): FileChangeView {
+  return {
+    diff: change.diff === null ? null : shown(change.diff),
+    ...(change.note !== undefined ? { note: shown(change.note) } : {}),
+  };
+}
+
 function field(args: unknown, name: string): unknown {
   return typeof args === 'object' && args !== null ? (args as Record<string, unknown>)[name] : undefined;
 }
 
 function text(args: unknown, name: string): string {
   const value = field(args, name);
-  return typeof value === 'string' ? value : '';
+  return typeof value === 'string' ? shown(value) : '';
 }
 
 function cut(value: string, max: number): string {
@@ -83,6 +104,20 @@ export function formatSpan(ms: number): string {
   if (s < 120) return `${s} s`;
   if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
   return `${Math.round(s / 3600)} h`;
+}
+
+/** How many changed files a card names; the rest are counted. */
+const MAX_CHANGED_FILES = 20;
+
+/** "Files changed since the last approval: Makefile, src/x.c". */
+function changedLine(changed: ChangedFiles): string {
+  const head =
+    changed.since === 'last-approval'
+      ? 'Files changed since the last approval'
+      : 'Files this run changed so far';
+  const named = changed.files.slice(0, MAX_CHANGED_FILES).map((f) => cut(shown(f), 200));
+  const more = changed.files.length - named.length;
+  return `${head}: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /** The buttons of a card waiting for a decision. */
@@ -142,7 +177,7 @@ function summaryLines(
     }
     default:
       return {
-        lines: [`${head}`, cut(JSON.stringify(args) ?? 'no arguments', 1000), where],
+        lines: [`${head}`, cut(shown(JSON.stringify(args) ?? 'no arguments'), 1000), where],
         commandCut: false,
       };
   }
@@ -185,6 +220,8 @@ export function renderAskCard(facts: AskCardFacts): RenderedCard {
     facts.risks,
     MAX_COMMAND_CHARS,
   );
+  if (holdsHidden(facts.args) || hasHidden(facts.change?.diff ?? ''))
+    lines.splice(1, 0, HIDDEN_CHARACTERS_TEXT);
   const footer = [
     '',
     `Nobody deciding within ${formatSpan(facts.expiresAt - facts.now)} (by ${formatUtc(facts.expiresAt)}) denies it.`,
@@ -192,6 +229,8 @@ export function renderAskCard(facts: AskCardFacts): RenderedCard {
   if (facts.file !== undefined) {
     lines.push(facts.file.size !== null ? `Size: ${facts.file.size} bytes` : (facts.file.note ?? ''));
   }
+  if (facts.changed !== undefined && facts.changed.files.length > 0)
+    lines.push('', changedLine(facts.changed));
   let attachment: RenderedCard['attachment'] = null;
   if (commandCut) {
     lines.push(
@@ -202,7 +241,7 @@ export function renderAskCard(facts: AskCardFacts): RenderedCard {
       content: text(facts.args, 'command'),
     };
   }
-  const change = facts.change;
+  const change = facts.change === undefined ? undefined : shownChange(facts.change);
   if (change !== undefined) {
     if (change.diff === null) lines.push('', change.note ?? 'No diff could be made.');
     else if (change.diff === '') lines.push('', 'The file would not change.');
@@ -228,7 +267,7 @@ export function decisionLine(approval: ApprovalRecord): string {
   switch (approval.status) {
     case 'allowed':
       return approval.scope === 'run'
-        ? `✅ Allowed for this run${by} at ${formatUtc(at)} (identical calls in this run run without asking).`
+        ? `✅ Allowed for this run${by} at ${formatUtc(at)} (identical calls in this run run without asking until a file changes unasked).`
         : `✅ Allowed once${by} at ${formatUtc(at)}.`;
     case 'denied':
       return `❌ Denied${by} at ${formatUtc(at)}. Nothing was run.`;
@@ -249,5 +288,6 @@ export function renderDecidedCard(approval: ApprovalRecord, args: unknown, proje
     [],
     MAX_SUMMARY_CHARS,
   );
+  if (holdsHidden(args)) lines.splice(1, 0, HIDDEN_CHARACTERS_TEXT);
   return cut([...lines, '', decisionLine(approval)].join('\n'), MAX_CARD_CHARS);
 }

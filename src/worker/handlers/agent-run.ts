@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from '../../shared/log';
 import { describeError } from '../../shared/log';
+import { redact } from '../../shared/redact';
 import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import type { AnswerUsage } from '../../queue/settle';
@@ -28,6 +29,7 @@ import { fireTestTrigger } from '../test-triggers';
 import { withTyping } from '../typing';
 import type { Handler, Outcome } from './handler';
 import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
+import { redactedDocument, redactingJournal, redactingTools } from '../redacting-ports';
 
 /** The Bot API methods a run uses. */
 export type RunTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping' | 'sendDocument'> &
@@ -49,8 +51,11 @@ export interface AgentRunDeps {
   /** The run's undo: a checkpoint before its first change, one commit of its changes at its end. */
   readonly undo?: {
     checkpoint(item: InboxRow, root: string): Promise<void>;
-    /** Commits what the run changed; returns a line for the answer, or null when nothing changed. */
-    commit(item: InboxRow, root: string): Promise<string | null>;
+    /**
+     * Commits what the run changed; returns a line for the answer (also when the commit was
+     * skipped), or null when nothing changed. `signal` ends the commit's git.
+     */
+    commit(item: InboxRow, root: string, signal?: AbortSignal): Promise<string | null>;
   };
   /** Where each run gets its own folder (whole command outputs), outside every project. */
   readonly runsDir: string;
@@ -106,7 +111,8 @@ export class AgentRunHandler implements Handler {
       }
       const end = await this.run(item, text, signal);
       if (end.kind === 'outcome') return end.outcome;
-      reply = end.answer;
+      // the answer is stored (history, resend after a crash) as it is sent: without secrets
+      reply = redact(end.answer);
       store.storeAnswer(item, reply, end.usage, this.deps.now());
     }
     return deliverAnswer(this.deps, item, reply, signal);
@@ -129,8 +135,11 @@ export class AgentRunHandler implements Handler {
       );
       const end = this.end(item, result, view);
       if (result.status === 'parked' || this.deps.undo === undefined) return end;
-      // a run that ended (cancelled too) leaves its changes as one commit, so /undo can take it back
-      const note = await this.deps.undo.commit(item, root);
+      // a run that ended (cancelled too) leaves its changes as one commit, so /undo can take it back;
+      // a /stop during the commit ends its git, but a run /stop already ended is committed anyway
+      // (its signal is spent), within git's time limit
+      const signal = controller.signal.aborted ? undefined : controller.signal;
+      const note = await this.deps.undo.commit(item, root, signal);
       if (note === null) return end;
       if (end.kind === 'answer') return { ...end, answer: `${end.answer}\n\n${note}` };
       this.deps.log.info('committed the changes of a stopped run', { id: item.id });
@@ -189,13 +198,21 @@ export class AgentRunHandler implements Handler {
       },
       {
         model: deps.model,
-        tools: this.checkpointed(item, root),
-        journal: deps.journal,
+        // a secret a tool prints or the model writes reaches neither the model, the journal nor the chat
+        tools: redactingTools(this.checkpointed(item, root)),
+        journal: redactingJournal(deps.journal),
         toolContext: (runId) => ({
           root,
           runDir: path.join(deps.runsDir, String(runId)),
           sendFile: async (file, caption) => {
-            await deps.telegram.sendDocument(chatId, { path: file }, caption, item.messageId, signal);
+            const document = redactedDocument(file.bytes, caption);
+            await deps.telegram.sendDocument(
+              chatId,
+              { buffer: document.bytes, filename: file.name },
+              document.caption,
+              item.messageId,
+              signal,
+            );
           },
         }),
         ...(deps.askApproval !== undefined ? { askApproval: deps.askApproval(item, root) } : {}),
@@ -216,7 +233,7 @@ export class AgentRunHandler implements Handler {
     if (undo === undefined) return this.deps.tools;
     let taken: Promise<void> | undefined;
     return this.deps.tools.map((tool) =>
-      tool.readOnly
+      tool.kind === 'read'
         ? tool
         : {
             ...tool,
@@ -318,7 +335,7 @@ class RunView {
         this.runId = event.runId;
         const run = deps.store.runOfItem(this.item.id);
         this.progress = new RunProgress(run?.startedAt ?? deps.now());
-        if (event.opening !== 'new') this.progress.seed(deps.runSteps(event.runId));
+        if (event.opening !== 'new') this.progress.seed(deps.runSteps(event.runId), deps.tools);
         const known = deps.store.getKv(KV.runStatusMessage(event.runId));
         if (known !== undefined) this.statusMessage(Number(known));
         return;
@@ -337,7 +354,7 @@ class RunView {
         }
         break;
       case 'text':
-        this.drafts?.push(event.text);
+        this.drafts?.push(redact(event.text));
         return;
       case 'model-end':
         this.closeDrafts();
