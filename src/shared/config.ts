@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   ConfigError,
@@ -16,6 +17,15 @@ import {
   readUrl,
 } from './env';
 import { projectNameError } from '../workspace/projects';
+import {
+  heldProtectedPlace,
+  pm2HomeOf,
+  projectFolderError,
+  type ProtectedPaths,
+  readFolderError,
+  sandboxPolicy,
+  type SandboxPolicy,
+} from '../workspace/sandbox-policy';
 import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
 
 /** The worker's whole configuration, read and validated once at start. */
@@ -86,8 +96,16 @@ export interface WorkerConfig {
     readonly sandbox: 'auto' | 'bwrap' | 'off';
     readonly approval: 'on-risk' | 'always' | 'never';
     readonly approvalTimeoutSeconds: number;
-    /** The env file the secrets may come from: hidden from sandboxed commands. */
+    /** AGENT_GIT_TIMEOUT_SECONDS: how long one git of the worker's (checkpoint, commit, /undo, /diff) may run. */
+    readonly gitTimeoutSeconds: number;
+    /** The env file the secrets may come from (absolute): never visible to a command. */
     readonly envFile: string;
+    /** AUTONOUS_HOME, the checkout the worker runs from (absolute): never visible to a command. */
+    readonly checkout: string;
+    /** PM2's home (`PM2_HOME`, default ~/.pm2): its socket starts processes outside any sandbox. */
+    readonly pm2Home: string;
+    /** AGENT_SANDBOX_READ: further folders commands may read (real absolute paths). */
+    readonly sandboxRead: readonly string[];
     /** AGENT_APPROVERS: the Telegram user ids whose presses decide; default the allowed private chats. */
     readonly approvers: readonly number[];
     /** AGENT_PROJECTS: projects outside the workspaces folder, by name (real absolute paths). */
@@ -127,6 +145,7 @@ export const DEFAULTS = {
   AGENT_SANDBOX: 'auto',
   AGENT_APPROVAL: 'on-risk',
   AGENT_APPROVAL_TIMEOUT_SECONDS: 1800,
+  AGENT_GIT_TIMEOUT_SECONDS: 60,
 } as const;
 
 /**
@@ -324,7 +343,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
 /** The AGENT_* variables; `database` places the default workspaces folder beside it. */
 function readAgent(env: Env, database: string): WorkerConfig['agent'] {
   const given = readString(env, 'AGENT_WORKSPACES', '');
-  return {
+  const agent: WorkerConfig['agent'] = {
     tools: readChoice(env, 'AGENT_TOOLS', ['on', 'off'], DEFAULTS.AGENT_TOOLS) === 'on',
     maxSteps: readInt(env, 'AGENT_MAX_STEPS', DEFAULTS.AGENT_MAX_STEPS, 1, 10_000),
     maxRunSeconds: readNumber(env, 'AGENT_MAX_RUN_SECONDS', DEFAULTS.AGENT_MAX_RUN_SECONDS, 1, 7 * 86400),
@@ -343,10 +362,99 @@ function readAgent(env: Env, database: string): WorkerConfig['agent'] {
       1,
       30 * 86400,
     ),
-    envFile: envFilePath(env),
+    gitTimeoutSeconds: readNumber(
+      env,
+      'AGENT_GIT_TIMEOUT_SECONDS',
+      DEFAULTS.AGENT_GIT_TIMEOUT_SECONDS,
+      1,
+      3600,
+    ),
+    // absolute as it was read (relative to the working folder), so bwrap sees the same file
+    envFile: path.resolve(envFilePath(env)),
+    checkout: projectHome(env),
+    pm2Home: pm2HomeOf(env),
+    sandboxRead: readSandboxRead(env),
     approvers: readApprovers(env, readChatIds(env, 'TG_ALLOWED_CHAT_IDS')),
     projects: readProjects(env),
   };
+  checkProtectedPlaces(agent, path.dirname(database));
+  return agent;
+}
+
+function protectedPaths(agent: WorkerConfig['agent'], stateDir: string): ProtectedPaths {
+  return {
+    stateDir,
+    envFile: agent.envFile,
+    checkout: agent.checkout,
+    pm2Home: agent.pm2Home,
+    home: os.homedir(),
+  };
+}
+
+/** What commands may see under this configuration: the mount policy of the sandbox. */
+export function sandboxPolicyOf(config: WorkerConfig): SandboxPolicy {
+  return sandboxPolicy({
+    extraRead: config.agent.sandboxRead,
+    protect: protectedPaths(config.agent, path.dirname(config.dbPath)),
+  });
+}
+
+/**
+ * AGENT_SANDBOX_READ (`/abs/path,...`): folders every command may read besides the system's
+ * (a toolchain under a home folder); each absolute and existing, returned real.
+ */
+export function readSandboxRead(env: Env): readonly string[] {
+  const name = 'AGENT_SANDBOX_READ';
+  const folders: string[] = [];
+  for (const entry of (env[name] ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    if (!path.isAbsolute(entry)) {
+      throw new ConfigError(name, `${name} must list absolute paths separated by commas (got "${entry}").`);
+    }
+    try {
+      folders.push(fs.realpathSync(entry));
+    } catch {
+      throw new ConfigError(name, `${name}: ${entry} does not exist.`);
+    }
+  }
+  return Object.freeze(folders);
+}
+
+/**
+ * A project is mounted read-write into every command and a read folder read-only, so neither
+ * may hold the worker's own places (its state, env file, checkout, PM2 home), and a project
+ * may not lie in the checkout (the code the worker runs) or the state folder.
+ */
+function checkProtectedPlaces(agent: WorkerConfig['agent'], stateDir: string): void {
+  const protect = protectedPaths(agent, stateDir);
+  for (const [project, folder] of Object.entries(agent.projects)) {
+    const error = projectFolderError(folder, protect);
+    if (error !== null) {
+      throw new ConfigError(
+        'AGENT_PROJECTS',
+        `AGENT_PROJECTS: the project ${project} cannot be used: ${error}, which commands must never see. Name a folder of its own.`,
+      );
+    }
+  }
+  // the workspaces folder's projects are folders the worker makes in it: it only may not hold one
+  const workspacesError = heldProtectedPlace(agent.workspaces, protect);
+  if (workspacesError !== null) {
+    throw new ConfigError(
+      'AGENT_WORKSPACES',
+      `AGENT_WORKSPACES cannot be used: ${workspacesError}, which commands must never see. Name a folder of its own.`,
+    );
+  }
+  for (const folder of agent.sandboxRead) {
+    const error = readFolderError(folder, protect);
+    if (error !== null) {
+      throw new ConfigError(
+        'AGENT_SANDBOX_READ',
+        `AGENT_SANDBOX_READ cannot list ${folder}: ${error}, which commands must never see.`,
+      );
+    }
+  }
 }
 
 /** One of `choices`, or `fallback` when unset; anything else is a ConfigError listing them. */

@@ -1,5 +1,6 @@
 import type { WorkerConfig } from '../shared/config';
 import { createLogger, describeError, type Logger } from '../shared/log';
+import { registerSecret } from '../shared/redact';
 import { openDatabase, type DbHandle } from '../db/open';
 import { recoverInterrupted } from '../queue/settle';
 import { sqliteStore } from '../queue/store';
@@ -31,8 +32,9 @@ import { ApprovalSweeper } from './approvals/expiry-sweeper';
 import { ChatCommands } from './approvals/chat-commands';
 import type { Handler } from './handlers/handler';
 import path from 'node:path';
-import { ConfigError } from '../shared/env';
-import { resolveSandbox, type SandboxDecision } from '../workspace/sandbox';
+import type { SandboxDecision } from '../workspace/sandbox';
+import type { GitOptions } from '../workspace/git-runner';
+import { startSandbox } from './sandbox-start';
 import { createTools } from '../agent/tools';
 import { reapOrphans } from '../workspace/orphans';
 import { expireRunApprovalsNow } from '../queue/agent/expire-run-approvals';
@@ -41,7 +43,7 @@ import { runSteps } from '../queue/agent/run-steps';
 import { toJournalStep } from '../queue/agent/rows';
 import { AgentRunHandler } from './handlers/agent-run';
 import { projectForRun } from './approvals/projects';
-import { checkpointRun, commitNote, commitRunChanges } from './approvals/run-commit';
+import { checkpointRun, commitRunNote } from './approvals/run-commit';
 import { createApprovalPort } from './approvals/approval-port';
 import { StatusPace } from './status-pace';
 
@@ -74,15 +76,16 @@ export interface WorkerHandle {
 
 /**
  * Opens the database, recovers interrupted work, and starts ingress, processing and the heartbeat.
- * Throws `ConfigError` (AGENT_SANDBOX) when bwrap is required but does not work here.
+ * Throws `ConfigError` (AGENT_SANDBOX, AGENT_SANDBOX_READ) when commands could not run as configured.
  */
 export async function startWorker(config: WorkerConfig, options: WorkerOptions = {}): Promise<WorkerHandle> {
+  // before anything can carry them out: logs, tool results, answers, cards, documents
+  registerSecret(config.telegram.token);
+  registerSecret(config.openai.apiKey);
   const log = options.log ?? createLogger('worker');
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const sandbox = await resolveSandbox(config.agent.sandbox);
-  if (sandbox.kind === 'refuse') throw new ConfigError('AGENT_SANDBOX', `${sandbox.note}.`);
-  if (config.agent.tools) log.info(`agent sandbox: ${sandbox.note}`, { mode: config.agent.sandbox });
+  const sandbox = await startSandbox(config, log);
   const db = openDatabase(config.dbPath);
   const { sqlite } = db;
   const telegram = new TelegramClient(config.telegram.token, config.telegram.apiRoot);
@@ -125,18 +128,20 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     testTriggers: config.worker.testTriggers,
   };
   const stateDir = path.dirname(config.dbPath);
+  // every git the worker runs on a project: sandboxed like a command, bounded in time
+  const git: GitOptions = { sandbox, timeoutMs: config.agent.gitTimeoutSeconds * 1000 };
   const runsDir = path.join(stateDir, 'runs');
   const chat: Handler = config.agent.tools
     ? new AgentRunHandler({
         ...answerDeps,
         projectFor: (item) =>
-          projectForRun(sqlite, store, config.agent, { id: item.id, chatId: item.chatId! }, { sandbox }),
+          projectForRun(sqlite, store, config.agent, { id: item.id, chatId: item.chatId! }, git),
         undo: {
           checkpoint: async (item, root) => {
-            await checkpointRun(sqlite, item.id, root, { sandbox }, now());
+            await checkpointRun(sqlite, item.id, root, git, now());
           },
-          commit: async (item, root) =>
-            commitNote(await commitRunChanges(sqlite, item.id, root, item.text ?? '', { sandbox })),
+          commit: (item, root, signal) =>
+            commitRunNote({ sqlite, log }, item.id, root, item.text ?? '', { ...git, signal }),
         },
         askApproval: (item, root) =>
           createApprovalPort({
@@ -145,13 +150,11 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
             log,
             now,
             root,
-            sandboxed: sandbox.kind === 'bwrap',
             replyTo: item.messageId,
             onAsked: () => sweeper.poke(),
           }),
         runsDir,
-        // bwrap leaves / readable: the env file and the database folder are hidden from commands
-        tools: createTools({ sandbox, hide: [config.agent.envFile, stateDir] }),
+        tools: createTools({ sandbox, gitTimeoutMs: git.timeoutMs }),
         journal: createSqliteJournal(sqlite),
         runSteps: (runId) => runSteps(sqlite, runId).map(toJournalStep),
         limits: {
@@ -205,7 +208,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
         if (expireRunApprovalsNow(sqlite, run.id, now()) > 0) sweeper.poke();
       }
     },
-    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => ({ sandbox }) }),
+    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => git }),
     sandboxNote: config.agent.tools ? sandbox.note : null,
   });
   const notifyDead = (item: InboxRow): void => {

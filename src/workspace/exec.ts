@@ -6,7 +6,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OutputTail } from './output-tail';
-import { bwrapArgs, commandEnv, type SandboxDecision, shellPath } from './sandbox';
+import { groupGone, signalGroup } from './process-group';
+import {
+  bwrapArgs,
+  commandEnv,
+  plantableGitFiles,
+  prepareGitMounts,
+  removePlantedGitFiles,
+  type SandboxDecision,
+  shellPath,
+} from './sandbox';
 
 /** What to run, where, and for how long. */
 export interface ExecOptions {
@@ -21,8 +30,12 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** bwrap keeps the host's network (`bash {network: true}`). */
   readonly network?: boolean;
-  /** Paths bwrap hides from the command (the worker's env file and database folder). */
-  readonly hide?: readonly string[];
+  /**
+   * HOME of an unsandboxed command: a folder outside the project (created), so that what the
+   * agent writes into the project (a `.gitconfig`, an rc file) configures nothing it runs.
+   * In bwrap HOME is the project, the one place a command can write.
+   */
+  readonly home?: string;
   /** Source of PATH, LANG, TZ (default process.env); nothing else of it is passed on. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Between SIGTERM and SIGKILL of the group (default 1000 ms). */
@@ -55,6 +68,8 @@ export interface ExecResult {
   readonly sandboxed: boolean;
   /** The command could not start (bwrap refused by configuration, spawn failure): why. */
   readonly startError?: string;
+  /** Files the command planted in `.git` to lead git elsewhere, removed after it (sandbox.ts). */
+  readonly removedGitFiles?: readonly string[];
 }
 
 /** The output file stops growing here (the tail still follows the output); a runaway cannot fill the disk. */
@@ -62,58 +77,6 @@ export const MAX_OUTPUT_FILE_BYTES = 100 * 1024 * 1024;
 
 /** After the shell exited, how long to wait for pipes that an escaped process holds open. */
 const DRAIN_AFTER_EXIT_MS = 500;
-
-/** Signals the whole process group; a group already gone is not an error. */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-/** How long a SIGKILLed group may take to disappear (dying processes are reaped asynchronously). */
-const GROUP_GONE_MS = 2000;
-
-/**
- * Whether a process of the group still runs. A zombie does not count: it runs nothing, and an
- * orphan's zombie waits for init to reap it, which some containers' init does only every second
- * or two. Where there is no /proc, any member counts (kill 0).
- */
-export function groupRuns(pgid: number): boolean {
-  let pids: string[];
-  try {
-    pids = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    try {
-      process.kill(-pgid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so cut after the last ')'
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
-}
-
-/** Resolves once no process of the group runs, or after GROUP_GONE_MS. */
-async function groupGone(pgid: number): Promise<void> {
-  const deadline = performance.now() + GROUP_GONE_MS;
-  while (groupRuns(pgid) && performance.now() < deadline) {
-    // No event tells when the last member of a group is gone: poll briefly.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Runs `command` in `root`; resolves when it ended, its group is gone and its output file is complete (rejects only if the output file cannot be created). */
 export async function runCommand(options: ExecOptions): Promise<ExecResult> {
@@ -139,14 +102,24 @@ export async function runCommand(options: ExecOptions): Promise<ExecResult> {
     return { ...base, exitCode: null, durationMs: 0, aborted: true };
   }
 
-  const env = commandEnv(options.env ?? process.env, options.root);
+  const sandbox = options.sandbox;
+  let home = options.root;
+  let gitFilesBefore: ReadonlySet<string> | null = null;
+  if (sandbox.kind === 'bwrap') {
+    prepareGitMounts(options.root);
+    gitFilesBefore = plantableGitFiles(options.root);
+  } else if (options.home !== undefined) {
+    fs.mkdirSync(options.home, { recursive: true, mode: 0o700 });
+    home = options.home;
+  }
+  const env = commandEnv(options.env ?? process.env, options.root, home);
   const shell = shellPath();
   const [file, args] =
-    options.sandbox.kind === 'bwrap'
+    sandbox.kind === 'bwrap'
       ? [
-          options.sandbox.bwrap,
+          sandbox.bwrap,
           [
-            ...bwrapArgs({ root: options.root, env, network: options.network, hide: options.hide }),
+            ...bwrapArgs({ root: options.root, env, network: options.network, policy: sandbox.policy }),
             '--',
             shell,
             '-c',
@@ -231,6 +204,8 @@ export async function runCommand(options: ExecOptions): Promise<ExecResult> {
       if (progress) clearInterval(progress);
       options.signal?.removeEventListener('abort', onAbort);
       const durationMs = performance.now() - started;
+      const removedGitFiles =
+        gitFilesBefore === null ? [] : removePlantedGitFiles(options.root, gitFilesBefore);
       out.end(() => {
         const { text, truncated } = tail.read();
         resolve({
@@ -246,6 +221,7 @@ export async function runCommand(options: ExecOptions): Promise<ExecResult> {
           pid: child.pid ?? null,
           sandboxed,
           ...(startError ? { startError } : {}),
+          ...(removedGitFiles.length > 0 ? { removedGitFiles } : {}),
         });
       });
     };

@@ -16,10 +16,9 @@
 // refuses, changing nothing, when the revert would overlap uncommitted edits.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { gitText, type GitOptions, runGit } from './git-runner';
-import { resolveInside } from './paths';
+import { replaceInside, type TreeContent } from './safe-fs';
 
 /** The trailer that marks a run's commit, and the one that marks its revert. */
 export const RUN_TRAILER = 'Autonous-Run';
@@ -85,14 +84,18 @@ export async function ensureRepo(root: string, options: GitOptions = {}): Promis
     .then(() => true)
     .catch(() => false);
   if (exists) return;
-  await gitText(root, ['init', '-q', '--initial-branch=main'], {}, options);
+  // Outside bwrap: it mounts .git/config read-only, and a repository git is creating has no
+  // config of its own yet that could make git run anything.
+  const unsandboxed: GitOptions = { ...options, sandbox: undefined };
+  await gitText(root, ['init', '-q', '--initial-branch=main'], {}, unsandboxed);
   // For the agent's own `git commit` in bash: its HOME is the project, so no global identity.
-  await gitText(root, ['config', 'user.name', 'autonous'], {}, options);
-  await gitText(root, ['config', 'user.email', 'autonous@localhost'], {}, options);
+  await gitText(root, ['config', 'user.name', 'autonous'], {}, unsandboxed);
+  await gitText(root, ['config', 'user.email', 'autonous@localhost'], {}, unsandboxed);
 }
 
-async function gitDir(root: string, options: GitOptions): Promise<string> {
-  return path.resolve(root, await gitText(root, ['rev-parse', '--git-dir'], {}, options));
+/** The git dir: always `<root>/.git`, since runGit names it itself (a `.git` file is refused). */
+function gitDir(root: string): string {
+  return path.join(path.resolve(root), '.git');
 }
 
 async function headCommit(root: string, options: GitOptions): Promise<string | null> {
@@ -113,11 +116,10 @@ async function treeOf(root: string, commit: string | null, options: GitOptions):
 /** Runs `body` with a temporary index file in the git dir (removed after). */
 async function withTempIndex<T>(
   root: string,
-  options: GitOptions,
   seed: 'real' | 'empty',
   body: (index: string) => Promise<T>,
 ): Promise<T> {
-  const dir = await gitDir(root, options);
+  const dir = gitDir(root);
   const index = path.join(dir, `autonous-index-${randomBytes(4).toString('hex')}`);
   if (seed === 'real') {
     // Seeding with the real index lets `git add -A` skip files whose stat did not change. The copy
@@ -138,9 +140,27 @@ async function withTempIndex<T>(
   }
 }
 
+/**
+ * Removes the nested repositories (gitlinks) from a temporary index. For each one an index holds,
+ * `git add` runs `git status` inside it to see whether it changed, and that git obeys the nested
+ * repository's own config (its filters, its fsmonitor), which the worker does not inspect; absent
+ * from the index, `add` records each one afresh from its HEAD, reading only its refs.
+ */
+async function dropGitlinks(root: string, indexFile: string, options: GitOptions): Promise<void> {
+  const out = await runGit(root, ['ls-files', '--stage', '-z'], { indexFile }, options);
+  const links = out.stdout
+    .toString('utf8')
+    .split('\0')
+    .filter((record) => record.startsWith('160000 '))
+    .map((record) => `0 ${NULL_OID_SHA1}\t${record.slice(record.indexOf('\t') + 1)}\0`);
+  if (links.length > 0)
+    await runGit(root, ['update-index', '-z', '--index-info'], { indexFile, input: links.join('') }, options);
+}
+
 /** The working tree as a tree object (respecting .gitignore), without touching the person's index. */
 async function worktreeTree(root: string, options: GitOptions): Promise<string> {
-  return withTempIndex(root, options, 'real', async (indexFile) => {
+  return withTempIndex(root, 'real', async (indexFile) => {
+    await dropGitlinks(root, indexFile, options);
     await runGit(root, ['add', '-A', '--', '.'], { indexFile }, options);
     return gitText(root, ['write-tree'], { indexFile }, options);
   });
@@ -190,16 +210,24 @@ async function merge3(
     [current, base, other].map((e) => runGit(root, ['cat-file', 'blob', e.oid], {}, options)),
   );
   if (blobs.some((b) => b.stdout.includes(0))) return null; // binary
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autonous-merge-'));
+  // In the git dir, not /tmp: git runs in the sandbox like every git, and the sandbox's /tmp is its own
+  const dir = await fs.mkdtemp(path.join(gitDir(root), 'autonous-merge-'));
   try {
     const files = ['current', 'base', 'other'].map((name) => path.join(dir, name));
     await Promise.all(files.map((file, i) => fs.writeFile(file, (blobs[i] as { stdout: Buffer }).stdout)));
-    // merge-file runs outside the sandbox: it only reads these three files and writes stdout
-    const merged = await runGit(root, ['merge-file', '-p', ...files], {
-      okCodes: Array.from({ length: 127 }, (_, i) => i + 1),
-    });
+    const merged = await runGit(
+      root,
+      ['merge-file', '-p', ...files],
+      { okCodes: Array.from({ length: 127 }, (_, i) => i + 1) },
+      options,
+    );
     if (merged.code !== 0) return null;
-    const oid = await gitText(root, ['hash-object', '-w', '--stdin'], { input: merged.stdout }, options);
+    const oid = await gitText(
+      root,
+      ['hash-object', '-w', '--no-filters', '--stdin'],
+      { input: merged.stdout },
+      options,
+    );
     return { mode: current.mode, oid };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -213,7 +241,7 @@ async function treeWith(
   changes: Map<string, Entry | undefined>,
   options: GitOptions,
 ): Promise<string> {
-  return withTempIndex(root, options, 'empty', async (indexFile) => {
+  return withTempIndex(root, 'empty', async (indexFile) => {
     await runGit(root, ['read-tree', baseTree], { indexFile }, options);
     const info = [...changes]
       .map(([p, e]) => (e ? `${e.mode} ${e.oid}\t${p}` : `0 ${NULL_OID_SHA1}\t${p}`))
@@ -369,17 +397,18 @@ async function writeWorktreeFile(
   entry: Entry | undefined,
   options: GitOptions,
 ): Promise<void> {
-  const resolved = resolveInside(root, file, 'write');
-  if (!resolved.ok) throw new Error(resolved.error);
-  if (entry === undefined) {
-    await fs.rm(resolved.path, { force: true });
-    return;
+  let content: TreeContent = null;
+  if (entry !== undefined) {
+    const blob = (await runGit(root, ['cat-file', 'blob', entry.oid], {}, options)).stdout;
+    content =
+      entry.mode === '120000'
+        ? { kind: 'link', target: blob.toString('utf8') }
+        : { kind: 'file', bytes: blob, mode: entry.mode === '100755' ? 0o755 : 0o644 };
   }
-  const content = (await runGit(root, ['cat-file', 'blob', entry.oid], {}, options)).stdout;
-  await fs.mkdir(path.dirname(resolved.path), { recursive: true });
-  await fs.rm(resolved.path, { force: true });
-  if (entry.mode === '120000') await fs.symlink(content.toString('utf8'), resolved.path);
-  else await fs.writeFile(resolved.path, content, { mode: entry.mode === '100755' ? 0o755 : 0o644 });
+  // from the root down without following a link, as git checks out: a folder of the path swapped
+  // for a link (by a command of another chat) cannot send the write or the delete out of the project
+  const replaced = await replaceInside(root, file, content);
+  if (!replaced.ok) throw new Error(replaced.error);
 }
 
 /**

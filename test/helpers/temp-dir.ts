@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BWRAP_WORKS_ARGS } from '../../src/workspace/sandbox';
 
 /** Creates real temp folders (real paths) and removes them all in `cleanup()`. */
 export function tempDirs(): { make: (prefix?: string, parent?: string) => string; cleanup: () => void } {
@@ -24,21 +25,4 @@ export function tempDirs(): { make: (prefix?: string, parent?: string) => string
  * bwrap-only suites can be skipped with a reason.
  */
 export const BWRAP_WORKS: boolean =
-  spawnSync(
-    'bwrap',
-    [
-      '--unshare-all',
-      '--ro-bind',
-      '/',
-      '/',
-      '--dev',
-      '/dev',
-      '--proc',
-      '/proc',
-      '--tmpfs',
-      '/tmp',
-      '--',
-      'true',
-    ],
-    { stdio: 'ignore' },
-  ).status === 0;
+  spawnSync('bwrap', [...BWRAP_WORKS_ARGS, '--', 'true'], { stdio: 'ignore' }).status === 0;

@@ -543,6 +543,8 @@ describe('status', () => {
   });
 });
 
+const AS_ROOT = process.getuid?.() === 0;
+
 describe('doctor', () => {
   const fullEnv = (extra: Record<string, string> = {}): Record<string, string> =>
     workerEnv(telegram, openai, golden, extra);
@@ -577,11 +579,19 @@ describe('doctor', () => {
       ['telegram', 'ok'],
       ['openai', 'ok'],
       ['pm2', 'fail'],
-      // how the agent's commands run: bubblewrap where it works here, else unsandboxed with a warning
-      ['sandbox', BWRAP_WORKS ? 'ok' : 'warn'],
+      // how the agent's commands run: bubblewrap where it works here, else unsandboxed with a
+      // warning; a worker run as root is a warning either way
+      ['sandbox', BWRAP_WORKS && !AS_ROOT ? 'ok' : 'warn'],
     ]);
     for (const check of report.checks)
       expect(Object.keys(check).sort()).toEqual(['detail', 'fix', 'name', 'status']);
+    const sandbox = report.checks.find((c: { name: string }) => c.name === 'sandbox') as { detail: string };
+    if (BWRAP_WORKS) {
+      // the mount policy in full
+      expect(sandbox.detail).toMatch(/read-only: \/usr/);
+      expect(sandbox.detail).toMatch(/not mounted: the home folder, PM2 home, \/run/);
+    }
+    if (AS_ROOT) expect(sandbox.detail).toMatch(/the worker runs as root: commands run as uid 65534/);
   });
 
   it("says when the agent's commands would run unsandboxed, and fails AGENT_SANDBOX=bwrap without bwrap", async () => {

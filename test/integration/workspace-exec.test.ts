@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runCommand, type ExecOptions } from '../../src/workspace/exec';
 import { decideSandbox, detectBwrap, type SandboxDecision } from '../../src/workspace/sandbox';
+import { sandboxPolicy } from '../../src/workspace/sandbox-policy';
 import { BWRAP_WORKS, tempDirs } from '../helpers/temp-dir';
 import { waitUntil } from '../helpers/wait-until';
 
@@ -79,7 +81,7 @@ describe.each(MODES)('a command %s', (_name, decision) => {
     expect(result.durationMs).toBeGreaterThan(0);
   });
 
-  it("sees only PATH, HOME (the project), LANG and TZ, never the worker's secrets", async () => {
+  it("sees only PATH, HOME (the project), LANG, TZ and git's no-config switches, never the worker's secrets", async () => {
     process.env.TELEGRAM_BOT_TOKEN = '123456:fake-telegram-token-for-test';
     process.env.OPENAI_API_KEY = 'sk-fake-openai-key-for-test';
     try {
@@ -91,7 +93,8 @@ describe.each(MODES)('a command %s', (_name, decision) => {
         .map((line) => line.split('=')[0])
         .filter((name) => name !== 'PWD' && name !== 'SHLVL' && name !== '_');
       expect(names.sort()).toEqual(expect.arrayContaining(['HOME', 'LANG', 'PATH']));
-      expect(names.every((name) => ['HOME', 'LANG', 'PATH', 'TZ'].includes(name as string))).toBe(true);
+      const allowed = ['HOME', 'LANG', 'PATH', 'TZ', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL'];
+      expect(names.filter((name) => !allowed.includes(name as string))).toEqual([]);
       expect(result.tail).toContain(`HOME=${root}\n`);
       expect(result.tail).not.toContain('fake-telegram-token');
       expect(result.tail).not.toContain('sk-fake-openai');
@@ -258,17 +261,86 @@ describeBwrap('a command in bwrap (skipped where bwrap does not work)', () => {
     expect(connections).toBe(before + 1);
   });
 
-  it('does not see the files it is told to hide', async () => {
+  it('sees nothing of the home folder: a state folder and an env file there do not exist for it', async () => {
     const state = dirs.make('.autonous-state-', os.homedir());
     fs.writeFileSync(path.join(state, 'db.sqlite'), 'secret rows');
     const envFile = path.join(dirs.make('.autonous-env-', os.homedir()), '.env');
     fs.writeFileSync(envFile, 'TELEGRAM_BOT_TOKEN=123:hidden');
-    const { result } = await run(await bwrapDecision(), `ls ${state}; cat ${envFile}; echo end`, {
-      hide: [state, envFile],
-    });
+    const { result } = await run(
+      await bwrapDecision(),
+      `ls ${state}; cat ${envFile}; ls ${os.homedir()}; echo end`,
+    );
     expect(result.tail).not.toContain('secret rows');
     expect(result.tail).not.toContain('hidden');
     expect(result.tail).not.toContain('db.sqlite');
+    expect(result.tail).toMatch(/No such file or directory/);
+    expect(result.tail).toMatch(/end\n$/);
+  });
+
+  it("cannot plant anything in .git that the person's git would run or read: config, hooks, info, commondir", async () => {
+    const root = dirs.make();
+    const outside = dirs.make('.autonous-plant-', os.homedir());
+    spawnSync('git', ['init', '-q', root]);
+    const configBefore = fs.readFileSync(path.join(root, '.git', 'config'), 'utf8');
+    fs.mkdirSync(path.join(root, 'evil'));
+    fs.writeFileSync(
+      path.join(root, 'evil', 'config'),
+      `[core]\n\tfsmonitor = touch ${outside}/fsmonitor-ran\n`,
+    );
+    const command = [
+      `git config core.fsmonitor "touch ${outside}/config-ran"; echo config=$?`,
+      `printf '#!/bin/sh\\ntouch ${outside}/hook-ran\\n' > .git/hooks/pre-commit; echo hook=$?`,
+      `echo '* filter=x' > .git/info/attributes; echo info=$?`,
+      `echo "$PWD/evil" > .git/commondir; echo commondir=$?`,
+      `printf '[core]\\n\\tfsmonitor = touch ${outside}/wt-ran\\n' > .git/config.worktree; echo worktree=$?`,
+    ].join('; ');
+    const result = await runCommand({
+      command,
+      root,
+      outputPath: path.join(dirs.make('autonous-run-'), 'out.log'),
+      timeoutMs: 30_000,
+      sandbox: await bwrapDecision(),
+    });
+    expect(result.tail).toMatch(/config=[1-9]/);
+    expect(result.tail).toMatch(/hook=[1-9]/);
+    expect(result.tail).toMatch(/info=[1-9]/);
+    // the two files a command can create are removed once it is over, and it is told so
+    expect(result.removedGitFiles).toEqual(['.git/commondir', '.git/config.worktree']);
+    expect(fs.existsSync(path.join(root, '.git', 'commondir'))).toBe(false);
+    expect(fs.existsSync(path.join(root, '.git', 'config.worktree'))).toBe(false);
+    expect(fs.readFileSync(path.join(root, '.git', 'config'), 'utf8')).toBe(configBefore);
+    expect(fs.readdirSync(path.join(root, '.git', 'hooks')).filter((f) => !f.endsWith('.sample'))).toEqual(
+      [],
+    );
+    // the person's own git in that folder runs nothing planted
+    fs.writeFileSync(path.join(root, 'a.txt'), 'a');
+    spawnSync('git', ['-C', root, 'status'], { stdio: 'ignore' });
+    spawnSync('git', ['-C', root, 'add', '-A'], { stdio: 'ignore' });
+    spawnSync('git', ['-C', root, '-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'x'], {
+      stdio: 'ignore',
+    });
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('hides a protected folder again where a readable system folder holds it', async () => {
+    // a checkout under /opt: /opt is readable, the checkout and its state folder are not
+    const checkout = dirs.make('autonous-checkout-', '/opt');
+    const state = path.join(checkout, 'state');
+    fs.mkdirSync(state);
+    fs.writeFileSync(path.join(state, 'db.sqlite'), 'secret rows');
+    const policy = sandboxPolicy({
+      protect: {
+        stateDir: state,
+        envFile: '/nonexistent/.env',
+        checkout,
+        pm2Home: '/nonexistent',
+        home: os.homedir(),
+      },
+    });
+    const decision = decideSandbox('bwrap', await detectBwrap(), policy);
+    const { result } = await run(decision, `echo "[$(ls -A ${checkout})]"; cat ${state}/db.sqlite; echo end`);
+    expect(result.tail).not.toContain('secret rows');
+    expect(result.tail).toContain('[]\n');
     expect(result.tail).toMatch(/end\n$/);
   });
 });

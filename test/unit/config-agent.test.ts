@@ -63,3 +63,59 @@ describe('agent configuration', () => {
     expect(loadWorkerConfig({ ...BASE, AGENT_APPROVAL: 'never' }).agent.approval).toBe('never');
   });
 });
+
+describe('the places commands must never see', () => {
+  it('refuses an AGENT_PROJECTS folder that holds the state folder, the env file or the checkout, or lies in the checkout', () => {
+    const checkout = path.join(dir, 'checkout');
+    fs.mkdirSync(path.join(checkout, 'state'), { recursive: true });
+    fs.mkdirSync(path.join(checkout, 'src'));
+    fs.mkdirSync(path.join(dir, 'secrets'));
+    fs.writeFileSync(path.join(dir, 'secrets', '.env'), '');
+    const env = {
+      ...BASE,
+      AUTONOUS_HOME: checkout,
+      TG_DB_PATH: path.join(checkout, 'state', 'agent.db'),
+      AUTONOUS_ENV_FILE: path.join(dir, 'secrets', '.env'),
+    };
+    for (const [folder, words] of [
+      [checkout, /holds the state folder/],
+      [path.join(checkout, 'state'), /holds the state folder/],
+      [path.join(dir, 'secrets'), /holds the env file/],
+      [path.join(checkout, 'src'), /inside the checkout/],
+      [dir, /holds/],
+    ] as const) {
+      const err = configError({ ...env, AGENT_PROJECTS: `p=${folder}` });
+      expect(err.variable).toBe('AGENT_PROJECTS');
+      expect(err.message).toMatch(words);
+    }
+    fs.mkdirSync(path.join(dir, 'app'));
+    expect(loadWorkerConfig({ ...env, AGENT_PROJECTS: `p=${dir}/app` }).agent.projects).toEqual({
+      p: path.join(dir, 'app'),
+    });
+  });
+
+  it('reads AGENT_SANDBOX_READ as real absolute folders, refusing a relative, missing or protected one', () => {
+    fs.mkdirSync(path.join(dir, 'toolchain'));
+    fs.symlinkSync(path.join(dir, 'toolchain'), path.join(dir, 'tc'));
+    expect(loadWorkerConfig({ ...BASE, AGENT_SANDBOX_READ: `${dir}/tc` }).agent.sandboxRead).toEqual([
+      path.join(dir, 'toolchain'),
+    ]);
+    expect(loadWorkerConfig(BASE).agent.sandboxRead).toEqual([]);
+    expect(configError({ ...BASE, AGENT_SANDBOX_READ: 'relative/bin' }).variable).toBe('AGENT_SANDBOX_READ');
+    expect(configError({ ...BASE, AGENT_SANDBOX_READ: `${dir}/missing` }).message).toMatch(/does not exist/);
+    const state = path.join(dir, 'state');
+    fs.mkdirSync(state);
+    const err = configError({
+      ...BASE,
+      TG_DB_PATH: path.join(state, 'agent.db'),
+      AGENT_SANDBOX_READ: dir,
+    });
+    expect(err.variable).toBe('AGENT_SANDBOX_READ');
+    expect(err.message).toMatch(/holds the state folder/);
+  });
+
+  it('makes a relative env file absolute', () => {
+    const config = loadWorkerConfig({ ...BASE, AUTONOUS_ENV_FILE: 'relative.env' });
+    expect(config.agent.envFile).toBe(path.resolve('relative.env'));
+  });
+});

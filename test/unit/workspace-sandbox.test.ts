@@ -1,8 +1,20 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { OutputTail } from '../../src/workspace/output-tail';
-import { bwrapArgs, commandEnv, decideSandbox, detectBwrap, findOnPath } from '../../src/workspace/sandbox';
+import {
+  bwrapArgs,
+  commandEnv,
+  decideSandbox,
+  detectBwrap,
+  findOnPath,
+  prepareGitMounts,
+} from '../../src/workspace/sandbox';
+import {
+  heldProtectedPlace,
+  projectFolderError,
+  readFolderError,
+  sandboxPolicy,
+} from '../../src/workspace/sandbox-policy';
 import { tempDirs } from '../helpers/temp-dir';
 
 const dirs = tempDirs();
@@ -44,7 +56,14 @@ describe('commandEnv', () => {
       },
       '/p',
     );
-    expect(env).toEqual({ PATH: '/bin', HOME: '/p', LANG: 'de_DE.UTF-8', TZ: 'Europe/Berlin' });
+    expect(env).toEqual({
+      PATH: '/bin',
+      HOME: '/p',
+      LANG: 'de_DE.UTF-8',
+      TZ: 'Europe/Berlin',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    });
   });
 
   it('fills PATH and LANG when the worker has none, and leaves TZ out', () => {
@@ -52,30 +71,141 @@ describe('commandEnv', () => {
       PATH: expect.stringContaining('/usr/bin'),
       HOME: '/p',
       LANG: 'C.UTF-8',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
     });
+  });
+
+  it('gives an unsandboxed command a HOME outside the project', () => {
+    expect(commandEnv({}, '/p', '/runs/1/home').HOME).toBe('/runs/1/home');
   });
 });
 
 describe('bwrapArgs', () => {
-  it('unshares the network unless asked, binds / read-only and the project read-write, clears the env', () => {
-    const args = bwrapArgs({ root: '/p', env: { PATH: '/bin', HOME: '/p' } });
+  const policy = (over: Partial<Parameters<typeof sandboxPolicy>[0]> = {}) =>
+    sandboxPolicy({
+      protect: {
+        stateDir: '/srv/autonous/state',
+        envFile: '/srv/autonous/.env',
+        checkout: '/srv/autonous',
+        pm2Home: '/srv/pm2',
+        home: '/home/someone',
+      },
+      asRoot: false,
+      ...over,
+    });
+
+  it('mounts an allowlist: system folders read-only, never / itself, the project read-write, a clear env', () => {
+    const args = bwrapArgs({ root: '/p', env: { PATH: '/bin', HOME: '/p' }, policy: policy() });
     expect(args).toContain('--unshare-all');
     expect(args).not.toContain('--share-net');
     expect(args).not.toContain('--new-session');
-    expect(args.join(' ')).toContain('--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp');
-    expect(args.join(' ')).toContain(
-      '--bind /p /p --chdir /p --clearenv --setenv PATH /bin --setenv HOME /p',
-    );
-    expect(bwrapArgs({ root: '/p', env: {}, network: true })).toContain('--share-net');
+    const line = args.join(' ');
+    expect(line).not.toMatch(/--ro-bind \/ \//);
+    expect(line).toContain('--ro-bind /usr /usr');
+    expect(line).toContain('--ro-bind /etc /etc');
+    expect(line).toContain('--cap-drop ALL');
+    expect(line).toContain('--dev /dev --proc /proc --tmpfs /tmp --bind /p /p');
+    expect(line).toContain('--chdir /p --clearenv --setenv PATH /bin --setenv HOME /p');
+    expect(line).not.toMatch(/\/home|\/root|\/run|\/var/);
+    expect(bwrapArgs({ root: '/p', env: {}, network: true, policy: policy() })).toContain('--share-net');
   });
 
-  it('hides an existing folder under a tmpfs and a file under /dev/null, before the project is bound', () => {
-    const base = dirs.make('.autonous-hide-', os.homedir());
-    const file = path.join(base, 'x.env');
-    fs.writeFileSync(file, '');
-    const args = bwrapArgs({ root: '/p', env: {}, hide: [base, file, path.join(base, 'missing')] }).join(' ');
-    expect(args).toContain(`--tmpfs ${base} --ro-bind /dev/null ${file} --bind /p /p`);
-    expect(args).not.toContain('missing');
+  it('as root, runs the command as uid 65534 in a user namespace of its own', () => {
+    const line = bwrapArgs({ root: '/p', env: {}, policy: policy({ asRoot: true }) }).join(' ');
+    expect(line).toContain('--unshare-user --uid 65534 --gid 65534 --cap-drop ALL');
+    expect(bwrapArgs({ root: '/p', env: {}, policy: policy() }).join(' ')).not.toContain('--uid');
+  });
+
+  it('keeps a symlinked top-level folder (/bin -> usr/bin) a symlink', () => {
+    const bin = fs.lstatSync('/bin');
+    const line = bwrapArgs({ root: '/p', env: {}, policy: policy() }).join(' ');
+    if (bin.isSymbolicLink()) expect(line).toContain(`--symlink ${fs.readlinkSync('/bin')} /bin`);
+    else expect(line).toContain('--ro-bind /bin /bin');
+  });
+
+  it('binds .git as a mount point and its config, hooks and info read-only after the project, so a command cannot plant code', () => {
+    const root = dirs.make();
+    fs.mkdirSync(path.join(root, '.git'));
+    fs.writeFileSync(path.join(root, '.git', 'config'), '');
+    prepareGitMounts(root);
+    const line = bwrapArgs({ root, env: {}, policy: policy() }).join(' ');
+    const g = path.join(root, '.git');
+    expect(line).toContain(
+      `--bind ${root} ${root} --bind ${g} ${g} --ro-bind ${g}/config ${g}/config --ro-bind ${g}/hooks ${g}/hooks --ro-bind ${g}/info ${g}/info`,
+    );
+  });
+
+  it('hides the protected places a readable folder holds, and never binds over /dev/null itself', () => {
+    const base = dirs.make('autonous-opt-', '/opt');
+    const env = path.join(base, '.env');
+    fs.writeFileSync(env, '');
+    fs.mkdirSync(path.join(base, 'state'));
+    const p = sandboxPolicy({
+      protect: {
+        stateDir: path.join(base, 'state'),
+        envFile: env,
+        checkout: base,
+        pm2Home: '/nope',
+        home: '/nope',
+      },
+      asRoot: false,
+    });
+    const line = bwrapArgs({ root: '/p', env: {}, policy: p }).join(' ');
+    expect(line).toContain(`--tmpfs ${base}`);
+    // /dev/null as "the env file" (a way to say "none") hides nothing and breaks nothing
+    const devNull = sandboxPolicy({
+      protect: {
+        stateDir: '/nope',
+        envFile: '/dev/null',
+        checkout: '/nope2',
+        pm2Home: '/nope',
+        home: '/nope',
+      },
+      asRoot: false,
+    });
+    expect(bwrapArgs({ root: '/p', env: {}, policy: devNull }).join(' ')).not.toContain(
+      '/dev/null /dev/null',
+    );
+  });
+});
+
+describe('the protected places', () => {
+  const protect = {
+    stateDir: '/srv/a/state',
+    envFile: '/etc/autonous/env',
+    checkout: '/srv/a',
+    pm2Home: '/home/u/.pm2',
+    home: '/home/u',
+  };
+
+  it('refuses a project that holds the state, the env file, the checkout, PM2 home or the home folder', () => {
+    expect(projectFolderError('/srv', protect)).toMatch(/holds the state folder/);
+    expect(projectFolderError('/etc/autonous', protect)).toMatch(/holds the env file/);
+    expect(projectFolderError('/home/u', protect)).toMatch(/holds PM2 home/);
+    expect(projectFolderError('/home', protect)).toMatch(/holds PM2 home|holds the home folder/);
+  });
+
+  it('refuses a project inside the checkout or the state folder', () => {
+    expect(projectFolderError('/srv/a/src', protect)).toMatch(/inside the checkout/);
+    expect(projectFolderError('/srv/a/state/x', protect)).toMatch(/inside the state folder/);
+  });
+
+  it('lets the workspaces folder lie anywhere that holds no protected place', () => {
+    expect(heldProtectedPlace('/srv/a/state/workspaces', protect)).toBeNull();
+    expect(heldProtectedPlace('/srv/a/ws', protect)).toBeNull();
+    expect(heldProtectedPlace('/', protect)).toMatch(/holds the state folder/);
+  });
+
+  it('allows a project of its own, also in the home folder', () => {
+    expect(projectFolderError('/home/u/code/app', protect)).toBeNull();
+    expect(projectFolderError('/var/lib/app', protect)).toBeNull();
+  });
+
+  it('refuses a read folder that holds or lies in a protected place', () => {
+    expect(readFolderError('/home/u', protect)).toMatch(/holds PM2 home/);
+    expect(readFolderError('/srv/a/node_modules', protect)).toMatch(/inside the checkout/);
+    expect(readFolderError('/home/u/.nvm', protect)).toBeNull();
   });
 });
 

@@ -4,9 +4,12 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { runCommand, type ExecResult } from '../../workspace/exec';
+import { neutralizeNestedRepos } from '../../workspace/nested-repos';
 import { forgetGroup, markerFor, recordGroup } from '../../workspace/orphans';
 import type { SandboxDecision } from '../../workspace/sandbox';
+import { describeCommand } from '../describe-call';
 import type { Tool, ToolContext, ToolResult } from '../ports';
+import { commandRisks } from './risk';
 import { argsObject, failure, guarded, optionalBoolean, optionalPositive, requiredString } from './args';
 
 export const BASH_DEFAULT_TIMEOUT_SECONDS = 120;
@@ -15,11 +18,11 @@ export const BASH_MAX_TIMEOUT_SECONDS = 600;
 /** How `bash` runs its commands; the worker decides it once at start. */
 export interface BashOptions {
   readonly sandbox: SandboxDecision;
-  /** Paths bwrap hides from commands (the worker's env file, its database folder). */
-  readonly hide?: readonly string[];
   /** Source of PATH, LANG, TZ (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly killGraceMs?: number;
+  /** Time limit of each git call that checks nested repositories after a command. */
+  readonly gitTimeoutMs?: number;
 }
 
 function seconds(ms: number): string {
@@ -34,7 +37,11 @@ export function shellExitCode(result: Pick<ExecResult, 'exitCode' | 'signal'>): 
 }
 
 /** The result text: exit code, timeout, the tail and where the whole output is. */
-export function describeRun(result: ExecResult, timeoutSeconds: number, cappedFrom?: number): string {
+export function describeRun(
+  result: ExecResult & { readonly neutralized?: readonly string[] },
+  timeoutSeconds: number,
+  cappedFrom?: number,
+): string {
   const code = shellExitCode(result);
   const lines: string[] = [];
   const ended =
@@ -44,6 +51,14 @@ export function describeRun(result: ExecResult, timeoutSeconds: number, cappedFr
     lines.push(`(timeout_seconds ${cappedFrom} is above the limit; ${timeoutSeconds} was used)`);
   if (result.timedOut) {
     lines.push(`timed out after ${timeoutSeconds} s: the command and everything it started were killed`);
+  }
+  if (result.removedGitFiles !== undefined) {
+    lines.push(
+      `removed ${result.removedGitFiles.join(', ')}: the command created it, and it would make git read configuration from elsewhere`,
+    );
+  }
+  for (const line of result.neutralized ?? []) {
+    lines.push(`${line}: settings and hooks of a nested repository that would run programs in git`);
   }
   if (result.totalBytes === 0) lines.push('no output');
   else {
@@ -79,7 +94,8 @@ export function bashTool(options: BashOptions): Tool {
       sandbox: options.sandbox,
       signal: ctx.signal,
       network,
-      hide: options.hide,
+      // unsandboxed, HOME is a folder of the run's own, outside the project
+      home: path.join(ctx.runDir, 'home'),
       env: options.env,
       killGraceMs: options.killGraceMs,
       onProgress: ctx.onProgress ? (ms) => ctx.onProgress?.(`running ${Math.floor(ms / 1000)} s`) : undefined,
@@ -88,9 +104,16 @@ export function bashTool(options: BashOptions): Tool {
     if (result.aborted) throw ctx.signal.reason ?? new Error('The run was stopped.');
     if (result.startError) return { ...failure(result.startError), outputPath };
     const exitCode = shellExitCode(result);
+    // its group is gone: what it left in nested repositories can be made inert before anyone's git reads it
+    const neutralized = await neutralizeNestedRepos(ctx.root, {
+      sandbox: options.sandbox,
+      timeoutMs: options.gitTimeoutMs,
+      signal: ctx.signal,
+    }).catch((err: unknown) => [`nested repositories could not be checked: ${(err as Error).message}`]);
+    ctx.signal.throwIfAborted();
     return {
       content: describeRun(
-        result,
+        { ...result, neutralized },
         timeoutSeconds,
         asked !== undefined && asked > BASH_MAX_TIMEOUT_SECONDS ? asked : undefined,
       ),
@@ -124,8 +147,10 @@ export function bashTool(options: BashOptions): Tool {
       required: ['command'],
       additionalProperties: false,
     },
-    readOnly: false,
+    kind: 'run',
     resume: 'never',
+    describe: (args) => describeCommand('bash', args),
+    risks: commandRisks,
     run: (args, ctx) => guarded(ctx, () => run(args, ctx)),
   };
 }

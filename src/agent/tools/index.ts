@@ -12,7 +12,8 @@ import { sendFileTool } from './send-file';
 import { writeTool } from './write';
 
 export {
-  riskOf,
+  commandRisks,
+  noRisks,
   overwritesTooMany,
   looksDestructive,
   MASS_CHANGE_FILES,
@@ -24,12 +25,12 @@ export {
 export interface ToolOptions {
   /** How `bash` runs commands: `await resolveSandbox(config.agent.sandbox)` at start. */
   readonly sandbox: SandboxDecision;
-  /** Paths bwrap hides from commands: the worker's env file and its database folder. */
-  readonly hide?: readonly string[];
   /** Source of the commands' PATH, LANG and TZ (default process.env); nothing else is passed on. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Between SIGTERM and SIGKILL of a command's group (default 1000 ms). */
   readonly killGraceMs?: number;
+  /** Time limit of each git call after a command (AGENT_GIT_TIMEOUT_SECONDS; default git-runner's). */
+  readonly gitTimeoutMs?: number;
 }
 
 /** Every tool, in the order they are offered to the model. */

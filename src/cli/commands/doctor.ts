@@ -3,6 +3,7 @@ import { ConfigError, dbPath, type Env, loadEnvironment } from '../../shared/env
 import { registerSecret } from '../../shared/redact';
 import { type CheckResult, fail, skip } from '../checks/check';
 import { collectConfigErrors, configCheck } from '../checks/config';
+import { sandboxPolicyOf } from '../../shared/config';
 import { checkDatabase } from '../checks/database';
 import { checkOpenAI } from '../checks/openai';
 import { checkPm2 } from '../checks/pm2';
@@ -77,7 +78,11 @@ async function runChecks(ctx: CliContext, dbFlag: string | undefined): Promise<C
       ? checkOpenAI(config.openai)
       : skip('openai', 'skipped: fix the OpenAI variables first'),
     checkPm2(env, ctx.now()),
-    checkSandbox((env.AGENT_TOOLS?.trim() || 'on') !== 'off', env.AGENT_SANDBOX),
+    checkSandbox(
+      (env.AGENT_TOOLS?.trim() || 'on') !== 'off',
+      env.AGENT_SANDBOX,
+      config ? sandboxPolicyOf(config) : undefined,
+    ),
   ]);
   return [envFileError ?? configCheck(report), database, telegram, openai, pm2, sandbox];
 }

@@ -69,7 +69,7 @@ export class ChatCommands implements MoreCommands {
   constructor(private readonly deps: ChatCommandsDeps) {}
 
   /** Runs one of these commands, or returns null when `name` is not one of them. */
-  async run(item: InboxRow, name: string, args: string): Promise<CommandReply | null> {
+  async run(item: InboxRow, name: string, args: string, signal?: AbortSignal): Promise<CommandReply | null> {
     switch (name) {
       case 'approve':
       case 'deny':
@@ -77,8 +77,10 @@ export class ChatCommands implements MoreCommands {
       case 'project':
         return { text: await this.project(item.chatId!, args) };
       case 'diff':
-        return this.diff(item);
+        return this.diff(item, signal);
       case 'undo':
+        // not stoppable: a revert cut short would leave HEAD and the working tree apart; git's
+        // time limit bounds it
         return { text: await this.undo(item) };
       default:
         return null;
@@ -126,9 +128,9 @@ export class ChatCommands implements MoreCommands {
     ].join('\n');
   }
 
-  private async diff(item: InboxRow): Promise<CommandReply> {
+  private async diff(item: InboxRow, signal?: AbortSignal): Promise<CommandReply> {
     const project = await projectFor(this.deps.store, this.deps.projects, item.chatId!, this.deps.git());
-    const last = await lastRunDiff(project.root, this.deps.git());
+    const last = await lastRunDiff(project.root, { ...this.deps.git(), signal });
     if (last === null) return { text: `No run of autonous has changed project ${project.name} yet.` };
     const head = `Last run in project ${project.name}: ${last.subject} (${shortId(last.commit)})${last.reverted ? ', undone since by /undo' : ''}`;
     const text = cut(`${head}\n\n${last.stat || 'No file changes.'}`, MAX_CARD_CHARS);

@@ -4,9 +4,11 @@
 // began, never against a state it had already changed.
 
 import type Database from 'better-sqlite3';
+import { isWorkerStopping } from '../../agent/shutdown';
 import { deleteKv, getKv, KV, setKv } from '../../queue/kv';
+import type { Logger } from '../../shared/log';
 import { beginRun, commitRun, runCommitMessage, type Checkpoint, type RunCommit } from '../../workspace/git';
-import type { GitOptions } from '../../workspace/git-runner';
+import { GitError, type GitOptions } from '../../workspace/git-runner';
 
 /**
  * The checkpoint of item `inboxId`'s run: the stored one, else a new one (beginRun), stored
@@ -58,4 +60,50 @@ export function commitNote(commit: RunCommit | null): string | null {
     );
   }
   return lines.join('\n');
+}
+
+/** Why a commit did not happen, as a clause for the person: git's own words, its first line only. */
+function skipReason(err: unknown): string {
+  if (err instanceof GitError) {
+    if (err.kind === 'aborted') return 'the commit was stopped';
+    if (err.kind === 'failed') {
+      const said = err.stderr.trim().split('\n')[0]?.trim();
+      return `git ${err.args[0] ?? ''} failed${said ? `: ${said.slice(0, 200)}` : ''}`;
+    }
+  }
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
+}
+
+/** The line a run's answer gets when its changes could not be committed. */
+export function commitSkippedNote(reason: string): string {
+  return `The run's changes were not committed (${reason}): /undo cannot take them back.`;
+}
+
+/**
+ * Commits item `inboxId`'s run (commitRunChanges) and returns the line for its answer, or null
+ * when it changed nothing. A commit that fails, runs out of time or is stopped does not cost the
+ * run its answer: the line says the commit was skipped and why, the log has it, and the
+ * checkpoint goes (the changes stay in the working tree, uncommitted). Only a stopping worker's
+ * abort is thrown on: the item is put back, and the resumed run, already finished, commits then.
+ */
+export async function commitRunNote(
+  deps: { readonly sqlite: Database.Database; readonly log: Logger },
+  inboxId: number,
+  root: string,
+  request: string,
+  git: GitOptions,
+): Promise<string | null> {
+  try {
+    return commitNote(await commitRunChanges(deps.sqlite, inboxId, root, request, git));
+  } catch (err) {
+    if (git.signal !== undefined && isWorkerStopping(git.signal)) throw err;
+    const reason = skipReason(err);
+    deps.log.warn("the run's changes were not committed", {
+      id: inboxId,
+      reason,
+      kind: err instanceof GitError ? err.kind : 'error',
+    });
+    deleteKv(deps.sqlite, KV.runCheckpoint(inboxId));
+    return commitSkippedNote(reason);
+  }
 }
