@@ -60,6 +60,12 @@ export interface GitCall {
   readonly indexFile?: string;
   /** Exit codes that are answers, not failures (default: only 0). */
   readonly okCodes?: readonly number[];
+  /**
+   * The call reads no file content (`ls-files`, `config --file`), so no filter driver can run: in
+   * bwrap the listing of the repository's drivers is skipped (a process less). Unsandboxed it is
+   * still made, for its refusal of config includes.
+   */
+  readonly readsNoContent?: boolean;
 }
 
 /** What git printed. */
@@ -351,7 +357,9 @@ export async function runGit(
     throw new GitError('refused', args, `git does not run on ${abs}: ${repo.refused}.`);
   if (options.signal?.aborted) throw new GitError('aborted', args, `git ${args[0] ?? ''} was stopped`);
   if (repo === 'none') return invoke(abs, args, call, options, []);
-  if (options.sandbox?.kind === 'bwrap') prepareGitMounts(abs);
+  const sandboxed = options.sandbox?.kind === 'bwrap';
+  if (sandboxed) prepareGitMounts(abs);
+  if (sandboxed && call.readsNoContent === true) return invoke(abs, args, call, options, []);
   return invoke(abs, args, call, options, await driverOverrides(abs, options));
 }
 

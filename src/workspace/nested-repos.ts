@@ -49,8 +49,8 @@ function nulList(out: Buffer): string[] {
 /** The paths of the repository at `root` that are nested repositories: gitlinks, and untracked ones. */
 async function nestedPaths(root: string, options: GitOptions): Promise<string[]> {
   const [staged, untracked] = await Promise.all([
-    runGit(root, ['ls-files', '-s', '-z'], {}, options),
-    runGit(root, ['ls-files', '-o', '-z', '--exclude-standard'], {}, options),
+    runGit(root, ['ls-files', '-s', '-z'], { readsNoContent: true }, options),
+    runGit(root, ['ls-files', '-o', '-z', '--exclude-standard'], { readsNoContent: true }, options),
   ]);
   const links = nulList(staged.stdout)
     .filter((entry) => entry.startsWith('160000 '))
@@ -92,12 +92,17 @@ async function neutralize(projectRoot: string, gitFolder: string, options: GitOp
     const names = await runGit(
       projectRoot,
       ['config', '--file', config, '--name-only', '--list', '-z'],
-      { okCodes: [1] },
+      { okCodes: [1], readsNoContent: true },
       options,
     );
     for (const name of new Set(nulList(names.stdout))) {
       if (isInertSetting(name)) continue;
-      await runGit(projectRoot, ['config', '--file', config, '--unset-all', name], { okCodes: [5] }, options);
+      await runGit(
+        projectRoot,
+        ['config', '--file', config, '--unset-all', name],
+        { okCodes: [5], readsNoContent: true },
+        options,
+      );
       removed.push(name);
     }
   }

@@ -268,7 +268,7 @@ describeBwrap('a command in bwrap (skipped where bwrap does not work)', () => {
     fs.writeFileSync(envFile, 'TELEGRAM_BOT_TOKEN=123:hidden');
     const { result } = await run(
       await bwrapDecision(),
-      `ls ${state}; cat ${envFile}; ls ${os.homedir()}; echo end`,
+      `(ls ${state}; cat ${envFile}; ls ${os.homedir()}) 2>&1; echo end`,
     );
     expect(result.tail).not.toContain('secret rows');
     expect(result.tail).not.toContain('hidden');
@@ -338,7 +338,10 @@ describeBwrap('a command in bwrap (skipped where bwrap does not work)', () => {
       },
     });
     const decision = decideSandbox('bwrap', await detectBwrap(), policy);
-    const { result } = await run(decision, `echo "[$(ls -A ${checkout})]"; cat ${state}/db.sqlite; echo end`);
+    const { result } = await run(
+      decision,
+      `(echo "[$(ls -A ${checkout})]"; cat ${state}/db.sqlite) 2>&1; echo end`,
+    );
     expect(result.tail).not.toContain('secret rows');
     expect(result.tail).toContain('[]\n');
     expect(result.tail).toMatch(/end\n$/);
