@@ -58,7 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--db <path>', 'the database file (default: TG_DB_PATH, else state/agent.db in the project)')
-    .option('--json', 'print JSON with stable field names instead of tables (see README.md, section Ops CLI)')
+    .option('--json', 'print JSON with stable field names instead of tables (see docs/cli.md)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })

@@ -38,7 +38,7 @@ Examples:
 A release is a candidate until it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; the
 supervisor rolls a crash-looping candidate back by itself. \`rollback\` marks the revision it
 leaves bad only when that is still a candidate: a good one stays good, and \`rollback --to\` can
-return to it. See README.md, section Supervisor.`;
+return to it. See docs/supervisor.md, section Revisions.`;
 
 /** Where the revisions of the database in use live, and the project they run with. */
 function revisionContext(file: string, env: Env, store: SupervisorStore): RevisionContext {

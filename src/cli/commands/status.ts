@@ -18,7 +18,7 @@ import { readSupervisor } from '../status/supervisor';
 const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS' as const;
 
 const EXAMPLES = `
-Exit code 1 when something is wrong (see README.md, section Ops CLI, status), so cron and monitors can use it.
+Exit code 1 when something is wrong (see docs/cli.md, section status), so cron and monitors can use it.
 
 Examples:
   $ autonous status

@@ -21,7 +21,8 @@ Examples:
   $ autonous supervisor resume            # after a halt, once the cause is fixed
 
 When the supervisor halts the worker (a crash loop it cannot roll back), the worker stays stopped
-until \`autonous supervisor resume\` (or \`autonous release\` of a fix). See README.md, section Supervisor.`;
+until \`autonous supervisor resume\` (or \`autonous release\` of a fix). See
+docs/supervisor.md, section Crash loop.`;
 
 /** What happened to the worker's process after a change of revision. */
 export type Restart = { readonly restarted: true } | { readonly restarted: false; readonly why: string };

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../checks/check';
 import type { Paint } from './colour';
 
-/** `doctor --json` (see README.md, section Ops CLI). */
+/** `doctor --json` (see docs/cli.md, section doctor). */
 export function doctorJson(checks: readonly CheckResult[]): { ok: boolean; checks: readonly CheckResult[] } {
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }

@@ -10,7 +10,7 @@ import { formatAge, formatDue, formatTime } from './time';
 export const PREVIEW_CHARS = 60;
 const ERROR_CHARS = 48;
 
-/** An inbox item as `queue ls --json` and `queue dead --json` print it (see README.md, section Ops CLI). */
+/** An inbox item as `queue ls --json` and `queue dead --json` print it (docs/cli.md, section queue ls). */
 export interface ItemJson {
   readonly id: number;
   readonly updateId: number;

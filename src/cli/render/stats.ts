@@ -5,7 +5,7 @@ import { renderFields, renderTable } from './table';
 import { cut } from './text';
 import { formatAge, formatDuration, formatTime } from './time';
 
-/** `queue stats --json` (see README.md, section Ops CLI). */
+/** `queue stats --json` (see docs/cli.md, section queue stats). */
 export interface StatsJson extends QueueStats {
   readonly windowMs: number;
   readonly oldestWaitingAgeMs: number | null;

@@ -6,7 +6,7 @@ import { renderCounts } from './stats';
 import { renderFields, renderTable } from './table';
 import { formatAge, formatDuration } from './time';
 
-/** `status --json` (see README.md, section Ops CLI). */
+/** `status --json` (see docs/cli.md, section status). */
 export function statusJson(
   snapshot: StatusSnapshot,
   limits: StatusThresholds,
