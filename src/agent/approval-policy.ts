@@ -1,4 +1,4 @@
-// Pure approval decisions (issue 11): which calls must be asked for, how a call is identified, and
+// Pure approval decisions: which calls must be asked for, how a call is identified, and
 // what a run's recorded approvals say about one call. No I/O; `now` is an argument.
 
 import { createHash } from 'node:crypto';

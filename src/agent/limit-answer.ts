@@ -2,6 +2,8 @@
 // model: a last model call would spend the very budget that ran out (a 31st call, more tokens,
 // more time), and a composed text cannot fail. Pure.
 
+import { cut } from '../shared/cut';
+import { parseJsonOr } from '../shared/parse-json';
 import type { JournalStep, ModelStep, ToolStep } from './journal';
 
 /** Which limit stopped the run, with its configured value. */
@@ -52,20 +54,10 @@ export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[], desc
 }
 
 function describeStep(step: ToolStep, describe: DescribeCall): string {
-  let args: unknown;
-  try {
-    args = JSON.parse(step.arguments);
-  } catch {
-    args = undefined;
-  }
-  const what = describe(step.tool, args);
+  const what = describe(step.tool, parseJsonOr(step.arguments, undefined));
   const result = step.result;
   if (step.status === 'denied') return `${what} (denied)`;
   if (step.status === 'interrupted') return `${what} (interrupted)`;
   if (result?.exitCode !== undefined) return `${what} (exit ${result.exitCode})`;
   return result?.isError === true ? `${what} (failed)` : what;
-}
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

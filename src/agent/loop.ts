@@ -2,7 +2,7 @@
 // OpenAI: it gets ports (model, tools, journal, approvals, events, clock, signal), the way
 // pi-mono's agentLoop gets its stream function.
 //
-// Written ahead (DESIGN invariant 10): a model response is journalled with its tool calls before
+// Written ahead: a model response is journalled with its tool calls before
 // any of them runs, a call is marked running before it runs, and its result is journalled before
 // the next model call. So the loop is one function of the journal: whatever instant the worker
 // died at, a new runAgent on the same run reads the journal and goes on from there, never asking
@@ -43,7 +43,7 @@ import {
   type ToolSpec,
   type Usage,
 } from './ports';
-import { isWorkerStopping } from './shutdown';
+import { isWorkerStopping } from './abort-reasons';
 import type { Risk } from './tools/risk';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
@@ -56,7 +56,7 @@ export interface AgentLimits {
   readonly maxRunTokens: number;
 }
 
-/** The defaults of issue 10. */
+/** How far a run may go unless configured: model steps, wall-clock seconds, tokens. */
 export const DEFAULT_LIMITS: AgentLimits = { maxSteps: 30, maxRunSeconds: 1800, maxRunTokens: 300_000 };
 
 /** A run resumed more than this many times in a row without progress ends. */
@@ -118,7 +118,7 @@ export interface AgentPorts {
   readonly askApproval?: ApprovalPort;
   readonly emit?: (event: AgentEvent) => void;
   readonly now: () => number;
-  /** `/stop` (cancels the run) or a stopping worker (`WorkerStopping`: the run resumes later). */
+  /** `/stop` cancels the run; a stopping worker (`isWorkerStopping`) leaves it to resume later. */
   readonly signal?: AbortSignal;
 }
 

@@ -216,6 +216,13 @@ export const agentRuns = sqliteTable(
     answer: text('answer'),
     /** Why the run failed or was left unfinished: a sentence, never a secret. */
     error: text('error'),
+    /** The Telegram message id of the run's status message, once sent: a resumed run edits it. */
+    statusMessageId: integer('status_message_id'),
+    /**
+     * The git checkpoint (`Checkpoint` as JSON) taken before the run's first change, kept until its
+     * commit, so a resumed run commits against the state before it began.
+     */
+    checkpoint: text('checkpoint'),
     startedAt: integer('started_at').notNull(),
     finishedAt: integer('finished_at'),
   },

@@ -43,7 +43,7 @@ export const CLAIM_STATEMENTS = { claim: CLAIM_SQL, nextAvailable: NEXT_AVAILABL
  * Atomically takes the ready item of `lane` that has waited longest (by `available_at`, then update id)
  * among those whose chat lane has nothing earlier still open and nothing in flight, marks it
  * `processing` and counts the attempt. One statement, so two claimers (loops or processes) can
- * never take the same item or two items of one chat (invariants 2 and 5). A retried item's
+ * never take the same item or two items of one chat (a chat is answered in order). A retried item's
  * `available_at` is its retry time, so fresh messages of other chats go before it; an item put
  * back after a crash goes after every other ready item.
  */

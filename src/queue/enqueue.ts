@@ -23,7 +23,7 @@ export interface NewInboxItem {
 
 /**
  * Stores a batch of updates and advances `telegram_offset` past them in one transaction, so the
- * offset Telegram is told next never runs ahead of what is on disk (invariant 1). Updates already
+ * offset Telegram is told next never runs ahead of what is on disk. Updates already
  * stored are ignored (unique `update_id`). Returns how many rows were new.
  */
 export function storeBatch(

@@ -8,6 +8,3 @@ export const INBOX_COLUMNS = `id, update_id AS updateId, chat_id AS chatId, mess
   started_at AS startedAt, finished_at AS finishedAt`;
 
 export type { InboxRow, InboxStatus, Lane };
-
-/** Statuses of items that are still owed an answer. */
-export const OPEN_STATUSES: readonly InboxStatus[] = ['queued', 'processing', 'failed', 'parked'];

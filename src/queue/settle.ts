@@ -119,7 +119,7 @@ export function releaseItem(sqlite: Database.Database, id: number, availableAt: 
 
 /**
  * Items left `processing` by a worker that died go back to the queue with the attempt counted
- * (invariant 4); those out of attempts are dead. They are ready at once (PM2's restart backoff
+ * (a message that kills the worker every time must end); those out of attempts are dead. They are ready at once (PM2's restart backoff
  * already paces a crash loop), so recovery from a plain kill waits for nothing. Their error
  * class `crash` makes the claim take them after every other ready item, the messages that
  * arrived while the worker was down included (they are stored only after this runs, so no

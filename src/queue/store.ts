@@ -8,6 +8,7 @@ import type { RunOutcome } from '../agent/journal';
 import { finishRun } from './agent/finish-run';
 import { runForInbox } from './agent/run-for-inbox';
 import { reopenDeadRun } from './agent/reopen-dead-run';
+import { setRunStatusMessage } from './agent/set-status-message';
 import type { RunRow } from './agent/rows';
 import { parkItem, unparkDue, unparkItem } from './park';
 import type { FailureFate } from './policy';
@@ -66,8 +67,10 @@ export interface Store {
   getKv(key: string): string | undefined;
   setKv(key: string, value: string, now: number): void;
   deleteKv(key: string): void;
-  /** The agent run of an inbox item, if it has one (`/status`, the daily limit). */
+  /** The agent run of an inbox item, if it has one (`/status`, the daily limit, its status message). */
   runOfItem(inboxId: number): RunRow | undefined;
+  /** Records a run's status message once it is sent, so a resumed run edits the same one. */
+  setRunStatusMessage(runId: number, messageId: number): void;
   /** Ends the item's run if it is still open (its message died); whether there was one. */
   finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
   /** A dead message retried: its run, failed when the message died, goes on (see `reopenDeadRun`). */
@@ -102,6 +105,7 @@ export function sqliteStore(sqlite: Database.Database): Store {
     setKv: (key, value, now) => setKv(sqlite, key, value, now),
     deleteKv: (key) => deleteKv(sqlite, key),
     runOfItem: (inboxId) => runForInbox(sqlite, inboxId),
+    setRunStatusMessage: (runId, messageId) => setRunStatusMessage(sqlite, runId, messageId),
     finishRunOf: (inboxId, outcome, now) => {
       const run = runForInbox(sqlite, inboxId);
       return run !== undefined && finishRun(sqlite, run.id, outcome, now);

@@ -27,6 +27,7 @@ import {
   type SandboxPolicy,
 } from '../workspace/sandbox-policy';
 import { DEFAULT_PRICES, parsePrices, type Price } from './prices';
+import { type ChoiceOf, type SettingNameOf, WORKER_SETTINGS } from './settings';
 
 /** The worker's whole configuration, read and validated once at start. */
 export interface WorkerConfig {
@@ -45,7 +46,7 @@ export interface WorkerConfig {
     /** Chats told about rollbacks. */
     readonly adminChatIds: readonly number[];
     /** `draft`: private chats see the answer grow (sendMessageDraft); `off`: typing only. */
-    readonly stream: 'draft' | 'off';
+    readonly stream: ChoiceOf<'TG_STREAM'>;
     /** At most one draft per chat this often. */
     readonly draftIntervalMs: number;
   };
@@ -93,8 +94,8 @@ export interface WorkerConfig {
     readonly maxRunTokens: number;
     /** The projects folder (absolute): one git repository per project. */
     readonly workspaces: string;
-    readonly sandbox: 'auto' | 'bwrap' | 'off';
-    readonly approval: 'on-risk' | 'always' | 'never';
+    readonly sandbox: ChoiceOf<'AGENT_SANDBOX'>;
+    readonly approval: ChoiceOf<'AGENT_APPROVAL'>;
     readonly approvalTimeoutSeconds: number;
     /** AGENT_GIT_TIMEOUT_SECONDS: how long one git of the worker's (checkpoint, commit, /undo, /diff) may run. */
     readonly gitTimeoutSeconds: number;
@@ -114,39 +115,39 @@ export interface WorkerConfig {
   readonly dbPath: string;
 }
 
-export const DEFAULTS = {
-  TELEGRAM_API_ROOT: 'https://api.telegram.org',
-  TG_TIMEOUT: 30,
-  TG_SLEEP_SECONDS: 1,
-  TG_DROP_PENDING: true,
-  TG_PENDING_WINDOW_SECONDS: 300,
-  TG_PENDING_MAX_MESSAGES: 20,
-  OPENAI_MODEL: 'gpt-4o-mini',
-  OPENAI_CHAT_COMPLETIONS_URL: 'https://api.openai.com/v1/chat/completions',
-  OPENAI_TIMEOUT_SECONDS: 120,
-  WORKER_SYSTEM_PROMPT: 'You are a helpful assistant. Answer concisely.',
-  WORKER_CONTEXT_MAX_TOKENS: 12000,
-  WORKER_MAX_ATTEMPTS: 5,
-  WORKER_CONCURRENCY: 1,
-  WORKER_RETRY_BASE_SECONDS: 5,
-  WORKER_RETRY_MAX_SECONDS: 600,
-  WORKER_SUICIDE_EVERY: 0,
-  WORKER_HEARTBEAT_SECONDS: 5,
-  WORKER_DAILY_TOKENS_PER_CHAT: 0,
-  TG_STREAM: 'draft',
-  TG_DRAFT_INTERVAL_MS: 1000,
-  AUTONOUS_METRICS_PORT: 0,
-  AGENT_TOOLS: 'on',
-  AGENT_MAX_STEPS: 30,
-  AGENT_MAX_RUN_SECONDS: 1800,
-  AGENT_MAX_RUN_TOKENS: 300_000,
-  /** Beside the database, like the supervisor's `releases/`. */
-  AGENT_WORKSPACES: 'workspaces',
-  AGENT_SANDBOX: 'auto',
-  AGENT_APPROVAL: 'on-risk',
-  AGENT_APPROVAL_TIMEOUT_SECONDS: 1800,
-  AGENT_GIT_TIMEOUT_SECONDS: 60,
-} as const;
+/**
+ * Readers over `WORKER_SETTINGS`: each takes a variable's name and finds its default and range
+ * (or choices) there, so none is typed in the parser.
+ */
+function settingsReader(env: Env) {
+  return {
+    int(name: SettingNameOf<'int'>): number {
+      const { default: fallback, min, max } = WORKER_SETTINGS[name];
+      return readInt(env, name, fallback, min, max);
+    },
+    number(name: SettingNameOf<'number'>): number {
+      const { default: fallback, min, max } = WORKER_SETTINGS[name];
+      return readNumber(env, name, fallback, min, max);
+    },
+    bool(name: SettingNameOf<'bool'>): boolean {
+      return readBool(env, name, WORKER_SETTINGS[name].default);
+    },
+    choice<N extends SettingNameOf<'choice'>>(name: N): ChoiceOf<N> {
+      const setting: { readonly default: ChoiceOf<N>; readonly choices: readonly ChoiceOf<N>[] } =
+        WORKER_SETTINGS[name];
+      return readChoice(env, name, setting.choices, setting.default);
+    },
+    string(name: SettingNameOf<'string'>): string {
+      return readString(env, name, WORKER_SETTINGS[name].default);
+    },
+    url(name: SettingNameOf<'url'>): string {
+      return readUrl(env, name, WORKER_SETTINGS[name].default);
+    },
+    required(name: SettingNameOf<'required'>): string {
+      return readRequired(env, name, WORKER_SETTINGS[name].hint);
+    },
+  };
+}
 
 /**
  * AGENT_PROJECTS (`name=/abs/path,...`): each name `[a-z0-9-]{1,40}`, each path absolute and an
@@ -203,57 +204,34 @@ const COMPLETIONS_SUFFIX = '/chat/completions';
 
 /** Reads and validates every worker variable; throws `ConfigError` naming the first bad one. */
 export function loadWorkerConfig(env: Env): WorkerConfig {
-  const token = readRequired(
-    env,
-    'TELEGRAM_BOT_TOKEN',
-    'set it to the token @BotFather gave you, in the environment or in ~/.env.',
-  );
+  const read = settingsReader(env);
+  const token = read.required('TELEGRAM_BOT_TOKEN');
   if (!/^\d+:[A-Za-z0-9_-]+$/.test(token)) {
     throw new ConfigError(
       'TELEGRAM_BOT_TOKEN',
       'TELEGRAM_BOT_TOKEN is malformed: it must look like 123456789:AAE... as @BotFather gives it.',
     );
   }
-  const apiKey = readRequired(
-    env,
-    'OPENAI_API_KEY',
-    'set it to your OpenAI API key, in the environment or in ~/.env.',
-  );
+  const apiKey = read.required('OPENAI_API_KEY');
   if (/\s/.test(apiKey)) {
     throw new ConfigError('OPENAI_API_KEY', 'OPENAI_API_KEY is malformed: it must not contain spaces.');
   }
-  const chatCompletionsUrl = readUrl(
-    env,
-    'OPENAI_CHAT_COMPLETIONS_URL',
-    DEFAULTS.OPENAI_CHAT_COMPLETIONS_URL,
-  );
+  const chatCompletionsUrl = read.url('OPENAI_CHAT_COMPLETIONS_URL');
   if (!chatCompletionsUrl.endsWith(COMPLETIONS_SUFFIX)) {
     throw new ConfigError(
       'OPENAI_CHAT_COMPLETIONS_URL',
-      `OPENAI_CHAT_COMPLETIONS_URL must be the full URL ending in ${COMPLETIONS_SUFFIX}, like ${DEFAULTS.OPENAI_CHAT_COMPLETIONS_URL}.`,
+      `OPENAI_CHAT_COMPLETIONS_URL must be the full URL ending in ${COMPLETIONS_SUFFIX}, like ${WORKER_SETTINGS.OPENAI_CHAT_COMPLETIONS_URL.default}.`,
     );
   }
-  const retryBaseSeconds = readNumber(
-    env,
-    'WORKER_RETRY_BASE_SECONDS',
-    DEFAULTS.WORKER_RETRY_BASE_SECONDS,
-    0,
-    86400,
-  );
-  const retryMaxSeconds = readNumber(
-    env,
-    'WORKER_RETRY_MAX_SECONDS',
-    DEFAULTS.WORKER_RETRY_MAX_SECONDS,
-    0,
-    7 * 86400,
-  );
+  const retryBaseSeconds = read.number('WORKER_RETRY_BASE_SECONDS');
+  const retryMaxSeconds = read.number('WORKER_RETRY_MAX_SECONDS');
   if (retryMaxSeconds < retryBaseSeconds) {
     throw new ConfigError(
       'WORKER_RETRY_MAX_SECONDS',
       `WORKER_RETRY_MAX_SECONDS (${retryMaxSeconds}) must not be below WORKER_RETRY_BASE_SECONDS (${retryBaseSeconds}).`,
     );
   }
-  const model = readString(env, 'OPENAI_MODEL', DEFAULTS.OPENAI_MODEL);
+  const model = read.string('OPENAI_MODEL');
   const listed = (env.OPENAI_MODELS ?? '')
     .split(',')
     .map((m) => m.trim())
@@ -262,77 +240,44 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   if (typeof prices === 'string') {
     throw new ConfigError('OPENAI_PRICES', `OPENAI_PRICES is malformed: ${prices}.`);
   }
-  const stream = readString(env, 'TG_STREAM', DEFAULTS.TG_STREAM);
-  if (stream !== 'draft' && stream !== 'off') {
-    throw new ConfigError('TG_STREAM', `TG_STREAM must be draft or off, not "${stream}".`);
-  }
+  const stream = read.choice('TG_STREAM');
   const database = dbPath(env);
   const config: WorkerConfig = {
     telegram: {
       token,
-      apiRoot: readUrl(env, 'TELEGRAM_API_ROOT', DEFAULTS.TELEGRAM_API_ROOT),
-      timeoutSeconds: readInt(env, 'TG_TIMEOUT', DEFAULTS.TG_TIMEOUT, 0, 300),
-      sleepSeconds: readNumber(env, 'TG_SLEEP_SECONDS', DEFAULTS.TG_SLEEP_SECONDS, 0, 3600),
-      dropPending: readBool(env, 'TG_DROP_PENDING', DEFAULTS.TG_DROP_PENDING),
-      pendingWindowSeconds: readInt(
-        env,
-        'TG_PENDING_WINDOW_SECONDS',
-        DEFAULTS.TG_PENDING_WINDOW_SECONDS,
-        0,
-        10 ** 9,
-      ),
-      pendingMaxMessages: readInt(
-        env,
-        'TG_PENDING_MAX_MESSAGES',
-        DEFAULTS.TG_PENDING_MAX_MESSAGES,
-        0,
-        10 ** 6,
-      ),
+      apiRoot: read.url('TELEGRAM_API_ROOT'),
+      timeoutSeconds: read.int('TG_TIMEOUT'),
+      sleepSeconds: read.number('TG_SLEEP_SECONDS'),
+      dropPending: read.bool('TG_DROP_PENDING'),
+      pendingWindowSeconds: read.int('TG_PENDING_WINDOW_SECONDS'),
+      pendingMaxMessages: read.int('TG_PENDING_MAX_MESSAGES'),
       allowedChatIds: readChatIds(env, 'TG_ALLOWED_CHAT_IDS'),
       adminChatIds: readChatIds(env, 'TG_ADMIN_CHAT_IDS'),
       stream,
-      draftIntervalMs: readInt(env, 'TG_DRAFT_INTERVAL_MS', DEFAULTS.TG_DRAFT_INTERVAL_MS, 100, 600_000),
+      draftIntervalMs: read.int('TG_DRAFT_INTERVAL_MS'),
     },
     openai: {
       apiKey,
       model,
       chatCompletionsUrl,
       baseUrl: chatCompletionsUrl.slice(0, -COMPLETIONS_SUFFIX.length),
-      timeoutSeconds: readNumber(env, 'OPENAI_TIMEOUT_SECONDS', DEFAULTS.OPENAI_TIMEOUT_SECONDS, 1, 3600),
+      timeoutSeconds: read.number('OPENAI_TIMEOUT_SECONDS'),
       models: [model, ...listed.filter((m) => m !== model)],
       prices: { ...DEFAULT_PRICES, ...prices },
     },
     worker: {
-      systemPrompt: readString(env, 'WORKER_SYSTEM_PROMPT', DEFAULTS.WORKER_SYSTEM_PROMPT),
-      contextMaxTokens: readInt(
-        env,
-        'WORKER_CONTEXT_MAX_TOKENS',
-        DEFAULTS.WORKER_CONTEXT_MAX_TOKENS,
-        256,
-        10 ** 7,
-      ),
-      maxAttempts: readInt(env, 'WORKER_MAX_ATTEMPTS', DEFAULTS.WORKER_MAX_ATTEMPTS, 1, 100),
-      concurrency: readInt(env, 'WORKER_CONCURRENCY', DEFAULTS.WORKER_CONCURRENCY, 1, 64),
+      systemPrompt: read.string('WORKER_SYSTEM_PROMPT'),
+      contextMaxTokens: read.int('WORKER_CONTEXT_MAX_TOKENS'),
+      maxAttempts: read.int('WORKER_MAX_ATTEMPTS'),
+      concurrency: read.int('WORKER_CONCURRENCY'),
       retryBaseSeconds,
       retryMaxSeconds,
-      suicideEvery: readInt(env, 'WORKER_SUICIDE_EVERY', DEFAULTS.WORKER_SUICIDE_EVERY, 0, 10 ** 6),
-      heartbeatSeconds: readNumber(
-        env,
-        'WORKER_HEARTBEAT_SECONDS',
-        DEFAULTS.WORKER_HEARTBEAT_SECONDS,
-        0.1,
-        3600,
-      ),
-      testTriggers: readBool(env, 'WORKER_TEST_TRIGGERS', false),
+      suicideEvery: read.int('WORKER_SUICIDE_EVERY'),
+      heartbeatSeconds: read.number('WORKER_HEARTBEAT_SECONDS'),
+      testTriggers: read.bool('WORKER_TEST_TRIGGERS'),
       crashLoopRestarts: readThreshold(env, 'SUPERVISOR_CRASH_LOOP_RESTARTS'),
-      dailyTokensPerChat: readInt(
-        env,
-        'WORKER_DAILY_TOKENS_PER_CHAT',
-        DEFAULTS.WORKER_DAILY_TOKENS_PER_CHAT,
-        0,
-        10 ** 12,
-      ),
-      metricsPort: readInt(env, 'AUTONOUS_METRICS_PORT', DEFAULTS.AUTONOUS_METRICS_PORT, 0, 65535),
+      dailyTokensPerChat: read.int('WORKER_DAILY_TOKENS_PER_CHAT'),
+      metricsPort: read.int('AUTONOUS_METRICS_PORT'),
     },
     agent: readAgent(env, database),
     dbPath: database,
@@ -342,33 +287,22 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
 
 /** The AGENT_* variables; `database` places the default workspaces folder beside it. */
 function readAgent(env: Env, database: string): WorkerConfig['agent'] {
+  const read = settingsReader(env);
   const given = readString(env, 'AGENT_WORKSPACES', '');
   const agent: WorkerConfig['agent'] = {
-    tools: readChoice(env, 'AGENT_TOOLS', ['on', 'off'], DEFAULTS.AGENT_TOOLS) === 'on',
-    maxSteps: readInt(env, 'AGENT_MAX_STEPS', DEFAULTS.AGENT_MAX_STEPS, 1, 10_000),
-    maxRunSeconds: readNumber(env, 'AGENT_MAX_RUN_SECONDS', DEFAULTS.AGENT_MAX_RUN_SECONDS, 1, 7 * 86400),
-    maxRunTokens: readInt(env, 'AGENT_MAX_RUN_TOKENS', DEFAULTS.AGENT_MAX_RUN_TOKENS, 1, 10 ** 12),
+    tools: read.choice('AGENT_TOOLS') === 'on',
+    maxSteps: read.int('AGENT_MAX_STEPS'),
+    maxRunSeconds: read.number('AGENT_MAX_RUN_SECONDS'),
+    maxRunTokens: read.int('AGENT_MAX_RUN_TOKENS'),
     // a relative folder is taken from the project folder, as TG_DB_PATH is
     workspaces:
       given === ''
-        ? path.join(path.dirname(database), DEFAULTS.AGENT_WORKSPACES)
+        ? path.join(path.dirname(database), WORKER_SETTINGS.AGENT_WORKSPACES.default)
         : path.resolve(projectHome(env), given),
-    sandbox: readChoice(env, 'AGENT_SANDBOX', ['auto', 'bwrap', 'off'], DEFAULTS.AGENT_SANDBOX),
-    approval: readChoice(env, 'AGENT_APPROVAL', ['on-risk', 'always', 'never'], DEFAULTS.AGENT_APPROVAL),
-    approvalTimeoutSeconds: readNumber(
-      env,
-      'AGENT_APPROVAL_TIMEOUT_SECONDS',
-      DEFAULTS.AGENT_APPROVAL_TIMEOUT_SECONDS,
-      1,
-      30 * 86400,
-    ),
-    gitTimeoutSeconds: readNumber(
-      env,
-      'AGENT_GIT_TIMEOUT_SECONDS',
-      DEFAULTS.AGENT_GIT_TIMEOUT_SECONDS,
-      1,
-      3600,
-    ),
+    sandbox: read.choice('AGENT_SANDBOX'),
+    approval: read.choice('AGENT_APPROVAL'),
+    approvalTimeoutSeconds: read.number('AGENT_APPROVAL_TIMEOUT_SECONDS'),
+    gitTimeoutSeconds: read.number('AGENT_GIT_TIMEOUT_SECONDS'),
     // absolute as it was read (relative to the working folder), so bwrap sees the same file
     envFile: path.resolve(envFilePath(env)),
     checkout: projectHome(env),

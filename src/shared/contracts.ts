@@ -71,13 +71,6 @@ export const KV = {
   conversationStart: (chatId: number): string => `conversation_start:${chatId}`,
   /** The project a chat chose with `/project` (absent: the default project). */
   chatProject: (chatId: number): string => `chat_project:${chatId}`,
-  /**
-   * The git checkpoint (JSON) of an inbox item's agent run, taken before its first change and
-   * kept until the run's commit, so a resumed run commits against the state before it began.
-   */
-  runCheckpoint: (inboxId: number): string => `run_checkpoint:${inboxId}`,
-  /** The message id of an agent run's status message, so a resumed run edits the same one. */
-  runStatusMessage: (runId: number): string => `run_status_message:${runId}`,
 } as const;
 
 /** A setting of the supervisor's: its default and the range it must lie in. */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { CHAT_ID_EXAMPLE, parseChatId, SUPERVISOR_THRESHOLDS, type ThresholdName } from './contracts';
+import { WORKER_SETTINGS } from './settings';
 
 /** A variable is missing or malformed; the message is one sentence naming it and what to set. */
 export class ConfigError extends Error {
@@ -144,5 +145,5 @@ export function projectHome(env: Env = process.env): string {
 
 /** The database file: `TG_DB_PATH` (relative paths are taken from the project folder). */
 export function dbPath(env: Env): string {
-  return path.resolve(projectHome(env), raw(env, 'TG_DB_PATH') ?? path.join('state', 'agent.db'));
+  return path.resolve(projectHome(env), raw(env, 'TG_DB_PATH') ?? WORKER_SETTINGS.TG_DB_PATH.default);
 }

@@ -1,6 +1,7 @@
 import { redact } from './redact';
+import { type ChoiceOf, WORKER_SETTINGS } from './settings';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogLevel = ChoiceOf<'LOG_LEVEL'>;
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Structured fields of a log line; message text belongs at debug level only. */
@@ -14,8 +15,9 @@ export interface Logger {
 }
 
 function threshold(): number {
-  const level = (process.env.LOG_LEVEL ?? 'info') as LogLevel;
-  return ORDER[level] ?? ORDER.info;
+  const fallback: LogLevel = WORKER_SETTINGS.LOG_LEVEL.default;
+  const level = (process.env.LOG_LEVEL ?? fallback) as LogLevel;
+  return ORDER[level] ?? ORDER[fallback];
 }
 
 function format(level: LogLevel, component: string, msg: string, fields?: LogFields): string {

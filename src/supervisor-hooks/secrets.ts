@@ -1,4 +1,4 @@
-/** The worker's secrets: the supervisor must never hold them (DESIGN invariant 6). */
+/** The worker's secrets: the supervisor must never hold them, so nothing it logs or runs can leak them. */
 export const WORKER_SECRETS = ['TELEGRAM_BOT_TOKEN', 'OPENAI_API_KEY'] as const;
 
 /**

@@ -7,6 +7,7 @@
 import { describeError, type Logger } from '../shared/log';
 import { SUPERVISOR_APP, WORKER_APP } from '../shared/contracts';
 import { EXIT } from '../shared/exit-codes';
+import { seconds } from '../shared/seconds';
 import type { SupervisorConfig } from './config';
 import { type CrashLoopPolicy, type CrashLoopVerdict, detectCrashLoop } from './crash-loop';
 import { classifyExit, decideOnCrashLoop, isHung, shouldPromote } from './policy';
@@ -47,9 +48,7 @@ const STALE_GRACE_MS = 30_000;
 /** The detector's answer, and whether it judged a candidate. */
 type Verdict = CrashLoopVerdict & { readonly candidate: boolean };
 
-const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
-
-/** Watches `autonous-worker` over the PM2 bus; see README.md, section Supervisor. */
+/** Watches `autonous-worker` over the PM2 bus; see docs/supervisor.md. */
 export class Supervisor {
   private chain: Promise<void> = Promise.resolve();
   private tickQueued = false;
@@ -255,7 +254,7 @@ export class Supervisor {
       return;
     }
     const verdict = this.evaluate(revision, now());
-    const lived = uptimeMs === null ? '' : ` after ${seconds(uptimeMs)}`;
+    const lived = uptimeMs === null ? '' : ` after ${seconds(uptimeMs, true)}`;
     const reason =
       code === EXIT.suicide
         ? `deliberate crash-test exit (${EXIT.suicide})${lived}`
@@ -271,13 +270,9 @@ export class Supervisor {
   private symptom(verdict: Verdict): string {
     const { config } = this.deps;
     if (verdict.candidate) {
-      return `crashed ${verdict.count} times since it was put in place (a hang killed by the watchdog counts), each before it had run the ${seconds(
-        config.promoteAfterMs,
-      )} that make a candidate good`;
+      return `crashed ${verdict.count} times since it was put in place (a hang killed by the watchdog counts), each before it had run the ${seconds(config.promoteAfterMs, true)} that make a candidate good`;
     }
-    return `crashed ${verdict.count} times within ${seconds(config.crashLoopWindowMs)} (each after less than ${seconds(
-      config.minUptimeMs,
-    )})`;
+    return `crashed ${verdict.count} times within ${seconds(config.crashLoopWindowMs, true)} (each after less than ${seconds(config.minUptimeMs, true)})`;
   }
 
   /**
@@ -350,7 +345,7 @@ export class Supervisor {
     const run = { now: at, startedAt: app.startedAt, heartbeatAt };
     if (isHung(run, config.heartbeatTimeoutMs) && this.watchdogStartedAt !== app.startedAt) {
       const silentMs = at - Math.max(app.startedAt, heartbeatAt ?? 0);
-      const reason = `hung: no heartbeat for ${seconds(silentMs)}; killed so that PM2 restarts it`;
+      const reason = `hung: no heartbeat for ${seconds(silentMs, true)}; killed so that PM2 restarts it`;
       log.error(`the worker is ${reason}`);
       this.watchdogStartedAt = app.startedAt;
       store.transaction(() => {
@@ -383,7 +378,7 @@ export class Supervisor {
       store.promote(revision.id, at)
     ) {
       store.record({ at, event: 'promote', revision: revision.id, detail: { ranFor: at - app.startedAt } });
-      log.info(`revision ${revision.id} ran well for ${seconds(at - app.startedAt)}: it is good now`);
+      log.info(`revision ${revision.id} ran well for ${seconds(at - app.startedAt, true)}: it is good now`);
       pruneRevisions(this.ctx);
     }
   }

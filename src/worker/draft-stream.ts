@@ -1,8 +1,8 @@
 import type { Logger } from '../shared/log';
 import { describeError } from '../shared/log';
-import { EdgeError } from './errors';
 import { TELEGRAM_TEXT_LIMIT } from './split';
-import { DRAFTS_UNSUPPORTED, type TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
+import { isTelegramFailure } from './telegram/failures';
 
 /** The Bot API method drafts use. */
 export type DraftTelegram = Pick<TelegramClient, 'sendMessageDraft'>;
@@ -22,11 +22,11 @@ export class DraftSupport {
 
   /** Learns from a failed draft; returns whether it was a reason to stop for good. */
   learn(err: unknown, now: number): 'unsupported' | 'paused' | 'other' {
-    if (err instanceof EdgeError && err.code === DRAFTS_UNSUPPORTED) {
+    if (isTelegramFailure(err, 'drafts_unsupported')) {
       this.unsupported = true;
       return 'unsupported';
     }
-    if (err instanceof EdgeError && err.code === '429') {
+    if (isTelegramFailure(err, 'flood_wait')) {
       this.pausedUntil = now + (err.retryAfterMs ?? 1000);
       return 'paused';
     }
@@ -117,7 +117,7 @@ export class DraftStream {
     this.sending = true;
     this.last = { text: draft, at: now };
     this.deps.telegram
-      .sendMessageDraft(this.chatId, this.draftId, draft, { signal: this.deps.signal })
+      .sendMessageDraft(this.chatId, this.draftId, draft, {}, this.deps.signal)
       .catch((err: unknown) => {
         const learned = this.deps.support.learn(err, this.deps.now());
         if (learned === 'unsupported') {

@@ -4,12 +4,15 @@
 
 export type ErrorClass = 'transient' | 'permanent' | 'fatal' | 'paused';
 
+/** The service that failed: one of the two remotes, or `worker` for a failure of our own. */
+export type EdgeService = 'telegram' | 'openai' | 'worker';
+
 /** A failure of a remote service, with what the queue needs to decide. Never carries a secret. */
 export class EdgeError extends Error {
   constructor(
     readonly errorClass: ErrorClass,
     /** `telegram`, `openai`, or `worker` for a failure of our own (database, a bug). */
-    readonly service: 'telegram' | 'openai' | 'worker',
+    readonly service: EdgeService,
     /** The remote's code (HTTP status, Telegram error_code, OpenAI error code) or ours. */
     readonly code: string,
     message: string,

@@ -6,7 +6,8 @@ import { getKv, KV, setKv } from '../queue/kv';
 import { coldStartSkipReason } from '../queue/policy';
 import { classifyUpdate, type TgUpdate } from './classify-update';
 import { EdgeError } from './errors';
-import type { TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
+import { isTelegramFailure } from './telegram/failures';
 
 export interface IngressOptions {
   readonly timeoutSeconds: number;
@@ -39,7 +40,7 @@ const BATCH_LIMIT = 100;
 
 /**
  * Long polling into the inbox. Each batch and the offset that acknowledges it are written in
- * one transaction before the next getUpdates is sent (invariant 1), so a kill at any instant
+ * one transaction before the next getUpdates is sent, so a kill at any instant
  * loses nothing and a restart re-reads at most what was not yet stored.
  */
 export class Ingress {
@@ -91,7 +92,7 @@ export class Ingress {
         this.deps.onPoll?.({ ok: false, error: edge.message });
         failures++;
         const wait = edge.retryAfterMs ?? this.backoff(failures);
-        if (edge.code === '409') {
+        if (isTelegramFailure(edge, 'conflict')) {
           log.warn(
             'Telegram answered 409 Conflict: another instance polls this bot (or a webhook is set); retrying',
             {

@@ -2,6 +2,19 @@
 // the same way.
 import type { WorkerConfig } from '../shared/config';
 import type { RetryPolicy } from '../queue/policy';
+import type { Lane } from '../queue/row';
+
+// Commands are quick (a few statements and one send), so a few loops keep one chat's slow send
+// (a flood wait) from holding the others' commands.
+const CONTROL_CONCURRENCY = 2;
+
+/** The scheduler's loops per lane: answers as WORKER_CONCURRENCY says, commands a fixed few. */
+export function laneLoops(config: WorkerConfig): { readonly lane: Lane; readonly concurrency: number }[] {
+  return [
+    { lane: 'answer', concurrency: config.worker.concurrency },
+    { lane: 'control', concurrency: CONTROL_CONCURRENCY },
+  ];
+}
 
 /** The retry policy the configuration asks for. */
 export function retryPolicy(config: WorkerConfig): RetryPolicy {

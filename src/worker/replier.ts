@@ -1,8 +1,8 @@
 import type { Logger } from '../shared/log';
-import { EdgeError } from './errors';
 import type { ReplyPart } from './format';
 import { sleep } from './ingress';
-import { PARSE_ENTITIES, type TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
+import { isTelegramFailure } from './telegram/failures';
 
 /** The one Bot API method sending needs. */
 export type SendTelegram = Pick<TelegramClient, 'sendMessage'>;
@@ -35,7 +35,7 @@ export async function sendParts(
           await telegram.sendMessage(chatId, part.html, { html: true, replyTo }, signal);
           return;
         } catch (err) {
-          if (!(err instanceof EdgeError && err.code === PARSE_ENTITIES)) throw err;
+          if (!isTelegramFailure(err, 'parse_entities')) throw err;
           log.warn('Telegram refused the formatting; sending plain text', { chatId, part: i });
         }
       }
@@ -69,7 +69,7 @@ async function withFloodWait<T>(
     try {
       return await send();
     } catch (err) {
-      const wait = err instanceof EdgeError && err.code === '429' ? err.retryAfterMs : undefined;
+      const wait = isTelegramFailure(err, 'flood_wait') ? err.retryAfterMs : undefined;
       if (wait === undefined || wait > MAX_INLINE_WAIT_MS || attempt >= MAX_INLINE_RETRIES || signal?.aborted)
         throw err;
       log.warn('Telegram asked to slow down (429); waiting retry_after', { waitMs: wait });

@@ -4,7 +4,7 @@ import { KV, parseRollbackDetail } from '../shared/contracts';
 import { getKv, setKv } from '../queue/kv';
 import { rollbackEventsAfter, type RollbackEvent } from '../queue/rollback-events';
 import { sendNotice } from './replier';
-import type { TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
 
 /** The one line an admin gets about a rollback. */
 export function rollbackLine(event: RollbackEvent): string {
@@ -50,4 +50,30 @@ export async function announceRollbacks(
     announced++;
   }
   return announced;
+}
+
+/** An announcement under way: `done` never rejects; `abort` stops it between sends. */
+export interface RollbackAnnouncement {
+  readonly done: Promise<void>;
+  abort(): void;
+}
+
+/**
+ * Announces rollbacks in the background with its own abort: a stop lets a notice under way finish
+ * (within the grace) before the database closes, so a delivered notice is remembered and not sent
+ * again by the next start.
+ */
+export function startRollbackAnnouncement(
+  sqlite: Database.Database,
+  telegram: TelegramClient,
+  adminChatIds: readonly number[],
+  log: Logger,
+  now: number,
+): RollbackAnnouncement {
+  const controller = new AbortController();
+  const done = announceRollbacks(sqlite, telegram, adminChatIds, log, now, controller.signal).then(
+    () => undefined,
+    (err: unknown) => log.warn('could not announce rollbacks', { error: describeError(err) }),
+  );
+  return { done, abort: () => controller.abort() };
 }

@@ -7,7 +7,9 @@ import type { JournalStep } from '../agent/journal';
 import type { Tool, ToolResult } from '../agent/ports';
 import { describeCall } from '../agent/describe-call';
 import { escapeHidden } from '../shared/escape-text';
+import { parseJsonOr } from '../shared/parse-json';
 import { redact } from '../shared/redact';
+import { seconds } from '../shared/seconds';
 import { TELEGRAM_TEXT_LIMIT } from './split';
 
 /** How the run ended, as the head line says it. */
@@ -36,12 +38,7 @@ export class RunProgress {
         this.step++;
         continue;
       }
-      let args: unknown;
-      try {
-        args = JSON.parse(s.arguments) as unknown;
-      } catch {
-        args = undefined;
-      }
+      const args = parseJsonOr(s.arguments, undefined);
       const description = describeCall(
         tools.find((t) => t.name === s.tool),
         s.tool,
@@ -119,9 +116,4 @@ function settledLine(description: string, tool: string, status: string, result: 
   if (status === 'denied') return `✗ ${description}: denied`;
   const exit = tool === 'bash' && result.exitCode !== undefined ? ` exit ${result.exitCode}` : '';
   return `${result.isError ? '✗' : '✓'} ${description}${exit}`;
-}
-
-function seconds(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }

@@ -4,8 +4,9 @@ import { redact } from '../shared/redact';
 import { decideFailure, type RetryPolicy } from '../queue/policy';
 import type { InboxRow, Lane } from '../queue/row';
 import type { Store } from '../queue/store';
+import { AbortReason } from '../agent/abort-reasons';
 import { EdgeError } from './errors';
-import type { Handler, Outcome } from './handlers/handler';
+import { abortedOutcome, type Handler, type Outcome } from './handlers/handler';
 
 export interface SchedulerDeps {
   readonly store: Store;
@@ -25,9 +26,6 @@ export interface SchedulerDeps {
   /** Called when an item becomes dead after a failure (the dead-letter notice). */
   readonly onDead?: (item: InboxRow) => void;
 }
-
-/** The reason an item in flight is aborted with when its person stopped it (`/stop`). */
-export const STOPPED_BY_USER = 'stopped by the user';
 
 /** Raised when the worker must stop (bad Telegram token): main exits 78. */
 export class FatalWorkerError extends Error {
@@ -51,7 +49,8 @@ const UNPARK_EVERY_MS = 1000;
 /**
  * Claim → handler → settle. Runs `concurrency` loops, each claiming one ready item at a time
  * through the store's atomic claim, handing it to its handler, and settling the outcome: done,
- * retry later, dead, skipped, or parked. Knows nothing of Telegram or the model.
+ * retry later, dead, skipped, parked, or released (put back uncounted). Knows nothing of
+ * Telegram or the model.
  */
 export class Scheduler {
   private stopping = false;
@@ -95,7 +94,7 @@ export class Scheduler {
   cancel(chatId: number, lane: Lane = 'answer'): boolean {
     for (const { item, controller } of this.inFlight.values()) {
       if (item.chatId === chatId && item.lane === lane && !controller.signal.aborted) {
-        controller.abort(STOPPED_BY_USER);
+        controller.abort(new AbortReason('stopped-by-user'));
         return true;
       }
     }
@@ -103,8 +102,8 @@ export class Scheduler {
   }
 
   /**
-   * Stops claiming, lets the items in flight finish within `graceMs`, then cancels what is
-   * left and puts it back without counting the attempt.
+   * Stops claiming, lets the items in flight finish within `graceMs`, then aborts what is left
+   * as the worker stopping: its handlers release it, and it goes back without counting the attempt.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -115,7 +114,9 @@ export class Scheduler {
       (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
     );
     if ((await Promise.race([all, deadline])) === 'timeout') {
-      for (const { controller } of this.inFlight.values()) controller.abort();
+      for (const { controller } of this.inFlight.values()) {
+        controller.abort(new AbortReason('worker-stopping'));
+      }
       await all;
     }
     clearTimeout(timer);
@@ -179,17 +180,11 @@ export class Scheduler {
       try {
         outcome = await this.deps.handlerFor(item).handle(item, controller.signal);
       } catch (err) {
-        if (controller.signal.aborted && controller.signal.reason === STOPPED_BY_USER) {
-          outcome = { kind: 'skipped', reason: STOPPED_BY_USER };
-          this.settle(item, outcome);
-          return;
-        }
-        if (controller.signal.aborted && this.stopping) {
-          this.deps.store.release(item.id, this.deps.now());
-          this.deps.log.info('stopping: message put back for the next start', { id: item.id });
-          return;
-        }
-        outcome = { kind: 'retry', error: asEdgeError(err) };
+        // Handlers return the fate of an abort themselves (`released`, or skipped by the user).
+        // This fallback is for a handler that throws once its signal is aborted anyway: the
+        // contract lets any handler throw, and the notice and button-press handlers do not wrap
+        // their work (they rethrow only a fatal error). A stop must not cost a message an attempt.
+        outcome = abortedOutcome(controller.signal) ?? { kind: 'retry', error: asEdgeError(err) };
       }
       this.settle(item, outcome);
     } finally {
@@ -209,6 +204,10 @@ export class Scheduler {
         break;
       case 'parked':
         store.park(item.id, outcome.until, outcome.reason);
+        break;
+      case 'released':
+        store.release(item.id, now);
+        this.deps.log.info('stopping: message put back for the next start', { id: item.id });
         break;
       case 'retry':
       case 'dead':

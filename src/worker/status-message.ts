@@ -5,9 +5,9 @@
 
 import type { Logger } from '../shared/log';
 import { describeError } from '../shared/log';
-import { EdgeError } from './errors';
 import { paceStatus, STATUS_INTERVAL_MS, type StatusPace } from './status-pace';
-import type { TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
+import { isTelegramFailure } from './telegram/failures';
 
 /** The Bot API methods a status message uses. */
 export type StatusTelegram = Pick<TelegramClient, 'sendMessage' | 'editMessageText'>;
@@ -134,7 +134,7 @@ export class StatusMessage {
   }
 
   private learn(err: unknown): void {
-    if (err instanceof EdgeError && err.code === '429') {
+    if (isTelegramFailure(err, 'flood_wait')) {
       this.deps.pace.block(this.chatId, this.deps.now() + (err.retryAfterMs ?? 1000));
       return;
     }

@@ -2,7 +2,7 @@
 // same text twice, nothing while Telegram's retry_after runs. The decision is pure (`now` comes
 // in); `StatusPace` holds the per-chat times the decision needs, shared by the worker's runs.
 
-/** At most one status send or edit per chat this often (issue 10: 3 s). */
+/** At most one status send or edit per chat this often, well inside Telegram's flood limits. */
 export const STATUS_INTERVAL_MS = 3000;
 
 /** What the last send of a chat's status left behind. */

@@ -1,7 +1,7 @@
 // "typing…" while an answer is being made: Telegram shows it for 5 s, so it is renewed a little
 // before it fades; an answer faster than the delay needs none.
 
-import type { TelegramClient } from './telegram';
+import type { TelegramClient } from './telegram/client';
 
 const TYPING_EVERY_MS = 4500;
 const TYPING_DELAY_MS = 500;
@@ -14,7 +14,7 @@ export async function withTyping<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const typing = (): void => {
-    if (!signal.aborted) void telegram.sendTyping(chatId);
+    if (!signal.aborted) void telegram.sendTyping(chatId, signal);
   };
   let timer = setTimeout(() => {
     typing();

@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { seconds } from '../shared/seconds';
 import { groupGone, signalGroup } from './process-group';
 import { bwrapArgs, commandEnv, prepareGitMounts, type SandboxDecision } from './sandbox';
 
@@ -138,10 +139,6 @@ function gitEnv(root: string, call: GitCall): Record<string, string> {
 /** `diff` with an external diff or textconv would run a program the config names. */
 function guarded(args: readonly string[]): readonly string[] {
   return args[0] === 'diff' ? ['diff', '--no-ext-diff', '--no-textconv', ...args.slice(1)] : args;
-}
-
-function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 interface Spawned {
@@ -289,7 +286,7 @@ async function invoke(
     throw new GitError(
       'timeout',
       args,
-      `git ${name} took longer than ${seconds(timeoutMs)} and was stopped`,
+      `git ${name} took longer than ${seconds(timeoutMs, true)} and was stopped`,
       done.code,
       done.stderr,
     );

@@ -1,4 +1,4 @@
-// Every run undoable (issue 11 item 5): a checkpoint before the run, one commit of what the run
+// Every run undoable: a checkpoint before the run, one commit of what the run
 // changed after it, a revert commit for /undo, the last run's diff for /diff.
 //
 // The person's uncommitted work: neither stashed nor refused. A stash would hide the person's

@@ -1,7 +1,7 @@
 // The last part of a command's output, kept in memory while the whole output streams to a file:
 // memory stays bounded whatever the command prints.
 
-/** Caps of what the model is shown of an output (issue 10: 2000 lines / 50 KB). */
+/** Caps of what the model is shown of an output (2000 lines or 50 KB): enough to act on, little enough to leave room in the context. */
 export const TAIL_MAX_LINES = 2000;
 export const TAIL_MAX_BYTES = 50 * 1024;
 

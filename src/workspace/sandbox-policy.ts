@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { envFilePath } from '../shared/env';
 import { isInside } from './paths';
 
 /** The system folders every command sees read-only (those that exist here). */
@@ -173,7 +174,7 @@ export function defaultSandboxPolicy(): SandboxPolicy {
   return sandboxPolicy({
     protect: {
       stateDir: path.join(checkout, 'state'),
-      envFile: process.env.AUTONOUS_ENV_FILE?.trim() || path.join(os.homedir(), '.env'),
+      envFile: envFilePath(process.env),
       checkout,
       pm2Home: pm2HomeOf(process.env),
       home: os.homedir(),

@@ -11,11 +11,13 @@ import {
   SANDBOX_UID,
   type SandboxPolicy,
 } from './sandbox-policy';
+import { type ChoiceOf, WORKER_SETTINGS } from '../shared/settings';
 
 /** `AGENT_SANDBOX`: `auto` uses bwrap when it works, `bwrap` requires it, `off` never uses it. */
-export type SandboxMode = 'auto' | 'bwrap' | 'off';
+export type SandboxMode = ChoiceOf<'AGENT_SANDBOX'>;
 
-export const SANDBOX_MODES: readonly SandboxMode[] = ['auto', 'bwrap', 'off'];
+/** The values of `AGENT_SANDBOX`, as its setting lists them. */
+export const SANDBOX_MODES: readonly SandboxMode[] = WORKER_SETTINGS.AGENT_SANDBOX.choices;
 
 /** How commands will run, with the sentence `/status`, `doctor` and the start log show. */
 export type SandboxDecision =

@@ -63,7 +63,7 @@ describe('agent runs', () => {
     const sent = h.telegram.sentTo(101);
     // the status message first (a reply to the request), then the answer (a reply too)
     expect(sent).toHaveLength(2);
-    // the answer, then the run's one commit (issue 11: every run undoable)
+    // the answer, then the run's one commit (every run can be undone)
     expect(sent[1]!.text).toMatch(
       /^The command printed: hello from 42\n\nCommitted the run's changes \(1 file\) as [0-9a-f]{8}: \/diff shows them, \/undo reverts them\.$/,
     );
@@ -73,6 +73,11 @@ describe('agent runs', () => {
     ]);
     await h.telegram.waitFor(() => sent[0]!.text.startsWith('Done'), 10_000, 'the status saying done');
     expect(sent[0]!.text).toMatch(/^Done: 3 steps, \d+ s\n✓ write hello.sh\n✓ bash `bash hello.sh` exit 0$/);
+    // the run keeps its status message and, once committed, no checkpoint; kv keeps neither
+    expect(h.rows(`SELECT status_message_id AS statusMessageId, checkpoint FROM agent_runs`)).toEqual([
+      { statusMessageId: sent[0]!.messageId, checkpoint: null },
+    ]);
+    expect(h.rows(`SELECT key FROM kv WHERE key GLOB 'run_*'`)).toEqual([]);
     // edits are paced: never twice the same text, never two within 3 s
     const edits = h.telegram.edits.filter((e) => e.messageId === sent[0]!.messageId);
     for (let i = 1; i < edits.length; i++) {
@@ -246,6 +251,40 @@ describe('agent runs', () => {
     expect(h.rows('SELECT prompt_tokens, completion_tokens FROM usage')).toEqual([
       { prompt_tokens: reported.promptTokens, completion_tokens: reported.completionTokens },
     ]);
+  });
+
+  it('a worker stopped past its grace during bash releases the message uncounted; the next start resumes the run', async () => {
+    const marker = `agent-release-${process.pid}-${Date.now()}`;
+    h.openai.script([
+      { toolCalls: [{ name: 'bash', arguments: { command: `sleep 600; echo ${marker}` } }] },
+      (req) => `resumed with: ${toolResults(req).join(' | ')}`,
+    ]);
+    const first = await h.start(AGENT);
+    h.telegram.pushMessage(101, 'wait ten minutes');
+    await waitUntil(
+      () => pidsWith(marker).length > 0,
+      15_000,
+      () => 'the command running',
+    );
+    await first.stop(200);
+    // put back as it was before it was claimed; the run left to resume, not cancelled
+    expect(h.rows(`SELECT status, attempts FROM inbox WHERE lane = 'answer'`)).toEqual([
+      { status: 'queued', attempts: 0 },
+    ]);
+    expect(h.rows(`SELECT status FROM agent_runs`)).toEqual([{ status: 'running' }]);
+    await h.start(AGENT);
+    await h.telegram.waitFor(
+      () => h.telegram.sentTo(101).some((m) => m.text.startsWith('resumed with')),
+      20_000,
+      'the resumed run',
+    );
+    // the row is marked done just after its reply is sent
+    await h.settled();
+    expect(h.rows(`SELECT status, attempts FROM inbox WHERE lane = 'answer'`)).toEqual([
+      { status: 'done', attempts: 1 },
+    ]);
+    expect(h.rows(`SELECT status FROM agent_runs`)).toEqual([{ status: 'done' }]);
+    expect(h.openai.requests).toHaveLength(2);
   });
 
   it('the heartbeat keeps beating while a command runs', async () => {

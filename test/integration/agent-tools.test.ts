@@ -283,7 +283,7 @@ describe('bash', () => {
     expect(result.isError).toBe(true);
     expect(result.exitCode).toBe(2);
     expect(result.outputPath).toMatch(new RegExp(`^${w.runDir}/bash-.*\\.log$`));
-    expect(result.content).toMatch(/^exit code 2 after \d\.\d s \(unsandboxed\)\n/);
+    expect(result.content).toMatch(/^exit code 2 after \d+(\.\d)? s \(unsandboxed\)\n/);
     expect(result.content).toContain(`output (also in ${result.outputPath}):\nhello`);
     expect(fs.readFileSync(result.outputPath as string, 'utf8')).toBe('hello\n');
     expect(fs.readFileSync(path.join(w.root, 'f.txt'), 'utf8')).toBe('hello\n');

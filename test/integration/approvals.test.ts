@@ -7,9 +7,10 @@ import { createTools } from '../../src/agent/tools';
 import { openDatabase } from '../../src/db/open';
 import { createSqliteJournal } from '../../src/queue/agent/sqlite-journal';
 import { PARKED_FOREVER } from '../../src/queue/park';
+import { sqliteApprovalStore } from '../../src/queue/agent/approval-store';
 import { createApprovalPort } from '../../src/worker/approvals/approval-port';
 import { checkpointRun, commitRunChanges } from '../../src/worker/approvals/run-commit';
-import { TelegramClient } from '../../src/worker/telegram';
+import { TelegramClient } from '../../src/worker/telegram/client';
 import { projectPath } from '../../src/workspace/projects';
 import { decideSandbox } from '../../src/workspace/sandbox';
 import { tempDirs } from '../helpers/temp-dir';
@@ -80,7 +81,7 @@ async function seedPendingApproval(
     );
     journal.park(run.id, now);
     const port = createApprovalPort({
-      sqlite,
+      approvals: sqliteApprovalStore(sqlite),
       telegram: new TelegramClient(h.telegram.token, h.telegram.url),
       log: captureLog(),
       now: Date.now,
@@ -353,13 +354,27 @@ describe('/diff and /undo', () => {
     // a run-like change through the glue the agent-run handler calls
     const db = openDatabase(h.dbPath);
     try {
-      const cp = await checkpointRun(db.sqlite, 999, root, {}, Date.now());
-      expect(await checkpointRun(db.sqlite, 999, root, {}, Date.now())).toEqual(cp); // reused
+      // the checkpoint is kept with the item's run: an item already answered, and its run
+      db.sqlite
+        .prepare(
+          `INSERT INTO inbox (id, update_id, chat_id, kind, text, status, available_at, received_at)
+           VALUES (999, 999999, 101, 'text', 'make it two', 'done', 0, 0)`,
+        )
+        .run();
+      const run = createSqliteJournal(db.sqlite).begin({ inboxId: 999, chatId: 101, project: 'default' }, 0);
+      const cp = await checkpointRun(db.sqlite, 999, root, {});
+      expect(await checkpointRun(db.sqlite, 999, root, {})).toEqual(cp); // reused
+      expect(db.sqlite.prepare('SELECT checkpoint FROM agent_runs WHERE id = ?').get(run.id)).toEqual({
+        checkpoint: JSON.stringify(cp),
+      });
       fs.writeFileSync(path.join(root, 'a.txt'), 'two\n');
       fs.writeFileSync(path.join(root, 'c.txt'), 'new\n');
       const commit = await commitRunChanges(db.sqlite, 999, root, 'make it two\nplease', {});
       expect(commit?.files).toEqual(['a.txt', 'c.txt']);
       expect(await commitRunChanges(db.sqlite, 999, root, 'again', {})).toBeNull();
+      expect(db.sqlite.prepare('SELECT checkpoint FROM agent_runs WHERE id = ?').get(run.id)).toEqual({
+        checkpoint: null,
+      });
     } finally {
       db.close();
     }

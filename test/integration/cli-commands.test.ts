@@ -20,7 +20,7 @@ import { runCli, type CliResult } from '../helpers/run-cli';
 const REPO = path.resolve(__dirname, '..', '..');
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 
-/** The documented fields of an item in `queue ls --json` and `queue dead --json` (README.md, section Ops CLI). */
+/** The documented fields of an item in `queue ls --json` and `queue dead --json` (docs/cli.md, section queue ls). */
 const ITEM_FIELDS = [
   'id',
   'updateId',

@@ -11,12 +11,9 @@ function repliesTo(chatId: number): string[] {
 
 describe('commands (the control lane)', () => {
   it('answers /stop within a second while a slow model call runs; nothing is sent for the stopped message', async () => {
-    let calls = 0;
-    h.openai.setReply(async (req) => {
-      calls++;
-      if (lastUserText(req) === 'slow question') await new Promise((r) => setTimeout(r, 60_000));
-      return `answer to ${lastUserText(req)}`;
-    });
+    // the slow call never answers; the fake's close() ends it, so no timer outlives the test
+    h.openai.failWhen((req) => lastUserText(req) === 'slow question', { hang: true });
+    h.openai.setReply((req) => `answer to ${lastUserText(req)}`);
     await h.start();
     h.telegram.pushMessage(101, 'slow question');
     await h.openai.waitFor(() => h.openai.requests.length === 1, 5000, 'the slow model call');
@@ -52,7 +49,7 @@ describe('commands (the control lane)', () => {
       'Stopped the answer in progress and 2 waiting messages.',
       'answer to next',
     ]);
-    expect(calls).toBe(2);
+    expect(h.openai.requests).toHaveLength(2);
   });
 
   it('says so when there is nothing to stop', async () => {
@@ -115,10 +112,9 @@ describe('commands (the control lane)', () => {
   });
 
   it('/status names what waits, what runs, the model and the context size', async () => {
-    h.openai.setReply(async (req) => {
-      if (lastUserText(req) === 'slow') await new Promise((r) => setTimeout(r, 1500));
-      return 'ok';
-    });
+    // a late answer on the fake's own timer, which its close() clears
+    h.openai.failWhen((req) => lastUserText(req) === 'slow', { delayMs: 1500 });
+    h.openai.setReply(() => 'ok');
     await h.start();
     h.telegram.pushMessage(101, 'slow');
     await h.openai.waitFor(() => h.openai.requests.length === 1, 5000, 'the model call');

@@ -77,13 +77,23 @@ describe('metrics', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 
-  it('counts failed attempts by service', async () => {
+  it('exports every service at 0 errors from the start, so a rate over them reads 0', async () => {
+    const port = await freePort();
+    await h.start({ AUTONOUS_METRICS_PORT: String(port) });
+    const samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(samples.get('autonous_errors_total{service="telegram"}')).toBe(0);
+    expect(samples.get('autonous_errors_total{service="model"}')).toBe(0);
+    expect(samples.get('autonous_errors_total{service="worker"}')).toBe(0);
+  });
+
+  it('counts failed attempts by service, the model\'s as service="model"', async () => {
     const port = await freePort();
     h.openai.failNext(openAIErrors.serverError());
     await h.start({ AUTONOUS_METRICS_PORT: String(port) });
     h.telegram.pushMessage(101, 'fails once');
     await h.telegram.waitForSent(1, 10_000);
     const samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
-    expect(samples.get('autonous_errors_total{service="openai"}')).toBe(1);
+    expect(samples.get('autonous_errors_total{service="model"}')).toBe(1);
+    expect(samples.get('autonous_errors_total{service="telegram"}')).toBe(0);
   });
 });

@@ -32,4 +32,17 @@ describe('purging in batches', () => {
       n: 4500,
     });
   });
+
+  it("keeps a purged item's run, unlinked, with its status message and checkpoint", () => {
+    db.sqlite.exec(`
+      INSERT INTO inbox (id, update_id, chat_id, kind, text, status, available_at, received_at, finished_at)
+        VALUES (7, 7, 1, 'text', 'x', 'dead', 0, 0, 10);
+      INSERT INTO agent_runs (id, chat_id, inbox_id, project, status, status_message_id, checkpoint, started_at)
+        VALUES (3, 1, 7, 'default', 'failed', 55, '{}', 0);
+    `);
+    expect(purgeItems(db.sqlite, { status: 'dead', finishedBefore: 100, dryRun: false }).deleted).toBe(1);
+    expect(db.sqlite.prepare('SELECT inbox_id, status_message_id, checkpoint FROM agent_runs').all()).toEqual(
+      [{ inbox_id: null, status_message_id: 55, checkpoint: '{}' }],
+    );
+  });
 });

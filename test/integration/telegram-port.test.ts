@@ -1,19 +1,19 @@
 /**
- * The Telegram port (src/worker/telegram.ts) against the fake Bot API: what the handlers of
+ * The Telegram port (src/worker/telegram/) against the fake Bot API: what the handlers of
  * streaming, status messages, approvals and send_file rely on, with the errors classified.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TelegramClient } from '../../src/worker/telegram/client';
 import {
   BUTTON_DATA_INVALID,
   DRAFTS_UNSUPPORTED,
   FILE_TOO_BIG,
   QUERY_TOO_OLD,
-  TELEGRAM_UPLOAD_LIMIT_BYTES,
-  TelegramClient,
   classifyTelegramError,
-} from '../../src/worker/telegram';
+} from '../../src/worker/telegram/failures';
+import { TELEGRAM_UPLOAD_LIMIT_BYTES } from '../../src/worker/telegram/uploads';
 import { startFakeTelegram, telegramErrors, type FakeTelegram } from '../helpers/fake-telegram';
 import { edgeError } from '../helpers/edge-error';
 

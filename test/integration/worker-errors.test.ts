@@ -4,7 +4,7 @@ import { telegramErrors } from '../helpers/fake-telegram';
 import { TEST_API_KEY } from '../helpers/worker-env';
 import { useWorkerHarness, unixNow } from '../helpers/worker-harness';
 
-// Failures at the edges, each with a clear outcome, none stopping the worker (issue 3).
+// Failures at the edges, each with a clear outcome, none stopping the worker.
 
 const h = useWorkerHarness();
 const item = (text: string): Record<string, unknown> =>

@@ -7,7 +7,7 @@ import {
   type ApprovalRequest,
 } from '../../src/agent/loop';
 import { INTERRUPTED_RESULT, type Tool } from '../../src/agent/ports';
-import { WorkerStopping } from '../../src/agent/shutdown';
+import { AbortReason } from '../../src/agent/abort-reasons';
 import {
   answer,
   callTools,
@@ -465,7 +465,7 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
           ctx.signal === controller.signal
             ? new Promise((_resolve, reject) => {
                 ctx.signal.addEventListener('abort', () => reject(new Error('killed')));
-                controller.abort(new WorkerStopping());
+                controller.abort(new AbortReason('worker-stopping'));
               })
             : { content: 'ran again', isError: false },
       });

@@ -15,7 +15,7 @@ import { nextSweepDelay } from '../../src/worker/approvals/expiry-wake';
 import { projectChoiceError } from '../../src/worker/approvals/projects';
 import { commitNote } from '../../src/worker/approvals/run-commit';
 import { commandLane } from '../../src/worker/classify-update';
-import { CALLBACK_DATA_LIMIT_BYTES } from '../../src/worker/telegram';
+import { CALLBACK_DATA_LIMIT_BYTES } from '../../src/worker/telegram/keyboards';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 

@@ -5,7 +5,7 @@ import { ContextTooLongError } from '../../src/worker/errors';
 import { ChatReplyHandler, type ReplyTelegram } from '../../src/worker/handlers/chat-reply';
 import type { AgentMessage, ModelPort, ModelResponse } from '../../src/agent/ports';
 import { DraftSupport } from '../../src/worker/draft-stream';
-import type { SendOptions } from '../../src/worker/telegram';
+import type { SendOptions } from '../../src/worker/telegram/client';
 import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
 import { captureLog } from '../helpers/worker-harness';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadWorkerConfig } from '../../src/shared/config';
 import { BASE_ENV, configError } from '../helpers/config-env';
 
-// AGENT_APPROVERS, AGENT_PROJECTS and the approval settings of issue 11.
+// AGENT_APPROVERS, AGENT_PROJECTS and the approval settings.
 
 const BASE = BASE_ENV;
 

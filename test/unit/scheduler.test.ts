@@ -2,7 +2,8 @@ import { storeBatch, type NewInboxItem } from '../../src/queue/enqueue';
 import type { InboxRow } from '../../src/queue/row';
 import { sqliteStore, type Store } from '../../src/queue/store';
 import { EdgeError } from '../../src/worker/errors';
-import type { Handler, Outcome } from '../../src/worker/handlers/handler';
+import { abortKindOf } from '../../src/agent/abort-reasons';
+import { abortedOutcome, type Handler, type Outcome } from '../../src/worker/handlers/handler';
 import { FatalWorkerError, Scheduler } from '../../src/worker/scheduler';
 import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
 import { waitUntil as waitFor } from '../helpers/wait-until';
@@ -203,6 +204,52 @@ describe('Scheduler', () => {
     await scheduler.stop(100);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(row(u)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('puts an item its handler released back with its attempts unchanged', async () => {
+    const u = push(1);
+    let calls = 0;
+    // the first call settles before `scheduler` is needed: the second comes after the retry's delay
+    const { scheduler } = start(async () => {
+      if (++calls === 1) {
+        return { kind: 'retry', error: new EdgeError('transient', 'openai', '500', 'OpenAI answered 500') };
+      }
+      // the worker is stopping: nothing more is claimed, and this item goes back as it was
+      void scheduler.stop(5000);
+      return { kind: 'released' };
+    });
+    await waitUntil(() => calls === 2);
+    await scheduler.stop(5000);
+    expect(calls).toBe(2);
+    expect(row(u)).toMatchObject({ status: 'queued', attempts: 1 });
+  });
+
+  it('aborts with the worker stopping on stop, and as stopped by the user on cancel', async () => {
+    const stopped = push(1);
+    const cancelled = push(2);
+    const kinds = new Map<number, string | undefined>();
+    const { scheduler, settled } = start(
+      (item, signal) =>
+        new Promise<Outcome>((resolve) => {
+          kinds.set(item.updateId, undefined);
+          signal.addEventListener('abort', () => {
+            kinds.set(item.updateId, abortKindOf(signal));
+            resolve(abortedOutcome(signal) ?? { kind: 'done' });
+          });
+        }),
+      { concurrency: 2 },
+    );
+    await waitUntil(() => kinds.size === 2);
+    expect(scheduler.cancel(2)).toBe(true);
+    await waitUntil(() => row(cancelled).status === 'skipped');
+    await scheduler.stop(50);
+    expect(Object.fromEntries(kinds)).toEqual({
+      [stopped]: 'worker-stopping',
+      [cancelled]: 'stopped-by-user',
+    });
+    expect(row(cancelled)).toMatchObject({ status: 'skipped', error: 'stopped by the user' });
+    expect(row(stopped)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(settled.map((s) => s.outcome.kind).sort()).toEqual(['released', 'skipped']);
   });
 
   it('stops on a fatal error and puts the item back', async () => {

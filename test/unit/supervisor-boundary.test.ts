@@ -1,5 +1,5 @@
 /**
- * The supervisor never reads message content (DESIGN invariant 6): nothing that src/supervisor-hooks
+ * The supervisor never reads message content, so it cannot leak it: nothing that src/supervisor-hooks
  * (or the CLI's revision and supervisor commands) imports, directly or not, may reach the queue,
  * the worker, or the worker's configuration with its secrets; and none of its code names the
  * inbox, history or kv tables.

@@ -1,6 +1,6 @@
 /**
- * The workspace and the agent's tools know neither Telegram nor SQLite (STYLE: src/agent gets
- * ports): nothing under src/workspace or src/agent/tools imports the Bot API client, the
+ * The workspace and the agent's tools know neither Telegram nor SQLite (they are reached through ports,
+ * so they can be tested without either): nothing under src/workspace or src/agent/tools imports the Bot API client, the
  * database, the queue, the worker or the worker's configuration with its secrets.
  */
 import fs from 'node:fs';

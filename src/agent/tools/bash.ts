@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { seconds } from '../../shared/seconds';
 import { runCommand, type ExecResult } from '../../workspace/exec';
 import { neutralizeNestedRepos } from '../../workspace/nested-repos';
 import { forgetGroup, markerFor, recordGroup } from '../../workspace/orphans';
@@ -25,10 +26,6 @@ export interface BashOptions {
   readonly gitTimeoutMs?: number;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-}
-
 /** The exit code a shell would report: the code, or 128 + the signal's number. */
 export function shellExitCode(result: Pick<ExecResult, 'exitCode' | 'signal'>): number | undefined {
   if (result.exitCode !== null) return result.exitCode;
@@ -46,7 +43,7 @@ export function describeRun(
   const lines: string[] = [];
   const ended =
     result.signal !== null ? `killed by ${result.signal} (exit code ${code})` : `exit code ${code}`;
-  lines.push(`${ended} after ${seconds(result.durationMs)}${result.sandboxed ? '' : ' (unsandboxed)'}`);
+  lines.push(`${ended} after ${seconds(result.durationMs, true)}${result.sandboxed ? '' : ' (unsandboxed)'}`);
   if (cappedFrom !== undefined)
     lines.push(`(timeout_seconds ${cappedFrom} is above the limit; ${timeoutSeconds} was used)`);
   if (result.timedOut) {

@@ -1,4 +1,4 @@
-// The agent's tools (issue 10 item 2): their names and JSON arguments are a contract the
+// The agent's tools: their names and JSON arguments are a contract the
 // scripted models of the tests rely on.
 import type { SandboxDecision } from '../../workspace/sandbox';
 import type { Tool } from '../ports';

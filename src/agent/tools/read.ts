@@ -6,7 +6,7 @@ import type { Tool, ToolContext, ToolResult } from '../ports';
 import { noRisks } from './risk';
 import { argsObject, failure, fsFailure, guarded, optionalInteger, requiredString, success } from './args';
 
-/** A page of `read` (issue 10: 2000 lines / 50 KB). */
+/** A page of `read`: 2000 lines or 50 KB, enough to read a file without flooding the context. */
 export const READ_MAX_LINES = 2000;
 export const READ_MAX_BYTES = 50 * 1024;
 /** A longer line is cut (a minified file would otherwise fill the page with one line). */

@@ -1,4 +1,4 @@
-// What the on-risk approval policy (issue 11) can know about a call before it runs. Pure.
+// What the on-risk approval policy can know about a call before it runs. Pure.
 //
 // Detectable in advance: a `bash` without the sandbox (it can read and write anything the
 // worker's user can, and reach the network), a `bash` asking for the network, and how many

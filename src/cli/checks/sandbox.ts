@@ -1,3 +1,4 @@
+import { WORKER_SETTINGS } from '../../shared/settings';
 import { resolveSandbox, SANDBOX_MODES, type SandboxMode } from '../../workspace/sandbox';
 import {
   defaultSandboxPolicy,
@@ -17,7 +18,7 @@ export async function checkSandbox(
   policy?: SandboxPolicy,
 ): Promise<CheckResult> {
   if (!tools) return skip('sandbox', 'skipped: agent runs are off (AGENT_TOOLS=off)');
-  const chosen = (mode?.trim() || 'auto') as SandboxMode;
+  const chosen = (mode?.trim() || WORKER_SETTINGS.AGENT_SANDBOX.default) as SandboxMode;
   if (!SANDBOX_MODES.includes(chosen)) {
     return skip('sandbox', 'skipped: fix AGENT_SANDBOX first');
   }

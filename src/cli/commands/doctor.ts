@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, dbPath, type Env, loadEnvironment } from '../../shared/env';
 import { registerSecret } from '../../shared/redact';
+import { WORKER_SETTINGS } from '../../shared/settings';
 import { type CheckResult, fail, skip } from '../checks/check';
 import { collectConfigErrors, configCheck } from '../checks/config';
 import { sandboxPolicyOf } from '../../shared/config';
@@ -79,7 +80,7 @@ async function runChecks(ctx: CliContext, dbFlag: string | undefined): Promise<C
       : skip('openai', 'skipped: fix the OpenAI variables first'),
     checkPm2(env, ctx.now()),
     checkSandbox(
-      (env.AGENT_TOOLS?.trim() || 'on') !== 'off',
+      (env.AGENT_TOOLS?.trim() || WORKER_SETTINGS.AGENT_TOOLS.default) !== 'off',
       env.AGENT_SANDBOX,
       config ? sandboxPolicyOf(config) : undefined,
     ),

@@ -3,6 +3,7 @@ import type { PendingApproval } from '../../queue/agent/pending-approvals';
 import type { ApprovalRecord, StepRow } from '../../queue/agent/rows';
 import type { RunDetail } from '../../queue/agent/show-run';
 import { escapeHidden } from '../../shared/escape-text';
+import { parseJsonOr } from '../../shared/parse-json';
 import type { Paint } from './colour';
 import { renderFields, renderTable } from './table';
 import { cut } from './text';
@@ -33,7 +34,7 @@ export function paintRunStatus(status: string, paint: Paint): string {
   }
 }
 
-/** A run as `runs ls --json` prints it (see README.md, section Ops CLI). */
+/** A run as `runs ls --json` prints it (see docs/cli.md, section runs ls). */
 export interface RunJson {
   readonly id: number;
   readonly chatId: number;
@@ -126,7 +127,7 @@ export function stepJson(step: StepRow): StepJson {
     kind: 'tool',
     toolCallId: step.toolCallId,
     tool: step.tool,
-    arguments: parseOrText(step.arguments),
+    arguments: parseJsonOr(step.arguments, step.arguments),
     status: step.status,
     isError: step.isError === null ? null : step.isError === 1,
     exitCode: step.exitCode,
@@ -155,7 +156,7 @@ export function approvalJson(approval: ApprovalRecord | PendingApproval): Record
     decidedAt: approval.decidedAt,
     decidedBy: approval.decidedBy,
   };
-  if ('arguments' in approval) base.arguments = parseOrText(approval.arguments);
+  if ('arguments' in approval) base.arguments = parseJsonOr(approval.arguments, approval.arguments);
   return base;
 }
 
@@ -291,13 +292,4 @@ export function renderPendingApprovals(
     ]),
     paint,
   );
-}
-
-function parseOrText(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }

@@ -1,4 +1,5 @@
 // Cell text: one line, cut to a width, so a long message or error never breaks a table.
+import { cut as cutText } from '../../shared/cut';
 import { escapeHidden } from '../../shared/escape-text';
 
 /**
@@ -7,11 +8,5 @@ import { escapeHidden } from '../../shared/escape-text';
  */
 export function cut(text: string | null | undefined, max: number): string {
   if (text === null || text === undefined) return '';
-  const line = escapeHidden(text.replace(/\s+/g, ' ').trim());
-  if (line.length <= max) return line;
-  // Do not split a surrogate pair: step back one when the cut lands between its halves.
-  let end = Math.max(1, max - 1);
-  const code = line.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return `${line.slice(0, end)}…`;
+  return cutText(escapeHidden(text.replace(/\s+/g, ' ').trim()), Math.max(2, max));
 }

@@ -24,7 +24,7 @@ export type DecisionResult =
 
 /**
  * Applies a decision to a pending approval, once: the first decision in time wins, a later one or
- * one past `expires_at` changes nothing (DESIGN invariant 12). One transaction, so two presses at
+ * one past `expires_at` changes nothing. One transaction, so two presses at
  * once cannot both decide.
  */
 export function decideApproval(sqlite: Database.Database, request: DecisionRequest): DecisionResult {

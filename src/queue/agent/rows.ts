@@ -7,7 +7,8 @@ import type { ToolCall } from '../../agent/ports';
 export const RUN_COLUMNS = `id, chat_id AS chatId, inbox_id AS inboxId, project, status, steps,
   prompt_tokens AS promptTokens, completion_tokens AS completionTokens, cached_tokens AS cachedTokens,
   resumes, stalled_resumes AS stalledResumes, progress_mark AS progressMark, suspended_at AS suspendedAt,
-  parked_at AS parkedAt, parked_ms AS parkedMs, answer, error, started_at AS startedAt, finished_at AS finishedAt`;
+  parked_at AS parkedAt, parked_ms AS parkedMs, answer, error, status_message_id AS statusMessageId,
+  started_at AS startedAt, finished_at AS finishedAt`;
 
 /** A run row. */
 export interface RunRow {
@@ -28,6 +29,8 @@ export interface RunRow {
   readonly parkedMs: number;
   readonly answer: string | null;
   readonly error: string | null;
+  /** The run's status message, once sent (a run that calls no tool has none). */
+  readonly statusMessageId: number | null;
   readonly startedAt: number;
   readonly finishedAt: number | null;
 }

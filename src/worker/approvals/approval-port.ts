@@ -2,17 +2,16 @@
 // records its message id. The loop parks the run once this returns; the press comes back through
 // the inbox (press-handler.ts).
 
-import type Database from 'better-sqlite3';
 import type { ApprovalPort, ApprovalRequest } from '../../agent/loop';
-import { setApprovalCard } from '../../queue/agent/set-approval-card';
+import type { ApprovalStore } from '../../queue/agent/approval-store';
 import { describeError, type Logger } from '../../shared/log';
-import type { TelegramClient } from '../telegram';
+import type { TelegramClient } from '../telegram/client';
 import { approvalKeyboard, renderAskCard, type AskCardFacts } from './card';
 import { describeFileChange, describeFileToSend } from './file-change';
 
 /** What the port needs: one run's project and sandbox, and where cards go. */
 export interface ApprovalPortDeps {
-  readonly sqlite: Database.Database;
+  readonly approvals: Pick<ApprovalStore, 'setCard'>;
   readonly telegram: Pick<TelegramClient, 'sendMessage' | 'sendDocument'>;
   readonly log: Logger;
   readonly now: () => number;
@@ -58,7 +57,7 @@ export function createApprovalPort(deps: ApprovalPortDeps): ApprovalPort {
       replyTo: deps.replyTo ?? null,
       keyboard: approvalKeyboard(approval.id),
     });
-    setApprovalCard(deps.sqlite, approval.id, messageId);
+    deps.approvals.setCard(approval.id, messageId);
     deps.onAsked?.();
     deps.log.info('approval asked', { approvalId: approval.id, runId: approval.runId, tool: approval.tool });
     if (card.attachment !== null) {

@@ -9,9 +9,10 @@ import type { ApprovalDecision } from '../../agent/approval-policy';
 import type { ApprovalRecord } from '../../agent/journal';
 import type { ChangedFiles } from '../../agent/loop';
 import type { Risk } from '../../agent/tools/risk';
+import { cut } from '../../shared/cut';
 import { escapeHidden, hasHidden, holdsHidden } from '../../shared/escape-text';
 import { redact } from '../../shared/redact';
-import type { InlineKeyboard } from '../telegram';
+import type { InlineKeyboard } from '../telegram/keyboards';
 import { encodeApprovalData } from './callback-data';
 
 /** Telegram's limit is 4096 characters; a margin for the counting of surrogate pairs. */
@@ -87,10 +88,6 @@ function field(args: unknown, name: string): unknown {
 function text(args: unknown, name: string): string {
   const value = field(args, name);
   return typeof value === 'string' ? shown(value) : '';
-}
-
-function cut(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, Math.max(0, max - 1))}…`;
 }
 
 /** "2025-06-01 12:34 UTC". */

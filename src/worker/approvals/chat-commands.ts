@@ -1,4 +1,4 @@
-// The commands of issue 11: `/approve ID [run]` and `/deny ID` (the text fallback of the card's
+// The approval and project commands: `/approve ID [run]` and `/deny ID` (the text fallback of the card's
 // buttons), `/project [NAME]`, `/diff` and `/undo`. The command handler asks these first.
 //
 // Lanes: `/approve`, `/deny`, `/project` and `/diff` are control-lane commands, answered at once
@@ -7,16 +7,16 @@
 // working tree and HEAD, so it goes in the answer lane (classify-update.ts): it waits for the
 // chat's run in progress, parked ones included, instead of racing it.
 
-import type Database from 'better-sqlite3';
 import type { ApprovalDecision } from '../../agent/approval-policy';
-import { openRunOfChat } from '../../queue/agent/open-run-of-chat';
+import type { ApprovalStore } from '../../queue/agent/approval-store';
+import { cut } from '../../shared/cut';
 import { KV } from '../../queue/kv';
 import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import { lastRunDiff, undoLast } from '../../workspace/git';
 import type { GitOptions } from '../../workspace/git-runner';
 import type { CommandReply, MoreCommands } from '../handlers/command';
-import type { TelegramClient } from '../telegram';
+import type { TelegramClient } from '../telegram/client';
 import { MAX_CARD_CHARS } from './card';
 import { decide, type DecisionDeps } from './decision';
 import {
@@ -30,16 +30,13 @@ import {
 
 /** What the commands need. */
 export interface ChatCommandsDeps extends DecisionDeps {
-  readonly sqlite: Database.Database;
+  readonly approvals: Pick<ApprovalStore, 'detail' | 'decide' | 'openRunOfChat'>;
   readonly store: Pick<Store, 'unpark' | 'getKv' | 'setKv' | 'storeReply'>;
   readonly telegram: Pick<TelegramClient, 'editMessageText' | 'sendDocument'>;
   readonly projects: ProjectConfig;
   /** How git runs on projects (in bwrap when commands do). */
   readonly git: () => GitOptions;
 }
-
-/** The command names handled here, for the menu and /help. */
-export const CHAT_COMMAND_NAMES = ['approve', 'deny', 'project', 'diff', 'undo'] as const;
 
 const APPROVE_ARGS = /^#?([1-9]\d{0,14})(?:\s+(once|run))?$/i;
 const DENY_ARGS = /^#?([1-9]\d{0,14})$/;
@@ -58,10 +55,6 @@ export function parseDecisionArgs(
 
 function shortId(commit: string): string {
   return commit.slice(0, 8);
-}
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** `/approve`, `/deny`, `/project`, `/diff`, `/undo`. */
@@ -119,7 +112,7 @@ export class ChatCommands implements MoreCommands {
     const known = (await listProjects(projects)).includes(name);
     const project = await resolveProject(projects, name, this.deps.git());
     store.setKv(KV.chatProject(chatId), name, this.deps.now());
-    const open = openRunOfChat(this.deps.sqlite, chatId);
+    const open = this.deps.approvals.openRunOfChat(chatId);
     return [
       `Switched to project ${name} (${project.root})${known ? '' : ', new: an empty git repository'}.`,
       ...(open !== undefined

@@ -4,21 +4,21 @@
 // is simply handled again: the second time the decision is `already`, and the card and the wake
 // are brought to where they should be.
 
-import type Database from 'better-sqlite3';
 import type { ApprovalDecision } from '../../agent/approval-policy';
 import type { ApprovalRecord } from '../../agent/journal';
-import { approvalDetail, type ApprovalDetail } from '../../queue/agent/approval-detail';
-import { decideApproval } from '../../queue/agent/decide-approval';
+import type { ApprovalDetail } from '../../queue/agent/approval-detail';
+import type { ApprovalStore } from '../../queue/agent/approval-store';
 import type { Store } from '../../queue/store';
 import { describeError, type Logger } from '../../shared/log';
+import { parseJsonOr } from '../../shared/parse-json';
 import { EdgeError } from '../errors';
-import type { TelegramClient } from '../telegram';
+import type { TelegramClient } from '../telegram/client';
 import { isApprover, NOT_AN_APPROVER } from './approvers';
 import { renderDecidedCard } from './card';
 
 /** What deciding needs. */
 export interface DecisionDeps {
-  readonly sqlite: Database.Database;
+  readonly approvals: Pick<ApprovalStore, 'detail' | 'decide'>;
   readonly store: Pick<Store, 'unpark'>;
   readonly telegram: Pick<TelegramClient, 'editMessageText'>;
   readonly log: Logger;
@@ -65,7 +65,7 @@ function decisionWord(approval: ApprovalRecord): string {
 export function decide(deps: DecisionDeps, input: DecisionInput): DecisionReport {
   if (!isApprover(deps.approvers, input.userId))
     return { outcome: 'not-approver', text: NOT_AN_APPROVER, finish: NOTHING };
-  const before = approvalDetail(deps.sqlite, input.approvalId);
+  const before = deps.approvals.detail(input.approvalId);
   if (before === undefined || before.approval.chatId !== input.chatId) {
     return {
       outcome: 'unknown',
@@ -73,7 +73,7 @@ export function decide(deps: DecisionDeps, input: DecisionInput): DecisionReport
       finish: NOTHING,
     };
   }
-  const result = decideApproval(deps.sqlite, {
+  const result = deps.approvals.decide({
     approvalId: input.approvalId,
     decision: input.decision,
     decidedBy: input.userId as number,
@@ -130,7 +130,7 @@ export async function updateCard(
   pressedMessageId?: number | null,
 ): Promise<void> {
   const { approval } = detail;
-  const text = renderDecidedCard(approval, parseArgs(detail.arguments), detail.project);
+  const text = renderDecidedCard(approval, parseJsonOr(detail.arguments, undefined), detail.project);
   const targets = new Set<number>();
   if (approval.cardMessageId !== null) targets.add(approval.cardMessageId);
   if (pressedMessageId !== undefined && pressedMessageId !== null) targets.add(pressedMessageId);
@@ -145,14 +145,5 @@ export async function updateCard(
         error: describeError(err),
       });
     }
-  }
-}
-
-function parseArgs(text: string | null): unknown {
-  if (text === null) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }

@@ -2,10 +2,7 @@
 // start, for those that expired while the worker was down) it marks them expired, edits their
 // cards to say so, and wakes their runs, which give the model the denial.
 
-import type Database from 'better-sqlite3';
-import { approvalDetail } from '../../queue/agent/approval-detail';
-import { expireDueApprovals } from '../../queue/agent/expire-due-approvals';
-import { nextApprovalExpiry } from '../../queue/agent/next-approval-expiry';
+import type { ApprovalStore } from '../../queue/agent/approval-store';
 import { describeError } from '../../shared/log';
 import { updateCard, wakeRun, type DecisionDeps } from './decision';
 import { nextSweepDelay } from './expiry-wake';
@@ -14,7 +11,9 @@ import { nextSweepDelay } from './expiry-wake';
 export const SWEEP_RECHECK_MS = 60_000;
 
 /** What the sweeper needs (no approver list: nobody decides an expiry). */
-export type SweeperDeps = Omit<DecisionDeps, 'approvers'> & { readonly sqlite: Database.Database };
+export type SweeperDeps = Omit<DecisionDeps, 'approvers' | 'approvals'> & {
+  readonly approvals: Pick<ApprovalStore, 'detail' | 'expireDue' | 'nextExpiry'>;
+};
 
 /** Expires due approvals on a timer; `poke` after asking one, `stop` before closing the database. */
 export class ApprovalSweeper {
@@ -49,14 +48,14 @@ export class ApprovalSweeper {
   /** Expires what is due now; returns how many. Safe to call at any time. */
   async sweep(): Promise<number> {
     const { deps } = this;
-    const expired = expireDueApprovals(deps.sqlite, deps.now());
+    const expired = deps.approvals.expireDue(deps.now());
     for (const { approval, inboxId } of expired) {
       wakeRun(deps, { inboxId });
       deps.log.info('approval expired: nobody decided in time', {
         approvalId: approval.id,
         runId: approval.runId,
       });
-      const detail = approvalDetail(deps.sqlite, approval.id);
+      const detail = deps.approvals.detail(approval.id);
       if (detail === undefined || this.stopped) continue;
       try {
         await updateCard(deps, detail);
@@ -81,7 +80,7 @@ export class ApprovalSweeper {
     if (this.stopped) return;
     let next: number | undefined;
     try {
-      next = nextApprovalExpiry(this.deps.sqlite);
+      next = this.deps.approvals.nextExpiry();
     } catch (err) {
       this.deps.log.warn('could not read the next approval expiry', { error: describeError(err) });
     }

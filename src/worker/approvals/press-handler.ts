@@ -3,9 +3,9 @@
 
 import type { InboxRow } from '../../queue/row';
 import { describeError } from '../../shared/log';
-import { EdgeError } from '../errors';
 import type { Handler, Outcome } from '../handlers/handler';
-import { QUERY_TOO_OLD, type TelegramClient } from '../telegram';
+import type { TelegramClient } from '../telegram/client';
+import { isTelegramFailure } from '../telegram/failures';
 import { decodeApprovalData } from './callback-data';
 import { decide, type DecisionDeps } from './decision';
 
@@ -53,7 +53,7 @@ export class ApprovalPressHandler implements Handler {
     try {
       await this.deps.telegram.answerCallbackQuery(item.callbackId, text, false, signal);
     } catch (err) {
-      if (err instanceof EdgeError && err.code === QUERY_TOO_OLD) return;
+      if (isTelegramFailure(err, 'query_too_old')) return;
       // the spinner stops by itself; the decision and the card matter more than the toast
       this.deps.log.warn('could not answer a button press', { id: item.id, error: describeError(err) });
     }

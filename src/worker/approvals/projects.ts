@@ -1,11 +1,9 @@
-// A chat's projects (issue 11 item 4): the folders under AGENT_WORKSPACES and the ones the
+// A chat's projects: the folders under AGENT_WORKSPACES and the ones the
 // operator lists in AGENT_PROJECTS; the current one per chat, remembered in kv.
 
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
-import { runForInbox } from '../../queue/agent/run-for-inbox';
 import { KV } from '../../queue/kv';
 import type { Store } from '../../queue/store';
 import type { WorkerConfig } from '../../shared/config';
@@ -70,13 +68,12 @@ export async function projectFor(
  * stays in its project after a `/project` switch), else the chat's current one.
  */
 export async function projectForRun(
-  sqlite: Database.Database,
-  store: Pick<Store, 'getKv'>,
+  store: Pick<Store, 'getKv' | 'runOfItem'>,
   config: ProjectConfig,
   item: { readonly id: number; readonly chatId: number },
   git: GitOptions = {},
 ): Promise<Project> {
-  const run = runForInbox(sqlite, item.id);
+  const run = store.runOfItem(item.id);
   if (run !== undefined && projectNameError(run.project) === null)
     return resolveProject(config, run.project, git);
   return projectFor(store, config, item.chatId, git);

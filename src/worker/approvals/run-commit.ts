@@ -1,30 +1,38 @@
-// Every run undoable (issue 11 item 5), as the agent-run handler uses it: a git checkpoint taken
-// before the run's first change and kept in kv until the run ends, then the run's changes as one
-// commit. Kept by inbox item, so a run resumed after a kill commits against the state before it
-// began, never against a state it had already changed.
+// Every run undoable, as the agent-run handler uses it: a git checkpoint taken before the run's
+// first change and kept with the run until it ends, then the run's changes as one commit. Kept in
+// the run's row, so a run resumed after a kill commits against the state before it began, never
+// against a state it had already changed, and the checkpoint goes when the run goes.
 
 import type Database from 'better-sqlite3';
-import { isWorkerStopping } from '../../agent/shutdown';
-import { deleteKv, getKv, KV, setKv } from '../../queue/kv';
+import { isWorkerStopping } from '../../agent/abort-reasons';
+import { forgetRunCheckpoint } from '../../queue/agent/forget-checkpoint';
+import { keepRunCheckpoint } from '../../queue/agent/keep-checkpoint';
+import { runCheckpoint } from '../../queue/agent/run-checkpoint';
 import type { Logger } from '../../shared/log';
 import { beginRun, commitRun, runCommitMessage, type Checkpoint, type RunCommit } from '../../workspace/git';
 import { GitError, type GitOptions } from '../../workspace/git-runner';
 
 /**
  * The checkpoint of item `inboxId`'s run: the stored one, else a new one (beginRun), stored
- * before it is returned. Call it before the run can change anything, on every attempt.
+ * before it is returned. Call it before the run can change anything, on every attempt; the run
+ * must have begun (its row keeps the checkpoint).
  */
 export async function checkpointRun(
   sqlite: Database.Database,
   inboxId: number,
   root: string,
   git: GitOptions,
-  now: number,
 ): Promise<Checkpoint> {
-  const stored = getKv(sqlite, KV.runCheckpoint(inboxId));
+  const stored = runCheckpoint(sqlite, inboxId);
   if (stored !== undefined) return JSON.parse(stored) as Checkpoint;
   const checkpoint = await beginRun(root, git);
-  setKv(sqlite, KV.runCheckpoint(inboxId), JSON.stringify(checkpoint), now);
+  if (!keepRunCheckpoint(sqlite, inboxId, JSON.stringify(checkpoint))) {
+    // without a stored checkpoint the run's changes could never be committed, so /undo could not
+    // take them back: better no change at all
+    throw new Error(
+      `Item ${inboxId} has no agent run to keep its git checkpoint in; the run must begin first.`,
+    );
+  }
   return checkpoint;
 }
 
@@ -40,10 +48,10 @@ export async function commitRunChanges(
   request: string,
   git: GitOptions,
 ): Promise<RunCommit | null> {
-  const stored = getKv(sqlite, KV.runCheckpoint(inboxId));
+  const stored = runCheckpoint(sqlite, inboxId);
   if (stored === undefined) return null;
   const commit = await commitRun(root, JSON.parse(stored) as Checkpoint, runCommitMessage(request), git);
-  deleteKv(sqlite, KV.runCheckpoint(inboxId));
+  forgetRunCheckpoint(sqlite, inboxId);
   return commit;
 }
 
@@ -103,7 +111,7 @@ export async function commitRunNote(
       reason,
       kind: err instanceof GitError ? err.kind : 'error',
     });
-    deleteKv(deps.sqlite, KV.runCheckpoint(inboxId));
+    forgetRunCheckpoint(deps.sqlite, inboxId);
     return commitSkippedNote(reason);
   }
 }

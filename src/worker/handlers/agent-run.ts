@@ -5,7 +5,6 @@ import { redact } from '../../shared/redact';
 import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import type { AnswerUsage } from '../../queue/settle';
-import { KV } from '../../queue/kv';
 import type { AgentEvent } from '../../agent/events';
 import type { AgentJournal, JournalStep } from '../../agent/journal';
 import {
@@ -16,18 +15,17 @@ import {
   type ApprovalPort,
 } from '../../agent/loop';
 import type { ModelPort, Tool } from '../../agent/ports';
-import { WorkerStopping } from '../../agent/shutdown';
+import { abortText } from '../../agent/abort-reasons';
 import { contextFor } from '../chat-context';
 import { ContextTooLongError } from '../errors';
 import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
 import { RunProgress, type ProgressEnd } from '../run-progress';
-import { STOPPED_BY_USER } from '../scheduler';
 import { StatusMessage, type StatusTelegram } from '../status-message';
 import type { StatusPace } from '../status-pace';
-import type { TelegramClient } from '../telegram';
+import type { TelegramClient } from '../telegram/client';
 import { fireTestTrigger } from '../test-triggers';
 import { withTyping } from '../typing';
-import type { Handler, Outcome } from './handler';
+import { settlingAborts, type Handler, type Outcome } from './handler';
 import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 import { redactedDocument, redactingJournal, redactingTools } from '../redacting-ports';
 
@@ -93,8 +91,15 @@ type RunEnd =
 export class AgentRunHandler implements Handler {
   constructor(private readonly deps: AgentRunDeps) {}
 
-  /** Answers a text message of an allowed chat with a run. */
-  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+  /**
+   * Answers a text message of an allowed chat with a run. `/stop` cancels the run and skips the
+   * item; a stopping worker releases the item and leaves the run to resume on the next start.
+   */
+  handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    return settlingAborts(signal, () => this.answer(item, signal));
+  }
+
+  private async answer(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
     const { store, log } = this.deps;
     const text = item.text!;
     if (this.deps.testTriggers) await fireTestTrigger(text);
@@ -119,27 +124,24 @@ export class AgentRunHandler implements Handler {
   }
 
   /** Runs (or resumes) the item's run and maps its result. */
-  private async run(item: InboxRow, text: string, outer: AbortSignal): Promise<RunEnd> {
+  private async run(item: InboxRow, text: string, signal: AbortSignal): Promise<RunEnd> {
     const chatId = item.chatId!;
-    // `/stop` cancels the run; any other abort is the worker stopping, which leaves it to resume
-    const controller = new AbortController();
-    const relay = (): void =>
-      controller.abort(outer.reason === STOPPED_BY_USER ? STOPPED_BY_USER : new WorkerStopping());
-    if (outer.aborted) relay();
-    else outer.addEventListener('abort', relay, { once: true });
-    const view = new RunView(item, this.deps, controller.signal);
+    const view = new RunView(item, this.deps, signal);
     try {
       const { name: project, root } = await this.deps.projectFor(item);
-      const result = await withTyping(this.deps.telegram, chatId, controller.signal, () =>
-        this.runWithContext(item, text, project, root, view, controller.signal),
+      const result = await withTyping(this.deps.telegram, chatId, signal, () =>
+        this.runWithContext(item, text, project, root, view, signal),
       );
       const end = this.end(item, result, view);
-      if (result.status === 'parked' || this.deps.undo === undefined) return end;
+      // a parked run has not ended, and an interrupted one resumes: neither is committed yet
+      if (result.status === 'parked' || result.status === 'interrupted') return end;
+      if (this.deps.undo === undefined) return end;
       // a run that ended (cancelled too) leaves its changes as one commit, so /undo can take it back;
       // a /stop during the commit ends its git, but a run /stop already ended is committed anyway
-      // (its signal is spent), within git's time limit
-      const signal = controller.signal.aborted ? undefined : controller.signal;
-      const note = await this.deps.undo.commit(item, root, signal);
+      // (its signal is spent), within git's time limit; a stopping worker's abort makes the commit
+      // throw, and the item is released: the resumed run, already finished, commits then
+      const commitSignal = signal.aborted ? undefined : signal;
+      const note = await this.deps.undo.commit(item, root, commitSignal);
       if (note === null) return end;
       if (end.kind === 'answer') return { ...end, answer: `${end.answer}\n\n${note}` };
       this.deps.log.info('committed the changes of a stopped run', { id: item.id });
@@ -148,7 +150,6 @@ export class AgentRunHandler implements Handler {
       view.abandon();
       throw err;
     } finally {
-      outer.removeEventListener('abort', relay);
       view.closeDrafts();
     }
   }
@@ -286,7 +287,7 @@ export class AgentRunHandler implements Handler {
             this.deps.now(),
           );
         }
-        return { kind: 'outcome', outcome: { kind: 'skipped', reason: STOPPED_BY_USER } };
+        return { kind: 'outcome', outcome: { kind: 'skipped', reason: abortText('stopped-by-user') } };
       case 'parked': {
         view.finish('parked');
         const approval = this.deps.journal.approvals(result.runId).find((a) => a.id === result.approvalId);
@@ -296,9 +297,9 @@ export class AgentRunHandler implements Handler {
         };
       }
       case 'interrupted':
-        // the worker is stopping: the scheduler puts the item back, the run resumes on the next start
+        // the worker is stopping: the item goes back uncounted, the run resumes on the next start
         view.abandon();
-        throw new WorkerStopping();
+        return { kind: 'outcome', outcome: { kind: 'released' } };
     }
   }
 }
@@ -336,8 +337,9 @@ class RunView {
         const run = deps.store.runOfItem(this.item.id);
         this.progress = new RunProgress(run?.startedAt ?? deps.now());
         if (event.opening !== 'new') this.progress.seed(deps.runSteps(event.runId), deps.tools);
-        const known = deps.store.getKv(KV.runStatusMessage(event.runId));
-        if (known !== undefined) this.statusMessage(Number(known));
+        // an earlier attempt of the run sent its status message: this one edits it
+        const known = run?.statusMessageId ?? null;
+        if (known !== null) this.statusMessage(known);
         return;
       }
       case 'model-start':
@@ -376,7 +378,7 @@ class RunView {
       log: deps.log,
       now: deps.now,
       messageId,
-      onMessageId: (id) => deps.store.setKv(KV.runStatusMessage(runId), String(id), deps.now()),
+      onMessageId: (id) => deps.store.setRunStatusMessage(runId, id),
     });
     return this.status;
   }

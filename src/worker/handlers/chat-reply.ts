@@ -6,8 +6,8 @@ import { ContextTooLongError } from '../errors';
 import type { ModelPort, ModelResponse } from '../../agent/ports';
 import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
 import type { AnswerUsage } from '../../queue/settle';
-import type { TelegramClient } from '../telegram';
-import type { Handler, Outcome } from './handler';
+import type { TelegramClient } from '../telegram/client';
+import { settlingAborts, type Handler, type Outcome } from './handler';
 import { withTyping } from '../typing';
 import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 import { fireTestTrigger } from '../test-triggers';
@@ -34,15 +34,19 @@ export interface ChatReplyDeps {
 }
 
 /**
- * One message → one model call → one reply (invariant 3): the answer is stored before its first
+ * One message → one model call → one reply: the answer is stored before its first
  * part is sent, so after a crash the stored answer is sent and the model is not asked again, and
  * only the parts Telegram has not accepted are sent.
  */
 export class ChatReplyHandler implements Handler {
   constructor(private readonly deps: ChatReplyDeps) {}
 
-  /** Answers a text message of an allowed chat. */
-  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+  /** Answers a text message of an allowed chat; `/stop` skips it, a stopping worker releases it. */
+  handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    return settlingAborts(signal, () => this.answer(item, signal));
+  }
+
+  private async answer(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
     const { store } = this.deps;
     const chatId = item.chatId!;
     const text = item.text!;

@@ -1,5 +1,7 @@
 import type { Logger } from '../../shared/log';
+import { abortText } from '../../agent/abort-reasons';
 import { costUsd, priceOf, type Price } from '../../shared/prices';
+import { seconds } from '../../shared/seconds';
 import { startOfUtcDay, startOfUtcMonth } from '../../shared/day';
 import { KV } from '../../queue/kv';
 import type { InboxRow } from '../../queue/row';
@@ -8,8 +10,7 @@ import type { UsageTotal } from '../../queue/usage';
 import { helpText, parseCommand } from '../commands';
 import { buildContext, messageTokens } from '../context';
 import { sendNotice, type SendTelegram } from '../replier';
-import { STOPPED_BY_USER } from '../scheduler';
-import type { Handler, Outcome } from './handler';
+import { settlingAborts, type Handler, type Outcome } from './handler';
 import { chatModel } from '../chat-model';
 
 /** What a command may ask of the answers being worked on. */
@@ -62,8 +63,12 @@ const HISTORY_ROWS = 400;
 export class CommandHandler implements Handler {
   constructor(private readonly deps: CommandDeps) {}
 
-  /** Runs one command and replies to it. */
-  async handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+  /** Runs one command and replies to it; stopped by a stopping worker, it is released. */
+  handle(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
+    return settlingAborts(signal, () => this.answer(item, signal));
+  }
+
+  private async answer(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
     const parsed = parseCommand(item.text ?? '', this.deps.botUsername());
     if (!parsed) return { kind: 'skipped', reason: 'not a command' };
     if (parsed.kind === 'other-bot') return { kind: 'skipped', reason: 'a command for another bot' };
@@ -108,7 +113,7 @@ export class CommandHandler implements Handler {
     const stopped = this.deps.store.skipWaitingAnswers(
       chatId,
       item.updateId,
-      STOPPED_BY_USER,
+      abortText('stopped-by-user'),
       this.deps.now(),
     );
     if (stopped.length > 0) this.deps.onStopped?.(stopped);
@@ -182,9 +187,4 @@ export class CommandHandler implements Handler {
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function seconds(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
 }

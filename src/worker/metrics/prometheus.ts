@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/log';
+import type { EdgeService } from '../errors';
 import type { FigureSources } from './figures';
 
 /** A running `/metrics` endpoint. */
@@ -11,6 +12,16 @@ export interface MetricsServer {
 
 // Reply-time buckets (seconds): from an instant answer to a long model call
 const REPLY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * The exported `service` label of each service whose failures are counted. The model is named
+ * by its role, not by the vendor of its API: any OpenAI-compatible server can stand behind it.
+ */
+export const ERROR_SERVICE_LABELS: Readonly<Record<EdgeService, string>> = {
+  telegram: 'telegram',
+  openai: 'model',
+  worker: 'worker',
+};
 
 /**
  * Serves the figures in Prometheus text format on 127.0.0.1 at `/metrics`, with prom-client
@@ -74,8 +85,11 @@ export async function startPrometheus(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [service, n] of Object.entries(sources.recorder.snapshot(sources.now()).errorsTotal)) {
-        this.inc({ service }, n);
+      const totals = sources.recorder.snapshot(sources.now()).errorsTotal;
+      // every service from the start, at 0 until it fails: a rate over a series that does not
+      // exist yet is "no data", not 0, and absent() alerts would fire on a healthy worker
+      for (const [service, label] of Object.entries(ERROR_SERVICE_LABELS)) {
+        this.inc({ service: label }, totals[service as EdgeService] ?? 0);
       }
     },
   });

@@ -1,6 +1,8 @@
 // The worker's live figures, kept in memory: pure bookkeeping with `now` passed in, read by the
 // PM2 metrics and the Prometheus endpoint alike.
 
+import type { EdgeService } from '../errors';
+
 const MINUTE_MS = 60_000;
 // Reply times kept for the percentiles: the newest ones, at most this many
 const REPLY_SAMPLES = 1000;
@@ -14,7 +16,8 @@ export interface MetricsSnapshot {
   readonly replyP95Ms: number | null;
   readonly answeredTotal: number;
   readonly deadTotal: number;
-  readonly errorsTotal: Readonly<Record<string, number>>;
+  /** Failed attempts by service; a service that never failed is absent. */
+  readonly errorsTotal: Readonly<Partial<Record<EdgeService, number>>>;
 }
 
 /** Counts answers, errors and reply times; windows slide with the `now` each call gives. */
@@ -24,7 +27,7 @@ export class MetricsRecorder {
   private readonly replyMs: number[] = [];
   private answered = 0;
   private dead = 0;
-  private readonly errors: Record<string, number> = {};
+  private readonly errors: Partial<Record<EdgeService, number>> = {};
   /** Called with each reply time (seconds), e.g. to feed a histogram. */
   onReply: ((seconds: number) => void) | undefined;
 
@@ -39,7 +42,7 @@ export class MetricsRecorder {
   }
 
   /** A failed attempt, by the service that failed (`telegram`, `openai`, `worker`). */
-  error(now: number, service: string): void {
+  error(now: number, service: EdgeService): void {
     this.errors[service] = (this.errors[service] ?? 0) + 1;
     this.erroredAt.push(now);
     this.trim(now);

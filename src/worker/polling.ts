@@ -1,0 +1,36 @@
+// Ingress as the worker runs it: long polling configured from the environment, whose fatal
+// failure (a token Telegram refuses) stops the worker.
+
+import type { WorkerConfig } from '../shared/config';
+import { EdgeError } from './errors';
+import { Ingress, type IngressDeps } from './ingress';
+import { isAllowed } from './policy';
+import { FatalWorkerError } from './scheduler';
+
+/** Polling under way. */
+export interface Polling {
+  /** Resolves after the first poll stored what Telegram held (then the scheduler may claim). */
+  readonly ready: Promise<void>;
+  /** Settles when polling ends: rejects with `FatalWorkerError` when Telegram refused for good. */
+  readonly done: Promise<void>;
+}
+
+/** Starts polling Telegram into the inbox until `signal` aborts. */
+export function startPolling(config: WorkerConfig, deps: IngressDeps, signal: AbortSignal): Polling {
+  const ingress = new Ingress(
+    {
+      timeoutSeconds: config.telegram.timeoutSeconds,
+      sleepSeconds: config.telegram.sleepSeconds,
+      dropPending: config.telegram.dropPending,
+      pendingWindowSeconds: config.telegram.pendingWindowSeconds,
+      pendingMaxMessages: config.telegram.pendingMaxMessages,
+      keepText: (chatId) => isAllowed(config, chatId),
+    },
+    deps,
+  );
+  const done = ingress.run(signal).catch((err: unknown) => {
+    if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
+    throw err;
+  });
+  return { ready: ingress.ready, done };
+}

@@ -1,0 +1,257 @@
+// The Bot API as the worker uses it. Every method goes through one `call`, which is where the
+// abort signal reaches the request and where every failure is classified (see failures.ts);
+// the methods only shape their payload and their result.
+
+import {
+  Api,
+  type AnswerCallbackQueryParams,
+  type AnswerCallbackQueryResult,
+  type EditMessageTextParams,
+  type EditMessageTextResult,
+  type GetMeResult,
+  type GetUpdatesParams,
+  type GetUpdatesResult,
+  type SendChatActionParams,
+  type SendChatActionResult,
+  type SendDocumentParams,
+  type SendDocumentResult,
+  type SendMessageDraftParams,
+  type SendMessageDraftResult,
+  type SendMessageParams,
+  type SendMessageResult,
+  type SetMyCommandsParams,
+  type SetMyCommandsResult,
+} from 'node-telegram-bot-api';
+import type { TgUpdate } from '../classify-update';
+import { classifyTelegramError, isTelegramFailure } from './failures';
+import { inlineMarkup, type InlineKeyboard } from './keyboards';
+import { inputFile, type DocumentSource } from './uploads';
+
+/** What a send needs besides the text. */
+export interface SendOptions {
+  readonly html: boolean;
+  readonly replyTo?: number | null;
+  /** Inline buttons under the message. */
+  readonly keyboard?: InlineKeyboard;
+}
+
+/** What an edit needs besides the text. */
+export interface EditOptions {
+  readonly html?: boolean;
+  /** The buttons after the edit; omitted or empty, the message is left without buttons (as Telegram does). */
+  readonly keyboard?: InlineKeyboard;
+}
+
+/** What a draft needs besides the text. */
+export interface DraftOptions {
+  readonly html?: boolean;
+}
+
+/** A command of the bot's menu (`setMyCommands`), without the leading slash. */
+export interface BotCommandSpec {
+  readonly command: string;
+  readonly description: string;
+}
+
+/** The Bot API methods the worker calls: what each takes and what it answers. */
+interface Methods {
+  getUpdates: { payload: GetUpdatesParams; result: GetUpdatesResult };
+  sendMessage: { payload: SendMessageParams; result: SendMessageResult };
+  sendMessageDraft: { payload: SendMessageDraftParams; result: SendMessageDraftResult };
+  answerCallbackQuery: { payload: AnswerCallbackQueryParams; result: AnswerCallbackQueryResult };
+  editMessageText: { payload: EditMessageTextParams; result: EditMessageTextResult };
+  sendDocument: { payload: SendDocumentParams; result: SendDocumentResult };
+  setMyCommands: { payload: SetMyCommandsParams; result: SetMyCommandsResult };
+  sendChatAction: { payload: SendChatActionParams; result: SendChatActionResult };
+  getMe: { payload: undefined; result: GetMeResult };
+}
+
+/** The library's client with its one generic request reachable; its per-method wrappers are not used. */
+class BotApi extends Api {
+  /** Sends `method` with `payload` (uploads included) and returns Telegram's `result`. */
+  send<R>(
+    method: string,
+    payload: Record<string, unknown> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<R> {
+    return this.request<R>(method, payload, signal);
+  }
+}
+
+/**
+ * The Bot API as the worker uses it, every failure a classified `TelegramError`. Each method
+ * takes its abort signal as its last parameter. The library's own retries are off: the queue
+ * decides what is retried, and when.
+ */
+export class TelegramClient {
+  private readonly api: BotApi;
+
+  constructor(token: string, apiRoot: string, requestTimeoutMs = 30_000) {
+    this.api = new BotApi(token, { apiRoot, maxRetries: 0, timeoutMs: requestTimeoutMs });
+  }
+
+  /** Long-polls for updates after `offset` (undefined: from the oldest pending). */
+  async getUpdates(
+    offset: number | undefined,
+    timeoutSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<TgUpdate[]> {
+    const updates = await this.call('getUpdates', { offset, timeout: timeoutSeconds, limit: 100 }, signal);
+    return updates as unknown as TgUpdate[];
+  }
+
+  /** Sends one message; returns Telegram's message id. */
+  async sendMessage(
+    chatId: number,
+    text: string,
+    options: SendOptions,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const markup = options.keyboard ? inlineMarkup(options.keyboard) : undefined;
+    const sent = await this.call(
+      'sendMessage',
+      {
+        chat_id: chatId,
+        text,
+        ...(options.html ? { parse_mode: 'HTML' as const } : {}),
+        ...(options.replyTo
+          ? { reply_parameters: { message_id: options.replyTo, allow_sending_without_reply: true } }
+          : {}),
+        link_preview_options: { is_disabled: true },
+        ...(markup ? { reply_markup: markup } : {}),
+      },
+      signal,
+    );
+    return sent.message_id;
+  }
+
+  /**
+   * Shows the growing text of an answer as an ephemeral draft in a private chat (Bot API 9.3+);
+   * drafts with the same non-zero `draftId` replace each other. A bot or chat without drafts fails
+   * with the failure `drafts_unsupported`.
+   */
+  async sendMessageDraft(
+    chatId: number,
+    draftId: number,
+    text: string,
+    options: DraftOptions = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.call(
+      'sendMessageDraft',
+      { chat_id: chatId, draft_id: draftId, text, ...(options.html ? { parse_mode: 'HTML' as const } : {}) },
+      signal,
+    );
+  }
+
+  /** Answers a button press, so the client stops its spinner; `text` shows as a toast (or an alert). */
+  async answerCallbackQuery(
+    callbackQueryId: string,
+    text?: string,
+    showAlert = false,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.call(
+      'answerCallbackQuery',
+      {
+        callback_query_id: callbackQueryId,
+        ...(text !== undefined ? { text } : {}),
+        ...(showAlert ? { show_alert: true } : {}),
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Replaces the text (and buttons) of a message the bot sent. Returns false when Telegram found
+   * nothing to change ("message is not modified"), which is not a failure.
+   */
+  async editMessageText(
+    chatId: number,
+    messageId: number,
+    text: string,
+    options: EditOptions = {},
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const markup = inlineMarkup(options.keyboard ?? []);
+    try {
+      await this.call(
+        'editMessageText',
+        {
+          chat_id: chatId,
+          message_id: messageId,
+          text,
+          ...(options.html ? { parse_mode: 'HTML' as const } : {}),
+          link_preview_options: { is_disabled: true },
+          ...(markup.inline_keyboard.length > 0 ? { reply_markup: markup } : {}),
+        },
+        signal,
+      );
+      return true;
+    } catch (err) {
+      if (isTelegramFailure(err, 'message_not_modified')) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Uploads a file to the chat as a document (multipart); returns the message id. A file over
+   * Telegram's 50 MB limit fails with the failure `file_too_big` before anything is sent.
+   */
+  async sendDocument(
+    chatId: number,
+    source: DocumentSource,
+    caption?: string,
+    replyTo?: number | null,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const document = await inputFile(source);
+    const sent = await this.call(
+      'sendDocument',
+      {
+        chat_id: chatId,
+        document,
+        ...(caption ? { caption } : {}),
+        ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+      },
+      signal,
+    );
+    return sent.message_id;
+  }
+
+  /** Sets the command menu every chat shows (`/` in the client). */
+  async setMyCommands(commands: readonly BotCommandSpec[], signal?: AbortSignal): Promise<void> {
+    await this.call(
+      'setMyCommands',
+      { commands: commands.map((c) => ({ command: c.command, description: c.description })) },
+      signal,
+    );
+  }
+
+  /** Shows "typing…" in the chat; failures do not matter and are swallowed. */
+  async sendTyping(chatId: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call('sendChatAction', { chat_id: chatId, action: 'typing' }, signal);
+    } catch {
+      // a missing typing indicator is not worth a retry or a log line
+    }
+  }
+
+  /** The bot's own user (doctor's check that the token works). */
+  async getMe(signal?: AbortSignal): Promise<{ id: number; username?: string }> {
+    return this.call('getMe', undefined, signal);
+  }
+
+  /** The one way to Telegram: sends `method`, classifies any failure into a `TelegramError`. */
+  private async call<M extends keyof Methods>(
+    method: M,
+    payload: Methods[M]['payload'],
+    signal: AbortSignal | undefined,
+  ): Promise<Methods[M]['result']> {
+    try {
+      return await this.api.send<Methods[M]['result']>(method, payload, signal);
+    } catch (err) {
+      throw classifyTelegramError(err, method);
+    }
+  }
+}

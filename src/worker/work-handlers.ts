@@ -1,0 +1,194 @@
+// Builds the handlers the scheduler routes to, from the worker's ports and configuration: the chat
+// handler (the agent's, or plain replies), commands, approval presses, refusals and notices, with
+// the approval sweeper and the rules that end runs, which they share.
+
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { ModelPort } from '../agent/ports';
+import { createTools } from '../agent/tools';
+import { sqliteApprovalStore, type ApprovalStore } from '../queue/agent/approval-store';
+import { toJournalStep } from '../queue/agent/rows';
+import { runSteps } from '../queue/agent/run-steps';
+import { createSqliteJournal } from '../queue/agent/sqlite-journal';
+import type { Store } from '../queue/store';
+import type { WorkerConfig } from '../shared/config';
+import type { Logger } from '../shared/log';
+import type { GitOptions } from '../workspace/git-runner';
+import type { SandboxDecision } from '../workspace/sandbox';
+import { createApprovalPort } from './approvals/approval-port';
+import { ChatCommands } from './approvals/chat-commands';
+import { ApprovalSweeper } from './approvals/expiry-sweeper';
+import { ApprovalPressHandler } from './approvals/press-handler';
+import { projectForRun } from './approvals/projects';
+import { checkpointRun, commitRunNote } from './approvals/run-commit';
+import { chatModel } from './chat-model';
+import { DraftSupport } from './draft-stream';
+import { AgentRunHandler } from './handlers/agent-run';
+import { ChatReplyHandler } from './handlers/chat-reply';
+import { CommandHandler } from './handlers/command';
+import type { Handler } from './handlers/handler';
+import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
+import type { RoutedHandlers } from './handlers/router';
+import { RunEnding } from './run-ending';
+import type { SchedulerLink } from './scheduler-link';
+import { StatusPace } from './status-pace';
+import type { TelegramClient } from './telegram/client';
+
+/** The worker's ports the handlers are built on. */
+export interface WorkPorts {
+  readonly config: WorkerConfig;
+  readonly sandbox: SandboxDecision;
+  readonly sqlite: Database.Database;
+  readonly store: Store;
+  readonly telegram: TelegramClient;
+  readonly model: ModelPort;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly isAllowed: (chatId: number) => boolean;
+  /** The scheduler, bound once it is built from these handlers. */
+  readonly scheduler: SchedulerLink;
+  /** The bot's @username once known (tells `/cmd@other_bot` apart in groups). */
+  readonly botUsername: () => string | undefined;
+}
+
+/** The handlers, and what the worker shares with them. */
+export interface WorkHandlers {
+  readonly handlers: RoutedHandlers;
+  /** Expires approvals nobody decided; started and stopped with the scheduler. */
+  readonly sweeper: ApprovalSweeper;
+  /** How runs end when their messages do (dead messages, at start too). */
+  readonly ending: RunEnding;
+  /** Where the runs' command outputs go. */
+  readonly runsDir: string;
+}
+
+/** Builds the handlers of every route. */
+export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
+  const { config, sandbox, sqlite, store, telegram, log, now } = ports;
+  const noticeDeps = {
+    store,
+    telegram,
+    log,
+    now,
+    allowlistEmpty: config.telegram.allowedChatIds.length === 0,
+  };
+  // Deciding an approval wakes its parked run through the scheduler
+  const approvals = sqliteApprovalStore(sqlite);
+  const decisionDeps = {
+    approvals,
+    store,
+    telegram,
+    log,
+    now,
+    approvers: config.agent.approvers,
+    wake: () => ports.scheduler.wake(),
+  };
+  const sweeper = new ApprovalSweeper(decisionDeps);
+  const ending = new RunEnding({
+    store,
+    expireApprovals: (runId, at) => approvals.expireOfRun(runId, at),
+    onApprovalsExpired: () => sweeper.poke(),
+    isAllowed: ports.isAllowed,
+    sendDeadNotice: (item) => sendDeadNotice(noticeDeps, item),
+    log,
+    now,
+  });
+  // every git the worker runs on a project: sandboxed like a command, bounded in time
+  const git: GitOptions = { sandbox, timeoutMs: config.agent.gitTimeoutSeconds * 1000 };
+  const runsDir = path.join(path.dirname(config.dbPath), 'runs');
+  const command = new CommandHandler({
+    store,
+    telegram,
+    lanes: ports.scheduler,
+    log,
+    now,
+    defaultModel: config.openai.model,
+    models: config.openai.models,
+    prices: config.openai.prices,
+    systemPrompt: config.worker.systemPrompt,
+    contextMaxTokens: config.worker.contextMaxTokens,
+    botUsername: ports.botUsername,
+    onStopped: (inboxIds) => ending.stopped(inboxIds),
+    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => git }),
+    sandboxNote: config.agent.tools ? sandbox.note : null,
+  });
+  return {
+    handlers: {
+      chat: chatHandler(ports, { approvals, git, runsDir, sweeper }),
+      command,
+      callback: new ApprovalPressHandler(decisionDeps),
+      refuse: refusalHandler(noticeDeps),
+      notice: (text, reason) => noticeHandler(noticeDeps, text, reason),
+    },
+    sweeper,
+    ending,
+    runsDir,
+  };
+}
+
+/** The chat handler: the agent's runs with AGENT_TOOLS, plain replies without. */
+function chatHandler(
+  ports: WorkPorts,
+  shared: {
+    readonly approvals: ApprovalStore;
+    readonly git: GitOptions;
+    readonly runsDir: string;
+    readonly sweeper: ApprovalSweeper;
+  },
+): Handler {
+  const { config, sandbox, sqlite, store, telegram, model, log, now } = ports;
+  const { approvals, git, runsDir, sweeper } = shared;
+  const answerDeps = {
+    store,
+    telegram,
+    model,
+    log,
+    modelFor: (chatId: number) => chatModel(store, chatId, config.openai.model, config.openai.models),
+    drafts:
+      config.telegram.stream === 'draft'
+        ? { support: new DraftSupport(), intervalMs: config.telegram.draftIntervalMs }
+        : null,
+    systemPrompt: config.worker.systemPrompt,
+    contextMaxTokens: config.worker.contextMaxTokens,
+    dailyTokensPerChat: config.worker.dailyTokensPerChat,
+    now,
+    testTriggers: config.worker.testTriggers,
+  };
+  if (!config.agent.tools) return new ChatReplyHandler(answerDeps);
+  return new AgentRunHandler({
+    ...answerDeps,
+    projectFor: (item) => projectForRun(store, config.agent, { id: item.id, chatId: item.chatId! }, git),
+    undo: {
+      checkpoint: async (item, root) => {
+        await checkpointRun(sqlite, item.id, root, git);
+      },
+      commit: (item, root, signal) =>
+        commitRunNote({ sqlite, log }, item.id, root, item.text ?? '', { ...git, signal }),
+    },
+    askApproval: (item, root) =>
+      createApprovalPort({
+        approvals,
+        telegram,
+        log,
+        now,
+        root,
+        replyTo: item.messageId,
+        onAsked: () => sweeper.poke(),
+      }),
+    runsDir,
+    tools: createTools({ sandbox, gitTimeoutMs: git.timeoutMs }),
+    journal: createSqliteJournal(sqlite),
+    runSteps: (runId) => runSteps(sqlite, runId).map(toJournalStep),
+    limits: {
+      maxSteps: config.agent.maxSteps,
+      maxRunSeconds: config.agent.maxRunSeconds,
+      maxRunTokens: config.agent.maxRunTokens,
+    },
+    approval: {
+      mode: config.agent.approval,
+      sandboxed: sandbox.sandboxed,
+      timeoutSeconds: config.agent.approvalTimeoutSeconds,
+    },
+    statusPace: new StatusPace(),
+  });
+}
