@@ -2,7 +2,7 @@
 // what a run's recorded approvals say about one call. No I/O; `now` is an argument.
 
 import { createHash } from 'node:crypto';
-import type { ApprovalRecord } from './journal';
+import type { ApprovalRecord, ApprovalScope } from './journal';
 import type { Tool } from './ports';
 import type { Risk } from './tools/risk';
 
@@ -172,7 +172,7 @@ export type ApprovalDecision = 'allow-once' | 'allow-run' | 'deny';
 /** The stored status and scope of a decision. */
 export function decisionFields(decision: ApprovalDecision): {
   status: 'allowed' | 'denied';
-  scope: 'once' | 'run' | null;
+  scope: ApprovalScope | null;
 } {
   switch (decision) {
     case 'allow-once':

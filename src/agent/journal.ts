@@ -5,10 +5,19 @@
 
 import type { ToolCall, ToolResult, Usage } from './ports';
 
-export type RunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'limit' | 'parked';
+// The status lists are defined here, once: the database schema takes its column enums from them.
+
+/** Every status a run can be in. */
+export const RUN_STATUSES = ['running', 'done', 'cancelled', 'failed', 'limit', 'parked'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 /** The statuses a run ends in. */
 export type FinishedRunStatus = Exclude<RunStatus, 'running' | 'parked'>;
-export type ToolStepStatus = 'pending' | 'running' | 'done' | 'interrupted' | 'denied';
+/** The kinds of a run's steps: a model response, or one tool call of it. */
+export const STEP_KINDS = ['model', 'tool'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+/** Every status a tool call can be in. */
+export const TOOL_STEP_STATUSES = ['pending', 'running', 'done', 'interrupted', 'denied'] as const;
+export type ToolStepStatus = (typeof TOOL_STEP_STATUSES)[number];
 /** The statuses a tool call is settled in: its result is stored. */
 export type SettledToolStatus = Exclude<ToolStepStatus, 'pending' | 'running'>;
 
@@ -75,6 +84,13 @@ export interface RunRequest {
   readonly project: string;
 }
 
+/** Every status an approval can be in. */
+export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'expired'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+/** What an allowing decision covers: this call only, or every identical call of the run. */
+export const APPROVAL_SCOPES = ['once', 'run'] as const;
+export type ApprovalScope = (typeof APPROVAL_SCOPES)[number];
+
 /** An approval asked for one tool call. */
 export interface ApprovalRecord {
   readonly id: number;
@@ -84,8 +100,8 @@ export interface ApprovalRecord {
   readonly toolCallId: string;
   readonly tool: string;
   readonly callHash: string;
-  readonly status: 'pending' | 'allowed' | 'denied' | 'expired';
-  readonly scope: 'once' | 'run' | null;
+  readonly status: ApprovalStatus;
+  readonly scope: ApprovalScope | null;
   readonly chatId: number;
   readonly cardMessageId: number | null;
   readonly askedAt: number;

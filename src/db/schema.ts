@@ -1,5 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import {
+  APPROVAL_SCOPES,
+  APPROVAL_STATUSES,
+  RUN_STATUSES,
+  STEP_KINDS,
+  TOOL_STEP_STATUSES,
+} from '../agent/journal';
 
 // All times are milliseconds since the epoch (UTC), as integers.
 
@@ -181,10 +188,8 @@ export type InboxRow = typeof inbox.$inferSelect;
 export type HistoryRow = typeof history.$inferSelect;
 export type UsageRow = typeof usage.$inferSelect;
 
-// The agent's journal (DESIGN: written ahead, so a run resumes after a kill at any instant).
-
-export const AGENT_RUN_STATUSES = ['running', 'done', 'cancelled', 'failed', 'limit', 'parked'] as const;
-export type AgentRunStatus = (typeof AGENT_RUN_STATUSES)[number];
+// The agent's journal, written ahead so a run resumes after a kill at any instant. Its status
+// lists belong to the agent (src/agent/journal.ts), which may import nothing from here.
 
 /** One agent run per inbox item: what it is doing, how far it got, what it cost. */
 export const agentRuns = sqliteTable(
@@ -195,7 +200,7 @@ export const agentRuns = sqliteTable(
     inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
     /** The project folder's name the run works in. */
     project: text('project').notNull(),
-    status: text('status', { enum: AGENT_RUN_STATUSES }).notNull().default('running'),
+    status: text('status', { enum: RUN_STATUSES }).notNull().default('running'),
     /** Model calls so far. */
     steps: integer('steps').notNull().default(0),
     promptTokens: integer('prompt_tokens').notNull().default(0),
@@ -233,10 +238,6 @@ export const agentRuns = sqliteTable(
   ],
 );
 
-export const AGENT_STEP_KINDS = ['model', 'tool'] as const;
-export const AGENT_TOOL_STATUSES = ['pending', 'running', 'done', 'interrupted', 'denied'] as const;
-export type AgentToolStatus = (typeof AGENT_TOOL_STATUSES)[number];
-
 /**
  * The run's steps in order (`seq`): a model response with its tool calls, then one row per tool
  * call (pending when the response is stored, running before it runs, settled with its result).
@@ -249,7 +250,7 @@ export const agentSteps = sqliteTable(
       .notNull()
       .references(() => agentRuns.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
-    kind: text('kind', { enum: AGENT_STEP_KINDS }).notNull(),
+    kind: text('kind', { enum: STEP_KINDS }).notNull(),
     /** A tool step's model step. */
     parentId: integer('parent_id'),
     // model steps
@@ -266,7 +267,7 @@ export const agentSteps = sqliteTable(
     tool: text('tool'),
     /** The raw JSON text of the arguments, as the model sent it. */
     arguments: text('arguments'),
-    status: text('status', { enum: AGENT_TOOL_STATUSES }),
+    status: text('status', { enum: TOOL_STEP_STATUSES }),
     /** What the model was given as the result. */
     result: text('result'),
     /** Where the whole output is kept, when `result` holds its tail. */
@@ -280,11 +281,6 @@ export const agentSteps = sqliteTable(
   },
   (t) => [uniqueIndex('agent_steps_run_seq_unique').on(t.runId, t.seq)],
 );
-
-export const AGENT_APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'expired'] as const;
-export type AgentApprovalStatus = (typeof AGENT_APPROVAL_STATUSES)[number];
-export const AGENT_APPROVAL_SCOPES = ['once', 'run'] as const;
-export type AgentApprovalScope = (typeof AGENT_APPROVAL_SCOPES)[number];
 
 /** Each approval asked, bound to one tool step and the hash of its call, and how it was decided. */
 export const agentApprovals = sqliteTable(
@@ -301,9 +297,9 @@ export const agentApprovals = sqliteTable(
     tool: text('tool').notNull(),
     /** `callHash(tool, arguments)`: a different call needs its own decision. */
     callHash: text('call_hash').notNull(),
-    status: text('status', { enum: AGENT_APPROVAL_STATUSES }).notNull().default('pending'),
+    status: text('status', { enum: APPROVAL_STATUSES }).notNull().default('pending'),
     /** Set by an allowing decision: this call only, or every identical call of the run. */
-    scope: text('scope', { enum: AGENT_APPROVAL_SCOPES }),
+    scope: text('scope', { enum: APPROVAL_SCOPES }),
     chatId: integer('chat_id').notNull(),
     /** The card's Telegram message id, once sent. */
     cardMessageId: integer('card_message_id'),

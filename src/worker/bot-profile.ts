@@ -2,7 +2,7 @@
 // @username, which tells `/cmd@other_bot` in groups apart from our own commands).
 
 import { describeError, type Logger } from '../shared/log';
-import { COMMANDS } from './commands';
+import { menuCommands } from './commands';
 import type { TelegramClient } from './telegram/client';
 
 /** The bot's own profile: registered once at start, best effort. */
@@ -21,7 +21,7 @@ export class BotProfile {
   register(): void {
     // a failure leaves the old menu
     void this.telegram
-      .setMyCommands(COMMANDS)
+      .setMyCommands(menuCommands())
       .catch((err: unknown) =>
         this.log.warn('could not register the command menu (setMyCommands)', { error: describeError(err) }),
       );

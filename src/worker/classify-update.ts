@@ -1,6 +1,7 @@
 // What an incoming update is, decided from its shape alone. Pure; ingress stores the result.
 
 import type { NewInboxItem } from '../queue/enqueue';
+import { laneOfCommand } from './commands';
 
 /** The fields of a Telegram message this worker reads. */
 export interface TgMessage {
@@ -60,15 +61,10 @@ const MEDIA = [
 // the bot's @username in groups. (`/__crash` and friends are test triggers, not commands.)
 const COMMAND = /^\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]+)?(?:\s|$)/;
 
-// Commands that change the project's files: they take their turn in the chat's answer lane, so
-// they never race the chat's run (see src/worker/approvals/chat-commands.ts). Every other command
-// is a control-lane command, answered even while a run works.
-const ANSWER_LANE_COMMANDS: ReadonlySet<string> = new Set(['undo']);
-
-/** The lane of a command message: `answer` for the ones that touch the workspace, else `control`. */
+/** The lane of a command message, as the command registry sets it; an unknown command is `control`. */
 export function commandLane(text: string): 'answer' | 'control' {
   const name = /^\/([A-Za-z][A-Za-z0-9_]{0,31})/.exec(text)?.[1]?.toLowerCase();
-  return name !== undefined && ANSWER_LANE_COMMANDS.has(name) ? 'answer' : 'control';
+  return name === undefined ? 'control' : laneOfCommand(name);
 }
 
 /** Whether a message's text is a bot command (`/stop`, `/help@my_bot`, ...). */

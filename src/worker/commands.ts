@@ -1,27 +1,59 @@
-// The bot's commands: the one list that /help prints and setMyCommands registers, and the pure
-// parsing of a command message.
+// The bot's commands: the one registry from which the Telegram menu (setMyCommands), the /help
+// text and each command's lane are derived, and the pure parsing of a command message.
 
-/** A command the bot understands, as the menu shows it. */
-export interface CommandInfo {
+import type { Lane } from '../db/schema';
+
+/** A command of the bot's menu as Telegram takes it (`setMyCommands`), without the leading slash. */
+export interface MenuCommand {
   readonly command: string;
   readonly description: string;
 }
 
+/** A command the bot understands: its menu entry and the lane it is worked in. */
+export interface CommandInfo extends MenuCommand {
+  /**
+   * `control` answers at once, even while a run works; `answer` takes its turn behind the chat's
+   * run, for commands that change the project's files and so must never race a run.
+   */
+  readonly lane: Lane;
+}
+
 /** Every command, in menu order. */
 export const COMMANDS: readonly CommandInfo[] = [
-  { command: 'start', description: 'What this bot is, and this chat id' },
-  { command: 'help', description: 'The commands' },
-  { command: 'new', description: 'Start a fresh conversation' },
-  { command: 'stop', description: 'Stop the answer in progress and the waiting messages' },
-  { command: 'status', description: 'What is queued and running in this chat' },
-  { command: 'usage', description: 'Tokens and cost today and this month' },
-  { command: 'model', description: 'Show or set the model: /model NAME' },
-  { command: 'project', description: 'Show the projects, or switch: /project NAME' },
-  { command: 'diff', description: "The last run's changes in this project" },
-  { command: 'undo', description: "Revert the last run's changes (a new commit)" },
-  { command: 'approve', description: 'Allow an approval: /approve ID (or /approve ID run)' },
-  { command: 'deny', description: 'Deny an approval: /deny ID' },
+  { command: 'start', description: 'What this bot is, and this chat id', lane: 'control' },
+  { command: 'help', description: 'The commands', lane: 'control' },
+  { command: 'new', description: 'Start a fresh conversation', lane: 'control' },
+  { command: 'stop', description: 'Stop the answer in progress and the waiting messages', lane: 'control' },
+  { command: 'status', description: 'What is queued and running in this chat', lane: 'control' },
+  { command: 'usage', description: 'Tokens and cost today and this month', lane: 'control' },
+  { command: 'model', description: 'Show or set the model: /model NAME', lane: 'control' },
+  { command: 'project', description: 'Show the projects, or switch: /project NAME', lane: 'control' },
+  { command: 'diff', description: "The last run's changes in this project", lane: 'control' },
+  { command: 'undo', description: "Revert the last run's changes (a new commit)", lane: 'answer' },
+  {
+    command: 'approve',
+    description: 'Allow an approval: /approve ID (or /approve ID run)',
+    lane: 'control',
+  },
+  { command: 'deny', description: 'Deny an approval: /deny ID', lane: 'control' },
 ];
+
+/** The menu `setMyCommands` registers: every command with its description, nothing else. */
+export function menuCommands(): MenuCommand[] {
+  return COMMANDS.map(({ command, description }) => ({ command, description }));
+}
+
+/** The /help text: one line per command of the menu, in its order. */
+export function helpText(): string {
+  return ['Commands:', ...COMMANDS.map((c) => `/${c.command} — ${c.description}`)].join('\n');
+}
+
+const LANE_OF: ReadonlyMap<string, Lane> = new Map(COMMANDS.map((c) => [c.command, c.lane]));
+
+/** The lane of a command by its (lower-case) name; a name not in the registry is `control`. */
+export function laneOfCommand(name: string): Lane {
+  return LANE_OF.get(name) ?? 'control';
+}
 
 /** A parsed command message. */
 export type ParsedCommand =
@@ -40,9 +72,4 @@ export function parseCommand(text: string, botUsername: string | undefined): Par
   if (suffix && botUsername && suffix.toLowerCase() !== botUsername.toLowerCase())
     return { kind: 'other-bot' };
   return { kind: 'command', name: match[1]!.toLowerCase(), args: (match[3] ?? '').trim() };
-}
-
-/** The /help text. */
-export function helpText(): string {
-  return ['Commands:', ...COMMANDS.map((c) => `/${c.command} — ${c.description}`)].join('\n');
 }

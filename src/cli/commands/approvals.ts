@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { pendingApprovals } from '../../queue/agent/pending-approvals';
+import { pendingApprovalJson, pendingApprovalOf } from '../../queue/agent/run-detail';
 import type { CliContext } from '../context';
 import { globalOptions } from '../context';
 import { resolveDbPath, withDatabase } from '../database';
 import { wholeNumber } from '../options';
 import { paint } from '../render/colour';
-import { approvalJson, renderPendingApprovals } from '../render/runs';
+import { renderPendingApprovals } from '../render/runs';
 
 const EXAMPLES = `
 Examples:
@@ -27,10 +28,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'at most this many approvals', wholeNumber(1, 10000), 50)
     .action((opts: { limit: number }, command: Command) => {
       const g = globalOptions(command);
-      const rows = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) =>
-        pendingApprovals(sqlite, opts.limit),
+      const approvals = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) =>
+        pendingApprovals(sqlite, opts.limit).map(pendingApprovalOf),
       );
-      if (g.json) ctx.out.json(rows.map(approvalJson));
-      else ctx.out.print(renderPendingApprovals(rows, ctx.now(), paint(ctx.out.colour)));
+      if (g.json) ctx.out.json(approvals.map(pendingApprovalJson));
+      else ctx.out.print(renderPendingApprovals(approvals, ctx.now(), paint(ctx.out.colour)));
     });
 }

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
-import { AGENT_RUN_STATUSES, type AgentRunStatus } from '../../db/schema';
+import { RUN_STATUSES, type RunStatus } from '../../agent/journal';
 import { listRuns } from '../../queue/agent/list-runs';
+import { runDetailJson, runDetailOf, runOf } from '../../queue/agent/run-detail';
 import { showRun } from '../../queue/agent/show-run';
 import type { CliContext } from '../context';
 import { globalOptions } from '../context';
@@ -8,7 +9,7 @@ import { resolveDbPath, withDatabase } from '../database';
 import { CliError, UsageError } from '../errors';
 import { chatId, wholeNumber } from '../options';
 import { paint } from '../render/colour';
-import { renderRunDetail, renderRuns, runDetailJson, runJson } from '../render/runs';
+import { renderRunDetail, renderRuns } from '../render/runs';
 
 const EXAMPLES = `
 Examples:
@@ -27,16 +28,16 @@ export function register(program: Command, ctx: CliContext): void {
   runs
     .command('ls')
     .description('list agent runs, newest first')
-    .addOption(new Option('--status <status>', 'only runs in this status').choices(AGENT_RUN_STATUSES))
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
     .option('--chat <id>', 'only runs of this chat', chatId)
     .option('--limit <n>', 'at most this many runs', wholeNumber(1, 10000), 50)
-    .action((opts: { status?: AgentRunStatus; chat?: number; limit: number }, command: Command) => {
+    .action((opts: { status?: RunStatus; chat?: number; limit: number }, command: Command) => {
       const g = globalOptions(command);
-      const rows = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) =>
-        listRuns(sqlite, { status: opts.status, chatId: opts.chat, limit: opts.limit }),
+      const summaries = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) =>
+        listRuns(sqlite, { status: opts.status, chatId: opts.chat, limit: opts.limit }).map(runOf),
       );
-      if (g.json) ctx.out.json(rows.map(runJson));
-      else ctx.out.print(renderRuns(rows, ctx.now(), paint(ctx.out.colour)));
+      if (g.json) ctx.out.json(summaries);
+      else ctx.out.print(renderRuns(summaries, ctx.now(), paint(ctx.out.colour)));
     });
 
   runs
@@ -47,8 +48,9 @@ export function register(program: Command, ctx: CliContext): void {
       const g = globalOptions(command);
       if (!/^\d{1,15}$/.test(id))
         throw new UsageError(`"${id}" is not a run id: ids are whole numbers, like 7.`);
-      const detail = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) => showRun(sqlite, Number(id)));
-      if (detail === undefined) throw new CliError(`There is no run ${id}: see autonous runs ls.`);
+      const rows = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) => showRun(sqlite, Number(id)));
+      if (rows === undefined) throw new CliError(`There is no run ${id}: see autonous runs ls.`);
+      const detail = runDetailOf(rows);
       if (g.json) ctx.out.json(runDetailJson(detail));
       else ctx.out.print(renderRunDetail(detail, ctx.now(), paint(ctx.out.colour)));
     });

@@ -1,4 +1,4 @@
-import type { ApprovalRecord, JournalStep, RunStatus, ToolStepStatus } from '../../agent/journal';
+import type { ApprovalRecord, JournalStep, RunStatus, StepKind, ToolStepStatus } from '../../agent/journal';
 import type { ToolCall } from '../../agent/ports';
 
 // The agent tables' columns under their schema names, and their rows as the journal's types.
@@ -47,7 +47,7 @@ export interface StepRow {
   readonly id: number;
   readonly runId: number;
   readonly seq: number;
-  readonly kind: 'model' | 'tool';
+  readonly kind: StepKind;
   readonly parentId: number | null;
   readonly content: string | null;
   readonly toolCalls: string | null;
