@@ -18,11 +18,27 @@ export function messageTokens(content: string, count: (text: string) => number =
   return count(content) + MESSAGE_OVERHEAD;
 }
 
+/** What the model is sent, by part: callers take the part they need instead of slicing a list. */
+export interface Context {
+  readonly system: string;
+  /** The past turns that fit, oldest first; never starting with an assistant turn. */
+  readonly history: readonly ChatMessage[];
+  readonly message: string;
+}
+
+/** The context as one list of chat-completions messages: system, history, the user's message. */
+export function contextMessages(context: Context): ChatMessage[] {
+  return [
+    { role: 'system', content: context.system },
+    ...context.history,
+    { role: 'user', content: context.message },
+  ];
+}
+
 /**
- * The messages sent to the model: the system prompt, then as many past turns as fit the budget
- * (newest kept first), then the user's message. The system prompt and the message itself are
- * always sent; older turns are dropped whole, never cut in the middle. Pure: the token counter
- * is an argument.
+ * What is sent to the model: the system prompt, as many past turns as fit the budget (newest
+ * kept first), and the user's message. The system prompt and the message itself are always sent;
+ * older turns are dropped whole, never cut in the middle. Pure: the token counter is an argument.
  */
 export function buildContext(
   systemPrompt: string,
@@ -30,7 +46,7 @@ export function buildContext(
   message: string,
   budgetTokens: number,
   count: (text: string) => number = estimateTokens,
-): ChatMessage[] {
+): Context {
   let used = messageTokens(systemPrompt, count) + messageTokens(message, count);
   const kept: ChatMessage[] = [];
   for (let i = past.length - 1; i >= 0; i--) {
@@ -47,5 +63,5 @@ export function buildContext(
   kept.reverse();
   // A context that starts with an assistant turn reads oddly to the model: drop it.
   while (kept[0]?.role === 'assistant') kept.shift();
-  return [{ role: 'system', content: systemPrompt }, ...kept, { role: 'user', content: message }];
+  return { system: systemPrompt, history: kept, message };
 }

@@ -1,5 +1,5 @@
 // Builds the handlers the scheduler routes to, from the worker's ports and configuration: the chat
-// handler (the agent's, or plain replies), commands, approval presses, refusals and notices, with
+// handler (the agent's runs, with or without tools), commands, approval presses, refusals and notices, with
 // the approval sweeper and the rules that end runs, which they share.
 
 import path from 'node:path';
@@ -21,10 +21,10 @@ import { ApprovalSweeper } from './approvals/expiry-sweeper';
 import { ApprovalPressHandler } from './approvals/press-handler';
 import { projectForRun } from './approvals/projects';
 import { checkpointRun, commitRunNote } from './approvals/run-commit';
+import type { AnswerDeps } from './answer-deps';
 import { chatModel } from './chat-model';
 import { DraftSupport } from './draft-stream';
-import { AgentRunHandler } from './handlers/agent-run';
-import { ChatReplyHandler } from './handlers/chat-reply';
+import { AgentRunHandler, type AgentRunDeps } from './handlers/agent-run';
 import { CommandHandler } from './handlers/command';
 import type { Handler } from './handlers/handler';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
@@ -126,7 +126,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   };
 }
 
-/** The chat handler: the agent's runs with AGENT_TOOLS, plain replies without. */
+/** The chat handler: the agent's runs, with tools under AGENT_TOOLS=on, without (plain answers) under off. */
 function chatHandler(
   ports: WorkPorts,
   shared: {
@@ -138,7 +138,7 @@ function chatHandler(
 ): Handler {
   const { config, sandbox, sqlite, store, telegram, model, log, now } = ports;
   const { approvals, git, runsDir, sweeper } = shared;
-  const answerDeps = {
+  const answerDeps: AnswerDeps = {
     store,
     telegram,
     model,
@@ -154,29 +154,35 @@ function chatHandler(
     now,
     testTriggers: config.worker.testTriggers,
   };
-  if (!config.agent.tools) return new ChatReplyHandler(answerDeps);
+  // the same run without tools is a plain answer: one model call, no project, no approvals
+  const workspace: Pick<AgentRunDeps, 'projectFor' | 'undo' | 'askApproval' | 'tools'> = config.agent.tools
+    ? {
+        projectFor: (item) => projectForRun(store, config.agent, { id: item.id, chatId: item.chatId! }, git),
+        undo: {
+          checkpoint: async (item, root) => {
+            await checkpointRun(sqlite, item.id, root, git);
+          },
+          commit: (item, root, signal) =>
+            commitRunNote({ sqlite, log }, item.id, root, item.text ?? '', { ...git, signal }),
+        },
+        askApproval: (item, root) =>
+          createApprovalPort({
+            approvals,
+            telegram,
+            log,
+            now,
+            root,
+            replyTo: item.messageId,
+            onAsked: () => sweeper.poke(),
+          }),
+        tools: createTools({ sandbox, gitTimeoutMs: git.timeoutMs }),
+      }
+    : { tools: [] };
   return new AgentRunHandler({
     ...answerDeps,
-    projectFor: (item) => projectForRun(store, config.agent, { id: item.id, chatId: item.chatId! }, git),
-    undo: {
-      checkpoint: async (item, root) => {
-        await checkpointRun(sqlite, item.id, root, git);
-      },
-      commit: (item, root, signal) =>
-        commitRunNote({ sqlite, log }, item.id, root, item.text ?? '', { ...git, signal }),
-    },
-    askApproval: (item, root) =>
-      createApprovalPort({
-        approvals,
-        telegram,
-        log,
-        now,
-        root,
-        replyTo: item.messageId,
-        onAsked: () => sweeper.poke(),
-      }),
+    telegram,
+    ...workspace,
     runsDir,
-    tools: createTools({ sandbox, gitTimeoutMs: git.timeoutMs }),
     journal: createSqliteJournal(sqlite),
     runSteps: (runId) => runSteps(sqlite, runId).map(toJournalStep),
     limits: {

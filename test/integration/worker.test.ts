@@ -44,6 +44,17 @@ describe('worker', () => {
     ]);
   });
 
+  it('answers with AGENT_TOOLS=off as a run with no tools: one model call offered no tools, no project folder', async () => {
+    await start({ AGENT_TOOLS: 'off' });
+    h.telegram.pushMessage(101, 'plain please');
+    await h.telegram.waitForSent(1);
+    expect(h.telegram.sentTo(101).map((m) => m.text)).toEqual(['echo: plain please']);
+    expect(h.openai.requests).toHaveLength(1);
+    expect(h.openai.requests[0]!.body.tools ?? []).toEqual([]);
+    await h.settled();
+    expect(rows(`SELECT status, project FROM agent_runs`)).toEqual([{ status: 'done', project: '' }]);
+  });
+
   it('splits a 10,000-character answer into messages of at most 4096 characters, in order', async () => {
     const paragraphs = Array.from({ length: 20 }, (_, i) => `Paragraph ${i}: ` + 'x'.repeat(480));
     h.openai.setReply(() => paragraphs.join('\n\n'));

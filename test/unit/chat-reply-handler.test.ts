@@ -2,15 +2,20 @@ import { storeBatch } from '../../src/queue/enqueue';
 import type { InboxRow } from '../../src/queue/row';
 import { sqliteStore, type Store } from '../../src/queue/store';
 import { ContextTooLongError } from '../../src/worker/errors';
-import { ChatReplyHandler, type ReplyTelegram } from '../../src/worker/handlers/chat-reply';
+import { AgentRunHandler, type RunTelegram } from '../../src/worker/handlers/agent-run';
+import { DEFAULT_LIMITS } from '../../src/agent/loop';
+import { toJournalStep } from '../../src/queue/agent/rows';
+import { runSteps } from '../../src/queue/agent/run-steps';
+import { createSqliteJournal } from '../../src/queue/agent/sqlite-journal';
+import { StatusPace } from '../../src/worker/status-pace';
 import type { AgentMessage, ModelPort, ModelResponse } from '../../src/agent/ports';
 import { DraftSupport } from '../../src/worker/draft-stream';
 import type { SendOptions } from '../../src/worker/telegram/client';
 import { openTempDb, removeTempDir, type TempDb } from '../helpers/temp-db';
 import { captureLog } from '../helpers/worker-harness';
 
-// The chat-reply handler with its ports injected: a recording Telegram, a scripted model, a real
-// store on a temp database. No HTTP.
+// A plain answer (AGENT_TOOLS=off): the run handler with no tools and its ports injected: a
+// recording Telegram, a scripted model, a real store and journal on a temp database. No HTTP.
 
 let db: TempDb;
 let store: Store;
@@ -29,7 +34,7 @@ interface Sent {
   options: SendOptions;
 }
 
-function recordingTelegram(): ReplyTelegram & {
+function recordingTelegram(): RunTelegram & {
   sent: Sent[];
   typing: number;
   drafts: { chatId: number; text: string }[];
@@ -48,6 +53,12 @@ function recordingTelegram(): ReplyTelegram & {
       telegram.drafts.push({ chatId, text });
     },
     drafts: [] as { chatId: number; text: string }[],
+    async sendDocument(): Promise<number> {
+      throw new Error('a plain answer sends no files');
+    },
+    async editMessageText(): Promise<boolean> {
+      throw new Error('a plain answer has no status message');
+    },
   };
   return telegram;
 }
@@ -75,12 +86,12 @@ function answer(content: string): ModelResponse {
 }
 
 function handler(
-  telegram: ReplyTelegram,
+  telegram: RunTelegram,
   model: ModelPort,
   contextMaxTokens = 12000,
   drafts: { support: DraftSupport; intervalMs: number } | null = null,
-): ChatReplyHandler {
-  return new ChatReplyHandler({
+): AgentRunHandler {
+  return new AgentRunHandler({
     store,
     telegram,
     model,
@@ -91,12 +102,19 @@ function handler(
     contextMaxTokens,
     dailyTokensPerChat: 0,
     now: Date.now,
+    tools: [],
+    runsDir: db.dir,
+    journal: createSqliteJournal(db.sqlite),
+    runSteps: (runId) => runSteps(db.sqlite, runId).map(toJournalStep),
+    limits: DEFAULT_LIMITS,
+    approval: { mode: 'on-risk', sandboxed: false, timeoutSeconds: 60 },
+    statusPace: new StatusPace(),
   });
 }
 
 const signal = new AbortController().signal;
 
-describe('ChatReplyHandler', () => {
+describe('a plain answer: AgentRunHandler with no tools', () => {
   it('asks the model once with the chat history, stores the answer before sending it, and replies to the message', async () => {
     const first = claimed('what is 2+2?');
     store.complete(first, '4', Date.now());
@@ -207,5 +225,13 @@ describe('ChatReplyHandler', () => {
     await handler(group, streaming, 12000, drafts).handle(claimed('stream', -100123), signal);
     expect(group.drafts).toHaveLength(0);
     expect(group.sent).toHaveLength(1);
+  });
+
+  it('journals a plain answer as a finished run of one model step, in no project', async () => {
+    const item = claimed('hello');
+    await handler(recordingTelegram(), async () => answer('hi')).handle(item, signal);
+    const run = store.runOfItem(item.id)!;
+    expect(run).toMatchObject({ status: 'done', project: '' });
+    expect(runSteps(db.sqlite, run.id).map((s) => s.kind)).toEqual(['model']);
   });
 });

@@ -44,9 +44,7 @@ const handlerFiles = fs
 describe('handler import boundary', () => {
   it('finds the handlers', () => {
     expect(handlerFiles).toEqual(
-      expect.arrayContaining(
-        ['agent-run.ts', 'chat-reply.ts', 'command.ts'].map((f) => path.join(HANDLERS, f)),
-      ),
+      expect.arrayContaining(['agent-run.ts', 'command.ts'].map((f) => path.join(HANDLERS, f))),
     );
   });
 

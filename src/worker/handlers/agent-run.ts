@@ -1,11 +1,7 @@
 import path from 'node:path';
-import type { Logger } from '../../shared/log';
-import { describeError } from '../../shared/log';
 import { redact } from '../../shared/redact';
 import type { InboxRow } from '../../queue/row';
-import type { Store } from '../../queue/store';
 import type { AnswerUsage } from '../../queue/settle';
-import type { AgentEvent } from '../../agent/events';
 import type { AgentJournal, JournalStep } from '../../agent/journal';
 import {
   runAgent,
@@ -14,13 +10,13 @@ import {
   type AgentResult,
   type ApprovalPort,
 } from '../../agent/loop';
-import type { ModelPort, Tool } from '../../agent/ports';
+import type { Tool } from '../../agent/ports';
 import { abortText } from '../../agent/abort-reasons';
 import { contextFor } from '../chat-context';
-import { ContextTooLongError } from '../errors';
-import { DraftStream, type DraftSupport, type DraftTelegram } from '../draft-stream';
-import { RunProgress, type ProgressEnd } from '../run-progress';
-import { StatusMessage, type StatusTelegram } from '../status-message';
+import type { AnswerDeps, AnswerTelegram } from '../answer-deps';
+import { withContextRetry } from '../context-retry';
+import { RunView } from '../run-view';
+import type { StatusTelegram } from '../status-message';
 import type { StatusPace } from '../status-pace';
 import type { TelegramClient } from '../telegram/client';
 import { fireTestTrigger } from '../test-triggers';
@@ -30,22 +26,18 @@ import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 import { redactedDocument, redactingJournal, redactingTools } from '../redacting-ports';
 
 /** The Bot API methods a run uses. */
-export type RunTelegram = Pick<TelegramClient, 'sendMessage' | 'sendTyping' | 'sendDocument'> &
-  DraftTelegram &
-  StatusTelegram;
+export type RunTelegram = AnswerTelegram & Pick<TelegramClient, 'sendDocument'> & StatusTelegram;
 
-export interface AgentRunDeps {
-  readonly store: Store;
+/** What a run needs beyond what every answer does. */
+export interface AgentRunDeps extends AnswerDeps {
   readonly telegram: RunTelegram;
-  readonly model: ModelPort;
-  readonly log: Logger;
-  /** The model a chat uses now (its `/model` choice, else the default). */
-  readonly modelFor: (chatId: number) => string;
   /**
    * The project an item's run works in, with its real path (created and git-inited on first
-   * use): the chat's `/project`, or, for a run already begun, the project it began in.
+   * use): the chat's `/project`, or, for a run already begun, the project it began in. Absent
+   * when the run has no tools (a plain answer, `AGENT_TOOLS=off`): it works in no project, so no
+   * folder is made for it.
    */
-  readonly projectFor: (item: InboxRow) => Promise<{ readonly name: string; readonly root: string }>;
+  readonly projectFor?: (item: InboxRow) => Promise<Project>;
   /** The run's undo: a checkpoint before its first change, one commit of its changes at its end. */
   readonly undo?: {
     checkpoint(item: InboxRow, root: string): Promise<void>;
@@ -66,15 +58,25 @@ export interface AgentRunDeps {
   /** Shows approval cards (the approvals issue); without it, a call that needs approval is denied. */
   readonly askApproval?: (item: InboxRow, root: string) => ApprovalPort;
   readonly statusPace: StatusPace;
-  /** Drafts in private chats: off, or the worker-wide support state and their pace. */
-  readonly drafts: { readonly support: DraftSupport; readonly intervalMs: number } | null;
-  readonly systemPrompt: string;
-  readonly contextMaxTokens: number;
-  /** Tokens a chat may use per UTC day; 0 is no limit. */
-  readonly dailyTokensPerChat: number;
-  readonly now: () => number;
-  /** Test-only triggers (`WORKER_TEST_TRIGGERS=1`): `/__crash`, `/__hang`. */
-  readonly testTriggers?: boolean;
+}
+
+/** The project a run works in: its name (stored with the run) and its real path. */
+interface Project {
+  readonly name: string;
+  readonly root: string;
+}
+
+/** Where a run with no tools works: nowhere, since nothing it does touches files. */
+const NO_PROJECT: Project = { name: '', root: '' };
+
+/** Where one attempt of a run happens: the item, its project, its view and its signal. */
+interface RunPlace {
+  readonly item: InboxRow;
+  readonly text: string;
+  readonly project: string;
+  readonly root: string;
+  readonly view: RunView;
+  readonly signal: AbortSignal;
 }
 
 /** What a run came to, for the handler. */
@@ -86,7 +88,8 @@ type RunEnd =
  * One message → one agent run → one reply. The run is journalled step by step (a kill loses
  * and repeats no step); its answer is stored before its first part is sent, so after a crash
  * the stored answer is sent and nothing is asked or run again. A run that calls tools shows its
- * progress in one status message; a plain question is answered exactly as a plain answer is.
+ * progress in one status message. With no tools (`AGENT_TOOLS=off`) a run is a plain answer: one
+ * model call, drafted as it grows, journalled like any run.
  */
 export class AgentRunHandler implements Handler {
   constructor(private readonly deps: AgentRunDeps) {}
@@ -128,9 +131,10 @@ export class AgentRunHandler implements Handler {
     const chatId = item.chatId!;
     const view = new RunView(item, this.deps, signal);
     try {
-      const { name: project, root } = await this.deps.projectFor(item);
+      const { name: project, root } = (await this.deps.projectFor?.(item)) ?? NO_PROJECT;
+      const place: RunPlace = { item, text, project, root, view, signal };
       const result = await withTyping(this.deps.telegram, chatId, signal, () =>
-        this.runWithContext(item, text, project, root, view, signal),
+        withContextRetry(this.deps, item.id, (budget) => this.runOnce(place, budget)),
       );
       const end = this.end(item, result, view);
       // a parked run has not ended, and an interrupted one resumes: neither is committed yet
@@ -154,45 +158,18 @@ export class AgentRunHandler implements Handler {
     }
   }
 
-  /** The run; a context the model finds too long is trimmed harder and tried once more. */
-  private async runWithContext(
-    item: InboxRow,
-    text: string,
-    project: string,
-    root: string,
-    view: RunView,
-    signal: AbortSignal,
-  ): Promise<AgentResult> {
-    const budget = this.deps.contextMaxTokens;
-    try {
-      return await this.runOnce(item, text, project, root, view, signal, budget);
-    } catch (err) {
-      if (!(err instanceof ContextTooLongError)) throw err;
-      this.deps.log.warn('the model found the context too long; retrying with a quarter of the budget', {
-        id: item.id,
-      });
-      return await this.runOnce(item, text, project, root, view, signal, Math.floor(budget / 4));
-    }
-  }
-
-  private runOnce(
-    item: InboxRow,
-    text: string,
-    project: string,
-    root: string,
-    view: RunView,
-    signal: AbortSignal,
-    budget: number,
-  ): Promise<AgentResult> {
+  /** One attempt of the run with the context that fits `budget`. */
+  private runOnce(place: RunPlace, budget: number): Promise<AgentResult> {
+    const { item, text, project, root, view, signal } = place;
     const { deps } = this;
     const chatId = item.chatId!;
     const context = contextFor(deps.store, item, text, deps.systemPrompt, budget);
     return runAgent(
       {
         run: { inboxId: item.id, chatId, project },
-        systemPrompt: deps.systemPrompt,
-        history: context.slice(1, -1),
-        userMessage: text,
+        systemPrompt: context.system,
+        history: context.history,
+        userMessage: context.message,
         limits: deps.limits,
         approval: deps.approval,
         model: deps.modelFor(chatId),
@@ -301,105 +278,5 @@ export class AgentRunHandler implements Handler {
         view.abandon();
         return { kind: 'outcome', outcome: { kind: 'released' } };
     }
-  }
-}
-
-/**
- * What the person sees of a run while it goes: drafts of each model response's text (private
- * chats), and the status message once a tool is called.
- */
-class RunView {
-  private progress: RunProgress | null = null;
-  private status: StatusMessage | null = null;
-  private drafts: DraftStream | null = null;
-  private runId = 0;
-
-  constructor(
-    private readonly item: InboxRow,
-    private readonly deps: AgentRunDeps,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  /** One event of the loop; a failure here is logged, never the run's. */
-  on(event: AgentEvent): void {
-    try {
-      this.take(event);
-    } catch (err) {
-      this.deps.log.warn('could not show the run progress', { error: describeError(err) });
-    }
-  }
-
-  private take(event: AgentEvent): void {
-    const { deps } = this;
-    switch (event.type) {
-      case 'run-start': {
-        this.runId = event.runId;
-        const run = deps.store.runOfItem(this.item.id);
-        this.progress = new RunProgress(run?.startedAt ?? deps.now());
-        if (event.opening !== 'new') this.progress.seed(deps.runSteps(event.runId), deps.tools);
-        // an earlier attempt of the run sent its status message: this one edits it
-        const known = run?.statusMessageId ?? null;
-        if (known !== null) this.statusMessage(known);
-        return;
-      }
-      case 'model-start':
-        this.closeDrafts();
-        // drafts exist in private chats only (a private chat's id is the person's user id, > 0)
-        if (deps.drafts && this.item.chatId! > 0) {
-          this.drafts = new DraftStream(this.item.chatId!, {
-            ...deps.drafts,
-            telegram: deps.telegram,
-            log: deps.log,
-            now: deps.now,
-            signal: this.signal,
-          });
-        }
-        break;
-      case 'text':
-        this.drafts?.push(redact(event.text));
-        return;
-      case 'model-end':
-        this.closeDrafts();
-        break;
-      default:
-        break;
-    }
-    if (this.progress?.apply(event) === true) {
-      (this.status ?? this.statusMessage(null)).show(this.progress.render(deps.now()));
-    }
-  }
-
-  private statusMessage(messageId: number | null): StatusMessage {
-    const { deps } = this;
-    const runId = this.runId;
-    this.status = new StatusMessage(this.item.chatId!, this.item.messageId, {
-      telegram: deps.telegram,
-      pace: deps.statusPace,
-      log: deps.log,
-      now: deps.now,
-      messageId,
-      onMessageId: (id) => deps.store.setRunStatusMessage(runId, id),
-    });
-    return this.status;
-  }
-
-  /** The run ended this way: the status message (if the run has one) says so. */
-  finish(end: ProgressEnd): void {
-    this.closeDrafts();
-    if (this.progress === null || this.status === null) return;
-    this.progress.finish(end);
-    // not awaited: the status never holds up the answer or the next message
-    void this.status.close(this.progress.render(this.deps.now()));
-  }
-
-  /** The worker is stopping or the attempt failed: no more updates from this attempt. */
-  abandon(): void {
-    this.closeDrafts();
-    this.status?.abandon();
-  }
-
-  closeDrafts(): void {
-    this.drafts?.close();
-    this.drafts = null;
   }
 }

@@ -8,7 +8,7 @@ import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import type { UsageTotal } from '../../queue/usage';
 import { helpText, parseCommand } from '../commands';
-import { buildContext, messageTokens } from '../context';
+import { buildContext, contextMessages, messageTokens } from '../context';
 import { sendNotice, type SendTelegram } from '../replier';
 import { settlingAborts, type Handler, type Outcome } from './handler';
 import { chatModel } from '../chat-model';
@@ -134,7 +134,7 @@ export class CommandHandler implements Handler {
     const since = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
     const turns = store.recentTurns(chatId, Number.MAX_SAFE_INTEGER, HISTORY_ROWS, since);
     const context = buildContext(this.deps.systemPrompt, turns, '', this.deps.contextMaxTokens);
-    const tokens = context.reduce((sum, m) => sum + messageTokens(m.content), 0);
+    const tokens = contextMessages(context).reduce((sum, m) => sum + messageTokens(m.content), 0);
     const run = running ? store.runOfItem(running.id) : undefined;
     return [
       `Waiting: ${plural(lane.waiting, 'message')}`,
@@ -145,7 +145,8 @@ export class CommandHandler implements Handler {
       `Context: ${tokens} tokens (at most ${this.deps.contextMaxTokens})`,
       ...(run
         ? [
-            `Run ${run.id}: step ${run.steps}, ${seconds(now() - run.startedAt - run.parkedMs)} (project ${run.project})`,
+            // a run with no tools (AGENT_TOOLS=off) works in no project
+            `Run ${run.id}: step ${run.steps}, ${seconds(now() - run.startedAt - run.parkedMs)}${run.project === '' ? '' : ` (project ${run.project})`}`,
           ]
         : []),
       ...(this.deps.sandboxNote ? [`Sandbox: ${this.deps.sandboxNote}`] : []),
