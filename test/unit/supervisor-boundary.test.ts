@@ -6,9 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
+import { importGraph, SRC } from '../helpers/import-graph';
 
-const SRC = path.resolve(__dirname, '..', '..', 'src');
 const FORBIDDEN: readonly { test: (file: string) => boolean; why: string }[] = [
   {
     test: (f) => f.startsWith(path.join(SRC, 'queue') + path.sep),
@@ -17,31 +16,6 @@ const FORBIDDEN: readonly { test: (file: string) => boolean; why: string }[] = [
   { test: (f) => f.startsWith(path.join(SRC, 'worker') + path.sep), why: 'the worker handles messages' },
   { test: (f) => f === path.join(SRC, 'shared', 'config.ts'), why: "it holds the worker's secrets" },
 ];
-
-function resolveImport(from: string, specifier: string): string | null {
-  if (!specifier.startsWith('.')) return null; // a package
-  const base = path.resolve(path.dirname(from), specifier);
-  for (const candidate of [`${base}.ts`, path.join(base, 'index.ts')])
-    if (fs.existsSync(candidate)) return candidate;
-  throw new Error(`${path.relative(SRC, from)} imports ${specifier}, which does not resolve`);
-}
-
-/** Every source file reachable from `entries`, with the chain that reached it. */
-function importGraph(entries: readonly string[]): Map<string, string[]> {
-  const reached = new Map<string, string[]>();
-  const queue: [string, string[]][] = entries.map((e) => [e, [e]]);
-  while (queue.length > 0) {
-    const [file, chain] = queue.shift() as [string, string[]];
-    if (reached.has(file)) continue;
-    reached.set(file, chain);
-    const info = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
-    for (const ref of info.importedFiles) {
-      const target = resolveImport(file, ref.fileName);
-      if (target && !reached.has(target)) queue.push([target, [...chain, target]]);
-    }
-  }
-  return reached;
-}
 
 const supervisorFiles = fs
   .readdirSync(path.join(SRC, 'supervisor-hooks'), { recursive: true, encoding: 'utf8' })

@@ -1,4 +1,4 @@
-import type { ApprovalScope, ApprovalStatus, RunStatus, ToolStepStatus } from '../../agent/journal';
+import type { RunStatus, ToolStepStatus } from '../../agent/journal';
 import { parseJsonOr } from '../../shared/parse-json';
 import type { RunSummary } from './list-runs';
 import type { PendingApproval } from './pending-approvals';
@@ -67,20 +67,7 @@ export interface ToolStepJson {
 export type StepJson = ModelStepJson | ToolStepJson;
 
 /** An approval as `runs show --json` and `approvals ls --json` print it. */
-export interface ApprovalJson {
-  readonly id: number;
-  readonly runId: number;
-  readonly toolCallId: string;
-  readonly tool: string;
-  readonly callHash: string;
-  readonly status: ApprovalStatus;
-  readonly scope: ApprovalScope | null;
-  readonly chatId: number;
-  readonly cardMessageId: number | null;
-  readonly askedAt: number;
-  readonly expiresAt: number;
-  readonly decidedAt: number | null;
-  readonly decidedBy: number | null;
+export interface ApprovalJson extends Omit<ApprovalRecord, 'stepId'> {
   /** `approvals ls` only: the call's arguments, parsed when they are JSON, else their text. */
   readonly arguments?: unknown;
 }
