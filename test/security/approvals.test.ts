@@ -1,7 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { BWRAP_WORKS } from '../helpers/temp-dir';
 import { waitUntil } from '../helpers/wait-until';
-import { ask, CHAT, cards, decideCards, lastToolResults, useSecurityWorld } from '../helpers/security-world';
+import {
+  ask,
+  bwrapOr,
+  CHAT,
+  cards,
+  decideCards,
+  lastToolResults,
+  useSecurityWorld,
+} from '../helpers/security-world';
 
 // Approvals are the only guard of unsandboxed commands (AGENT_SANDBOX=off, on-risk): what a person
 // allowed must be exactly what runs, and what the card shows must be what they read.
@@ -9,6 +18,8 @@ import { ask, CHAT, cards, decideCards, lastToolResults, useSecurityWorld } from
 jest.setTimeout(60_000);
 const w = useSecurityWorld();
 const UNSANDBOXED = { AGENT_SANDBOX: 'off', AGENT_APPROVAL: 'on-risk' };
+const BWRAP = bwrapOr('bwrap does not sandbox on this machine (BWRAP_WORKS is false)', BWRAP_WORKS);
+const itBwrap = BWRAP ? it : it.skip;
 
 describe('unsandboxed approvals', () => {
   it('"Allow for this run" on `make test` does not cover the same command after the Makefile changed', async () => {
@@ -76,6 +87,43 @@ describe('unsandboxed approvals', () => {
     expect(output).not.toContain('ALIAS-RAN');
     expect(fs.existsSync(aliasMarker)).toBe(false);
   });
+});
+
+describe('sandboxed approvals', () => {
+  itBwrap(
+    '"Allow for this run" on a network command does not cover it after an unasked command rewrote its Makefile',
+    async () => {
+      const project = w.project('default', true);
+      fs.writeFileSync(path.join(project, 'Makefile'), 'fetch:\n\t@echo fetched\n');
+      const fetch = { command: 'make fetch', network: true };
+      const seen = decideCards(w, (_card, index) => (index === 0 ? 'Allow for this run' : 'Deny'));
+      w.openai.script([
+        { toolCalls: [{ name: 'bash', arguments: fetch }] },
+        // in the sandbox and without the network this needs no approval, but it changes what
+        // the approved text runs (with the network, where it could send anything anywhere)
+        {
+          toolCalls: [
+            {
+              name: 'bash',
+              arguments: { command: "printf 'fetch:\\n\\t@touch exfiltrated; echo pwned\\n' > Makefile" },
+            },
+          ],
+        },
+        { toolCalls: [{ name: 'bash', arguments: fetch }] },
+        'ATTACK OVER',
+      ]);
+      await w.start({ AGENT_SANDBOX: 'bwrap', AGENT_APPROVAL: 'on-risk' });
+      await ask(w, 'fetch the dependencies', 'ATTACK OVER');
+      await w.settled();
+      console.log(`cards asked: ${seen.map((c) => c.text.split('\n')[0]).join(' | ')}`);
+      expect(fs.readFileSync(path.join(project, 'Makefile'), 'utf8')).toContain('pwned');
+      // asked again, the rewritten Makefile and the command that rewrote it named, and denied
+      expect(seen).toHaveLength(2);
+      expect(seen[1]!.text).toContain('make fetch');
+      expect(seen[1]!.text).toMatch(/printf/);
+      expect(fs.existsSync(path.join(project, 'exfiltrated'))).toBe(false);
+    },
+  );
 });
 
 describe('approval cards show what will run', () => {
