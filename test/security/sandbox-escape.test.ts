@@ -187,6 +187,26 @@ describe('.git is not writable from the sandbox', () => {
     });
   });
 
+  itBwrap('nor through a .git/commondir that points git at a config bash wrote', async () => {
+    const fsmonitor = path.join(w.outside, 'commondir-fsmonitor-ran');
+    const [output] = await runBash(w, [
+      [
+        // a bare repository in the project (no .git of its own: no nested repository to find),
+        // given the project's objects and refs so that git accepts it as the common folder
+        'git init -q --bare common && rm -rf common/objects common/refs',
+        'cp -a .git/objects .git/refs .git/HEAD common/ 2>/dev/null; true',
+        `git config --file common/config core.fsmonitor "touch ${fsmonitor}; false"`,
+        'echo "$PWD/common" > .git/commondir; echo COMMONDIR=$?',
+        'echo change > file.txt',
+      ].join('\n'),
+    ]);
+    console.log(`commondir attack, what the command saw:\n${output}`);
+    expect(output).toMatch(/removed \.git\/commondir/);
+    expect(fs.existsSync(path.join(w.project(), '.git', 'commondir'))).toBe(false);
+    personUsesTheRepo(w.project());
+    expect(fs.existsSync(fsmonitor)).toBe(false);
+  });
+
   itBwrap("nor through a nested repository's config (its .git is a folder of the project)", async () => {
     const fsmonitor = path.join(w.outside, 'nested-fsmonitor-ran');
     const [output] = await runBash(w, [
