@@ -2,7 +2,8 @@
 // PM2's injected @pm2/io) against the local fakes. Prints its RSS idle and after a burst of 300
 // messages over 10 chats, and the burst's throughput, on an empty inbox and on one holding
 // BENCH_DONE done rows (default 1,000,000) with BENCH_HISTORY history rows (default 100,000) in one
-// chat. BENCH_ROOT runs another build (a checkout of main, to compare). Not a test.
+// chat. BENCH_ROOT runs another build (a checkout of main, to compare); BENCH_AGENT_TOOLS=off the
+// plain answers. Not a test.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -67,6 +68,8 @@ async function round(done: number, history: number): Promise<Round> {
   const env = workerEnv(telegram, openai, file, {
     TG_ALLOWED_CHAT_IDS: CHATS.join(','),
     WORKER_CONCURRENCY: '1',
+    // BENCH_AGENT_TOOLS=off measures the plain answer (a run with no tools)
+    ...(process.env.BENCH_AGENT_TOOLS ? { AGENT_TOOLS: process.env.BENCH_AGENT_TOOLS } : {}),
   });
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'worker', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', ...env },
