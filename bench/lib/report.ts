@@ -1,4 +1,5 @@
 // The side-by-side benchmark's figures, its table and the targets of issue 8 they are held to.
+import { markdown } from './markdown-table';
 import { max, median } from './stats';
 
 /** What one contestant did in one counted round. */
@@ -160,14 +161,6 @@ function fixed(value: number | undefined, digits: number, unit = ''): string {
 function ratio(value: number): string {
   if (!Number.isFinite(value)) return '–';
   return `${Math.abs(value) >= 0.1 ? value.toFixed(2) : value.toPrecision(2)}×`;
-}
-
-function markdown(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(head), rule, ...rows.map(line)].join('\n');
 }
 
 /** The table: rows are measures, columns the contestants (medians over the counted rounds). */
