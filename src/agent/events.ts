@@ -1,7 +1,7 @@
 // What the loop tells the worker as it goes, for the status message and the drafts. Events are
 // fire-and-forget: the loop never waits for them, and a throwing listener is the worker's bug.
 
-import type { RunOpening } from './journal';
+import type { CompactionKind, RunOpening } from './journal';
 import type { ToolResult } from './ports';
 
 /** A tool call as the events show it. */
@@ -34,4 +34,14 @@ export type AgentEvent =
       /** How long it ran; 0 when it did not run. */
       readonly durationMs: number;
     }
-  | { readonly type: 'approval-asked'; readonly call: CallInfo; readonly approvalId: number };
+  | { readonly type: 'approval-asked'; readonly call: CallInfo; readonly approvalId: number }
+  /** The session was compacted before a model call (`dropped`: its summary failed, `reason` says why). */
+  | {
+      readonly type: 'compacted';
+      readonly kind: CompactionKind;
+      readonly tokensBefore: number;
+      readonly tokensAfter: number;
+      readonly reason?: string;
+    }
+  /** Messages of the person were given to the run at a step boundary. */
+  | { readonly type: 'steered'; readonly inboxIds: readonly number[] };

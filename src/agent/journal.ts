@@ -12,8 +12,11 @@ export const RUN_STATUSES = ['running', 'done', 'cancelled', 'failed', 'limit', 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** The statuses a run ends in. */
 export type FinishedRunStatus = Exclude<RunStatus, 'running' | 'parked'>;
-/** The kinds of a run's steps: a model response, or one tool call of it. */
-export const STEP_KINDS = ['model', 'tool'] as const;
+/**
+ * The kinds of a run's steps: a model response, one tool call of it, or a message of the person
+ * steered into the run while it worked.
+ */
+export const STEP_KINDS = ['model', 'tool', 'user'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 /** Every status a tool call can be in. */
 export const TOOL_STEP_STATUSES = ['pending', 'running', 'done', 'interrupted', 'denied'] as const;
@@ -49,7 +52,73 @@ export interface ToolStep {
   readonly result?: ToolResult;
 }
 
-export type JournalStep = ModelStep | ToolStep;
+/** A message of the person given to a running run at a step boundary (`AGENT_BUSY=steer`). */
+export interface UserStep {
+  readonly kind: 'user';
+  readonly id: number;
+  readonly seq: number;
+  readonly content: string;
+  /** Its inbox item, which the run's answer answers too. */
+  readonly inboxId: number | null;
+}
+
+export type JournalStep = ModelStep | ToolStep | UserStep;
+
+/** How a compaction replaced the start of a session: by a summary, or (it failed) by nothing. */
+export const COMPACTION_KINDS = ['summary', 'dropped'] as const;
+export type CompactionKind = (typeof COMPACTION_KINDS)[number];
+
+/** A place in a session's transcript: a run, and a step of it (0: the run's message). */
+export interface TranscriptPosition {
+  readonly runId: number;
+  readonly seq: number;
+}
+
+/** The newest compaction of a session: the transcript through `through` is `summary` from then on. */
+export interface CompactionRecord {
+  readonly id: number;
+  readonly kind: CompactionKind;
+  readonly through: TranscriptPosition;
+  /** The summary the model wrote, merged with the one before; null when nothing summarizes it. */
+  readonly summary: string | null;
+  readonly tokensBefore: number;
+  readonly tokensAfter: number;
+  readonly createdAt: number;
+}
+
+/** A compaction to store. */
+export interface CompactionInput {
+  readonly sessionId: number;
+  /** The run it happens in; null for `/compact` between runs. */
+  readonly runId: number | null;
+  readonly kind: CompactionKind;
+  readonly through: TranscriptPosition;
+  readonly summary: string | null;
+  readonly instructions?: string;
+  readonly tokensBefore: number;
+  readonly tokensAfter: number;
+  /** The summary call's usage (none for `dropped`). */
+  readonly model?: string;
+  readonly usage?: Usage;
+}
+
+/** An earlier run of the session, as its transcript needs it. */
+export interface SessionRun {
+  readonly id: number;
+  /** The person's message (null for a run from before sessions). */
+  readonly message: string | null;
+  readonly status: RunStatus;
+  readonly answer: string | null;
+  readonly steps: readonly JournalStep[];
+}
+
+/** The session a run belongs to, as the journal holds it when the run starts. */
+export interface JournalSession {
+  readonly id: number;
+  readonly compaction: CompactionRecord | null;
+  /** The session's runs before this one, oldest first, past the compaction (whole runs). */
+  readonly earlier: readonly SessionRun[];
+}
 
 /** How `begin` found the run. */
 export type RunOpening =
@@ -74,7 +143,13 @@ export interface JournalRun {
   /** Resumes in a row with nothing settled since the one before (this one included). */
   readonly stalledResumes: number;
   readonly answer: string | null;
+  /** The person's message, as stored when the run began. */
+  readonly message: string;
   readonly steps: readonly JournalStep[];
+  /** What the run's compactions so far cost. */
+  readonly compactionUsage: Usage;
+  /** Its session with the runs before it; null for a run outside any (from before sessions). */
+  readonly session: JournalSession | null;
 }
 
 /** What identifies a run: one per inbox item. */
@@ -82,6 +157,10 @@ export interface RunRequest {
   readonly inboxId: number;
   readonly chatId: number;
   readonly project: string;
+  /** The person's message; stored with a new run (a resumed run keeps the one it began with). */
+  readonly message: string;
+  /** The session a new run joins (a resumed run keeps its own). */
+  readonly sessionId?: number;
 }
 
 /** Every status an approval can be in. */
@@ -154,6 +233,8 @@ export interface AgentJournal {
   suspend(runId: number, error: string | null, now: number): void;
   /** Ends the run. */
   finish(runId: number, outcome: RunOutcome, now: number): void;
+  /** Stores a compaction of the run's session (its usage added to the run's); returns it. */
+  recordCompaction(input: CompactionInput, now: number): CompactionRecord;
 }
 
 /** A model response as the loop stores it. */

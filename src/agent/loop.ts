@@ -18,11 +18,14 @@ import {
   type ApprovalMode,
   type ChangesSince,
 } from './approval-policy';
+import { compactionBudget, planCut, shortened, summaryRequest, type CompactionBudget } from './compaction';
+import { buildRequest, summaryMessage, toolsTokens, type Request } from './context-builder';
 import { describeCall } from './describe-call';
 import type { AgentEvent, CallInfo } from './events';
 import type {
   AgentJournal,
   ApprovalRecord,
+  CompactionRecord,
   JournalRun,
   JournalStep,
   ModelStep,
@@ -30,12 +33,16 @@ import type {
   RunRequest,
   SettledToolStatus,
   ToolStep,
+  UserStep,
 } from './journal';
 import { limitAnswer, type RunLimit } from './limit-answer';
 import {
   INTERRUPTED_RESULT,
+  isContextTooLong,
   type AgentMessage,
   type ModelPort,
+  type ModelRequestOptions,
+  type ModelResponse,
   type Tool,
   type ToolContext,
   type ToolKind,
@@ -45,6 +52,8 @@ import {
 } from './ports';
 import { isWorkerStopping } from './abort-reasons';
 import type { Risk } from './tools/risk';
+import { runEntries, type TranscriptEntry } from './transcript';
+import { estimateTokens } from '../shared/tokens';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
 export interface AgentLimits {
@@ -52,12 +61,28 @@ export interface AgentLimits {
   readonly maxSteps: number;
   /** Wall time since the run started, less the time it was parked for approvals. */
   readonly maxRunSeconds: number;
-  /** Prompt plus completion tokens of all the run's model calls. */
+  /**
+   * What the run's model calls (its compactions too) may cost, in tokens: prompt tokens not
+   * cached, completion tokens, and cached tokens weighed by `cachedWeight`.
+   */
   readonly maxRunTokens: number;
+  /** What a cached prompt token weighs against an uncached one: its share of the input price. */
+  readonly cachedWeight: number;
 }
 
 /** How far a run may go unless configured: model steps, wall-clock seconds, tokens. */
-export const DEFAULT_LIMITS: AgentLimits = { maxSteps: 30, maxRunSeconds: 1800, maxRunTokens: 300_000 };
+export const DEFAULT_LIMITS: AgentLimits = {
+  maxSteps: 30,
+  maxRunSeconds: 1800,
+  maxRunTokens: 2_000_000,
+  cachedWeight: 1,
+};
+
+/** What the run's token budget counts of its usage. */
+export function runCost(usage: Usage, cachedWeight: number): number {
+  const cached = Math.min(usage.cachedTokens, usage.promptTokens);
+  return usage.promptTokens - cached + cached * cachedWeight + usage.completionTokens;
+}
 
 /** A run resumed more than this many times in a row without progress ends. */
 export const MAX_STALLED_RESUMES = 2;
@@ -71,11 +96,14 @@ export interface AgentApprovalSettings {
 
 /** What the run is about. */
 export interface AgentInput {
+  /** The run, with the person's message and the session a new run joins. */
   readonly run: RunRequest;
+  /** The system prompt with the project's instructions: the stable start of every request. */
   readonly systemPrompt: string;
-  /** The chat's past turns, oldest first (user and assistant messages). */
-  readonly history: readonly AgentMessage[];
-  readonly userMessage: string;
+  /** The model's context window (tokens): the session is compacted to stay under it. */
+  readonly contextWindow: number;
+  /** Sent with every request of the session (`prompt_cache_key`), when the server takes it. */
+  readonly cacheKey?: string;
   readonly limits: AgentLimits;
   readonly approval: AgentApprovalSettings;
   /** Overrides the configured model (`/model`). */
@@ -120,6 +148,12 @@ export interface AgentPorts {
   readonly now: () => number;
   /** `/stop` cancels the run; a stopping worker (`isWorkerStopping`) leaves it to resume later. */
   readonly signal?: AbortSignal;
+  /**
+   * Takes the person's messages that arrived while the run worked and journals them as the run's
+   * user steps (`AGENT_BUSY=steer`), at a step boundary: after the calls in flight settled,
+   * before the next model call. Absent: messages wait for the next run.
+   */
+  readonly steer?: (runId: number) => readonly UserStep[];
 }
 
 /**
@@ -143,6 +177,10 @@ export interface AgentResult {
 /** The answer of a run that resumed too often without getting any further. */
 export const STALLED_ANSWER =
   'I stopped: the worker restarted several times in a row during this run without getting any further, so one of its steps may be what stops it. Nothing more was run; the steps so far are in `autonous runs show`.';
+
+/** The answer of a run whose request the model refused as too long even after a compaction. */
+export const TOO_LONG_ANSWER =
+  'I stopped: the model refused the request as longer than its context window, even after the session was compacted. /compact with what to keep, or /new for a fresh session, lets the work go on.';
 
 const EMPTY_ANSWER = 'The model returned an empty answer.';
 const CANCELLED_RESULT = 'cancelled by the person (/stop) while it ran; its outcome is unknown';
@@ -173,6 +211,11 @@ class RunLoop {
   private readonly specs: readonly ToolSpec[];
   private readonly signal: AbortSignal;
   private readonly context: Omit<ToolContext, 'signal' | 'onProgress'>;
+  private readonly budget: CompactionBudget;
+  /** The session's earlier runs as transcript entries (rendered once per attempt). */
+  private readonly earlier: readonly TranscriptEntry[];
+  private compaction: CompactionRecord | null;
+  private compactionUsage: Usage;
   private ended = false;
 
   constructor(
@@ -189,6 +232,10 @@ class RunLoop {
     }));
     this.signal = ports.signal ?? new AbortController().signal;
     this.context = ports.toolContext(run.id);
+    this.budget = compactionBudget(input.contextWindow);
+    this.earlier = (run.session?.earlier ?? []).flatMap((r) => runEntries(r, false));
+    this.compaction = run.session?.compaction ?? null;
+    this.compactionUsage = run.compactionUsage;
   }
 
   async go(): Promise<AgentResult> {
@@ -225,23 +272,44 @@ class RunLoop {
         });
       const ask = await this.askModel();
       if (ask === 'aborted') return this.aborted();
+      if (ask === 'too-long')
+        return this.finish({ status: 'failed', answer: TOO_LONG_ANSWER, error: 'context too long' });
     }
   }
 
-  /** One model call, journalled before anything acts on it. */
-  private async askModel(): Promise<'stored' | 'aborted'> {
+  /**
+   * One model call, journalled before anything acts on it. Messages that arrived meanwhile are
+   * steered in first; a request past the window's threshold compacts the session first, and one the
+   * model refuses as too long compacts it and is asked once more.
+   */
+  private async askModel(): Promise<'stored' | 'aborted' | 'too-long'> {
+    if (this.modelSteps().length > 0) this.takeSteered();
     const step = this.modelSteps().length + 1;
     this.ports.emit?.({ type: 'model-start', step });
+    let compacted = false;
+    let request = this.request();
+    if (request.tokens > this.budget.threshold) {
+      const outcome = await this.compact(request);
+      if (outcome === 'aborted') return 'aborted';
+      compacted = outcome === 'stored';
+      request = this.request();
+    }
     let response;
-    try {
-      response = await this.ports.model(this.messages(), this.specs, {
-        signal: this.signal,
-        onText: (text) => this.ports.emit?.({ type: 'text', step, text }),
-        model: this.input.model,
-      });
-    } catch (err) {
-      if (this.signal.aborted) return 'aborted';
-      throw err;
+    for (;;) {
+      try {
+        response = await this.ports.model(request.messages, this.specs, this.callOptions(step));
+        break;
+      } catch (err) {
+        if (this.signal.aborted) return 'aborted';
+        if (!isContextTooLong(err)) throw err;
+        // our estimate fell short of the model's count: compact (once) and ask again
+        if (compacted) return 'too-long';
+        const outcome = await this.compact(request, true);
+        if (outcome === 'aborted') return 'aborted';
+        if (outcome === 'nothing') return 'too-long';
+        compacted = true;
+        request = this.request();
+      }
     }
     const stored = this.ports.journal.recordModel(this.run.id, response, this.ports.now());
     this.steps.push(stored.model, ...stored.tools);
@@ -249,23 +317,112 @@ class RunLoop {
     return 'stored';
   }
 
-  /** The conversation the model sees: prompt, past turns, the request, then the run's own steps. */
-  private messages(): AgentMessage[] {
-    const messages: AgentMessage[] = [];
-    if (this.input.systemPrompt !== '') messages.push({ role: 'system', content: this.input.systemPrompt });
-    messages.push(...this.input.history, { role: 'user', content: this.input.userMessage });
-    for (const step of this.steps) {
-      if (step.kind === 'model') {
-        messages.push(
-          step.toolCalls.length > 0
-            ? { role: 'assistant', content: step.content, toolCalls: step.toolCalls }
-            : { role: 'assistant', content: step.content },
-        );
-      } else {
-        messages.push({ role: 'tool', toolCallId: step.toolCallId, content: step.result?.content ?? '' });
-      }
+  /** What every model call of the run passes: the signal, the model, the cache key. */
+  private callOptions(step?: number): ModelRequestOptions {
+    return {
+      signal: this.signal,
+      ...(step !== undefined
+        ? { onText: (text: string) => this.ports.emit?.({ type: 'text', step, text }) }
+        : {}),
+      ...(this.input.model !== undefined ? { model: this.input.model } : {}),
+      ...(this.input.cacheKey !== undefined ? { cacheKey: this.input.cacheKey } : {}),
+    };
+  }
+
+  /** Gives the run the person's messages that arrived since its last model call, journalled. */
+  private takeSteered(): void {
+    const taken = this.ports.steer?.(this.run.id) ?? [];
+    if (taken.length === 0) return;
+    this.steps.push(...taken);
+    const inboxIds = taken.map((s) => s.inboxId).filter((id): id is number => id !== null);
+    this.ports.emit?.({ type: 'steered', inboxIds });
+  }
+
+  /** The request of the next model call: the session's prefix and transcript, then this run's. */
+  private request(): Request {
+    const own = runEntries(
+      { id: this.run.id, message: this.run.message, answer: null, steps: this.steps },
+      true,
+    );
+    return buildRequest(
+      this.input.systemPrompt,
+      this.compaction,
+      [...this.earlier, ...own],
+      toolsTokens(this.specs),
+    );
+  }
+
+  /**
+   * Compacts the session: the model summarizes the transcript before the cut (with the same prefix
+   * and tools, so its request is cached too), and the summary is journalled before it is used; a
+   * kill during the call asks it again, a stored one is never asked again. When the summary fails,
+   * the part before the cut is dropped (and the chat told). `nothing`: there was nothing to compact.
+   * `force`: the model refused the request, so less is kept.
+   */
+  private async compact(request: Request, force = false): Promise<'stored' | 'nothing' | 'aborted'> {
+    const session = this.run.session;
+    if (session === null) return 'nothing';
+    const { entries } = request;
+    // refused by the model, the request was bigger than it looked: keep at most a quarter of it
+    const keep = force
+      ? Math.min(this.budget.keepRecent, Math.floor(sumTokens(entries) / 4))
+      : this.budget.keepRecent;
+    const cut = planCut(entries, keep);
+    if (cut === 0) return 'nothing';
+    const previous = this.compaction;
+    const priorSummary = previous === null ? undefined : summaryMessage(previous);
+    const head: AgentMessage[] = [];
+    if (this.input.systemPrompt !== '') head.push({ role: 'system', content: this.input.systemPrompt });
+    if (priorSummary !== undefined) head.push(priorSummary);
+    const keptTokens = sumTokens(entries.slice(cut));
+    // what the summary's request holds besides the part it summarizes and the ask
+    const aside = request.tokens - sumTokens(entries);
+    let body = entries.slice(0, cut).map((e) => e.message);
+    // a part too big to summarize in one call goes with its long results shortened
+    if (request.tokens - keptTokens > this.budget.threshold) body = shortened(body, 2_000);
+    let summary: string | undefined;
+    let failure: string | undefined;
+    let response: ModelResponse | undefined;
+    try {
+      response = await this.ports.model(
+        [...head, ...body, summaryRequest(priorSummary !== undefined)],
+        this.specs,
+        { ...this.callOptions(), toolChoice: 'none' },
+      );
+      const text = response.content?.trim() ?? '';
+      if (response.toolCalls.length > 0 || text === '') failure = 'the model wrote no summary';
+      else if (response.finishReason === 'length') failure = 'the summary was cut off';
+      else if (estimateTokens(text) > this.budget.maxSummary) failure = 'the summary was too long';
+      else summary = text;
+    } catch (err) {
+      if (this.signal.aborted) return 'aborted';
+      failure = `the summary call failed: ${errorText(err)}`;
     }
-    return messages;
+    const kept = summary ?? previous?.summary ?? null;
+    const oldSummaryTokens = priorSummary === undefined ? 0 : estimateTokens(priorSummary.content ?? '');
+    const record = this.ports.journal.recordCompaction(
+      {
+        sessionId: session.id,
+        runId: this.run.id,
+        kind: summary !== undefined ? 'summary' : 'dropped',
+        through: entries[cut - 1]!.at,
+        summary: kept,
+        tokensBefore: request.tokens,
+        tokensAfter: aside - oldSummaryTokens + (kept === null ? 0 : estimateTokens(kept)) + keptTokens,
+        ...(response !== undefined ? { model: response.model, usage: response.usage } : {}),
+      },
+      this.ports.now(),
+    );
+    this.compaction = record;
+    if (response !== undefined) this.compactionUsage = addUsage(this.compactionUsage, response.usage);
+    this.ports.emit?.({
+      type: 'compacted',
+      kind: record.kind,
+      tokensBefore: record.tokensBefore,
+      tokensAfter: record.tokensAfter,
+      ...(failure !== undefined ? { reason: failure } : {}),
+    });
+    return 'stored';
   }
 
   /**
@@ -509,8 +666,7 @@ class RunLoop {
   private limitReached(): RunLimit | undefined {
     const { limits } = this.input;
     if (this.modelSteps().length >= limits.maxSteps) return { kind: 'steps', max: limits.maxSteps };
-    const usage = this.usage();
-    if (usage.promptTokens + usage.completionTokens >= limits.maxRunTokens) {
+    if (runCost(this.usage(), limits.cachedWeight) >= limits.maxRunTokens) {
       return { kind: 'tokens', max: limits.maxRunTokens };
     }
     const elapsed = this.ports.now() - this.run.startedAt - this.run.parkedMs;
@@ -567,17 +723,18 @@ class RunLoop {
     return this.steps.filter((s): s is ToolStep => s.kind === 'tool' && s.parentId === model.id);
   }
 
+  /** The run's model calls and compactions, summed. */
   private usage(): Usage {
-    let promptTokens = 0;
-    let completionTokens = 0;
-    let cachedTokens = 0;
-    for (const step of this.modelSteps()) {
-      promptTokens += step.usage.promptTokens;
-      completionTokens += step.usage.completionTokens;
-      cachedTokens += step.usage.cachedTokens;
-    }
-    return { promptTokens, completionTokens, cachedTokens };
+    return this.modelSteps().reduce((sum, step) => addUsage(sum, step.usage), this.compactionUsage);
   }
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    cachedTokens: a.cachedTokens + b.cachedTokens,
+  };
 }
 
 function isSettled(step: ToolStep): boolean {
@@ -603,4 +760,8 @@ function failure(text: string, prefix = true): ToolResult {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function sumTokens(entries: readonly TranscriptEntry[]): number {
+  return entries.reduce((n, e) => n + e.tokens, 0);
 }

@@ -52,6 +52,13 @@ export interface ModelRequestOptions {
   readonly onText?: (textSoFar: string) => void;
   /** Overrides the configured model for this call (`/model`). */
   readonly model?: string;
+  /** `prompt_cache_key`: requests of one session share it, so the provider routes them to the same cache. */
+  readonly cacheKey?: string;
+  /**
+   * The model must answer in text (a compaction's summary); the tools are still sent so the
+   * request keeps the session's prefix.
+   */
+  readonly toolChoice?: 'none';
 }
 
 /** Asks the model once. Throws the worker's classified errors; never retries by itself. */
@@ -130,3 +137,13 @@ export interface Tool extends ToolSpec {
 /** The result given to the model for a `never`-resume call interrupted by a restart. */
 export const INTERRUPTED_RESULT =
   'interrupted: the worker restarted while this command ran; its outcome is unknown';
+
+/**
+ * Whether a model error is the model refusing the request as longer than its window: the model
+ * port marks such an error with `contextTooLong: true`, and the loop compacts and asks once more.
+ */
+export function isContextTooLong(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { contextTooLong?: unknown }).contextTooLong === true
+  );
+}

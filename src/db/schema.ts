@@ -3,6 +3,7 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 import {
   APPROVAL_SCOPES,
   APPROVAL_STATUSES,
+  COMPACTION_KINDS,
   RUN_STATUSES,
   STEP_KINDS,
   TOOL_STEP_STATUSES,
@@ -192,6 +193,23 @@ export type UsageRow = typeof usage.$inferSelect;
 // lists belong to the agent (src/agent/journal.ts), which may import nothing from here.
 
 /** One agent run per inbox item: what it is doing, how far it got, what it cost. */
+/**
+ * A conversation of a chat in a project, from a `/new` (or the first message) on. Its transcript
+ * is not stored here: it is the journal of its runs (their messages and steps), read in order.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    chatId: integer('chat_id').notNull(),
+    project: text('project').notNull(),
+    /** The inbox id of the `/new` it starts after (0: from the chat's first message). */
+    fromInboxId: integer('from_inbox_id').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('sessions_chat_project_from_unique').on(t.chatId, t.project, t.fromInboxId)],
+);
+
 export const agentRuns = sqliteTable(
   'agent_runs',
   {
@@ -200,6 +218,10 @@ export const agentRuns = sqliteTable(
     inboxId: integer('inbox_id').references(() => inbox.id, { onDelete: 'set null' }),
     /** The project folder's name the run works in. */
     project: text('project').notNull(),
+    /** The session it belongs to (null for runs from before sessions). */
+    sessionId: integer('session_id').references(() => sessions.id, { onDelete: 'set null' }),
+    /** The person's message the run answers, as the model got it. */
+    message: text('message'),
     status: text('status', { enum: RUN_STATUSES }).notNull().default('running'),
     /** Model calls so far. */
     steps: integer('steps').notNull().default(0),
@@ -235,6 +257,7 @@ export const agentRuns = sqliteTable(
     uniqueIndex('agent_runs_inbox_unique').on(t.inboxId),
     index('agent_runs_chat_idx').on(t.chatId, t.id),
     index('agent_runs_status_idx').on(t.status),
+    index('agent_runs_session_idx').on(t.sessionId, t.id),
   ],
 );
 
@@ -253,6 +276,8 @@ export const agentSteps = sqliteTable(
     kind: text('kind', { enum: STEP_KINDS }).notNull(),
     /** A tool step's model step. */
     parentId: integer('parent_id'),
+    /** A user step (a message steered into the run): its inbox item. */
+    inboxId: integer('inbox_id'),
     // model steps
     content: text('content'),
     /** JSON array of `{id, name, arguments}` as the model sent them. */
@@ -319,3 +344,37 @@ export const agentApprovals = sqliteTable(
 export type AgentRunRow = typeof agentRuns.$inferSelect;
 export type AgentStepRow = typeof agentSteps.$inferSelect;
 export type AgentApprovalRow = typeof agentApprovals.$inferSelect;
+
+/**
+ * A session's compactions, newest last: the transcript up to (`throughRunId`, `throughSeq`) is
+ * replaced by `summary` from then on. Journalled like a model call: stored before it is used, and
+ * never asked again once stored. `kind` is `summary`, or `dropped` when the summary failed and the
+ * oldest part was left out (the previous summary is kept).
+ */
+export const compactions = sqliteTable(
+  'compactions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    sessionId: integer('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** The run it happened in (null: `/compact` between runs). */
+    runId: integer('run_id').references(() => agentRuns.id, { onDelete: 'set null' }),
+    kind: text('kind', { enum: COMPACTION_KINDS }).notNull(),
+    /** The last transcript position it covers: a run, and a step of it (0: its message). */
+    throughRunId: integer('through_run_id').notNull(),
+    throughSeq: integer('through_seq').notNull(),
+    summary: text('summary'),
+    /** `/compact`'s "what to keep". */
+    instructions: text('instructions'),
+    /** The request's estimated tokens before and after. */
+    tokensBefore: integer('tokens_before').notNull(),
+    tokensAfter: integer('tokens_after').notNull(),
+    model: text('model'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('compactions_session_idx').on(t.sessionId, t.id)],
+);

@@ -4,7 +4,10 @@ import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-la
 import { recentTurns, type Turn } from './history';
 import { queueFigures } from './depth';
 import { deleteKv, getKv, setKv } from './kv';
-import type { RunOutcome } from '../agent/journal';
+import type { RunOutcome, UserStep } from '../agent/journal';
+import { sessionFor } from './agent/session';
+import { answerSteered, steerMessages } from './agent/steer-messages';
+import { prepared } from './statements';
 import { finishRun } from './agent/finish-run';
 import { runForInbox } from './agent/run-for-inbox';
 import { reopenDeadRun } from './agent/reopen-dead-run';
@@ -75,6 +78,14 @@ export interface Store {
   finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
   /** A dead message retried: its run, failed when the message died, goes on (see `reopenDeadRun`). */
   reopenDeadRun(inboxId: number, now: number): boolean;
+  /** The session of a chat's project after its `/new` at `fromInboxId` (0: none), made if new. */
+  sessionFor(chatId: number, project: string, fromInboxId: number, now: number): number;
+  /** Takes the chat's waiting messages into a working run (see `steerMessages`). */
+  steerMessages(runId: number, now: number): UserStep[];
+  /** Stores a run's answer on the messages steered into it. */
+  answerSteered(runId: number, reply: string): void;
+  /** The Telegram message id of an inbox item (null: none, or no such item). */
+  messageIdOf(inboxId: number): number | null;
 }
 
 /** The store over one SQLite connection. */
@@ -111,6 +122,12 @@ export function sqliteStore(sqlite: Database.Database): Store {
       return run !== undefined && finishRun(sqlite, run.id, outcome, now);
     },
     reopenDeadRun: (inboxId, now) => reopenDeadRun(sqlite, inboxId, now),
+    sessionFor: (chatId, project, fromInboxId, now) => sessionFor(sqlite, chatId, project, fromInboxId, now),
+    steerMessages: (runId, now) => steerMessages(sqlite, runId, now),
+    answerSteered: (runId, reply) => answerSteered(sqlite, runId, reply),
+    messageIdOf: (inboxId) =>
+      (prepared(sqlite, 'SELECT message_id FROM inbox WHERE id = ?').pluck().get(inboxId) as
+        number | null | undefined) ?? null,
   };
 }
 

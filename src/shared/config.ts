@@ -62,6 +62,8 @@ export interface WorkerConfig {
     readonly models: readonly string[];
     /** USD per million tokens, the defaults overridden by OPENAI_PRICES. */
     readonly prices: Readonly<Record<string, Price>>;
+    /** OPENAI_PROMPT_CACHE_KEY resolved: whether requests carry `prompt_cache_key`. */
+    readonly promptCacheKey: boolean;
   };
   readonly worker: {
     readonly systemPrompt: string;
@@ -92,6 +94,10 @@ export interface WorkerConfig {
     readonly maxSteps: number;
     readonly maxRunSeconds: number;
     readonly maxRunTokens: number;
+    /** AGENT_CONTEXT_TOKENS: the window sessions compact to stay under; 0: the model's, from a table. */
+    readonly contextTokens: number;
+    /** AGENT_BUSY: whether a message that arrives during a run steers it or waits for the next run. */
+    readonly busy: ChoiceOf<'AGENT_BUSY'>;
     /** The projects folder (absolute): one git repository per project. */
     readonly workspaces: string;
     readonly sandbox: ChoiceOf<'AGENT_SANDBOX'>;
@@ -202,6 +208,21 @@ function readApprovers(env: Env, allowedChatIds: readonly number[]): readonly nu
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
 
+/** OpenAI's own server (the default URL's), known to take `prompt_cache_key`. */
+const OPENAI_HOST = new URL(WORKER_SETTINGS.OPENAI_CHAT_COMPLETIONS_URL.default).hostname;
+
+/**
+ * Whether requests carry `prompt_cache_key`: `auto` sends it to OpenAI's own server only, since a
+ * compatible server may refuse a field it does not know.
+ */
+function sendsPromptCacheKey(
+  choice: ChoiceOf<'OPENAI_PROMPT_CACHE_KEY'>,
+  chatCompletionsUrl: string,
+): boolean {
+  if (choice !== 'auto') return choice === 'on';
+  return new URL(chatCompletionsUrl).hostname === OPENAI_HOST;
+}
+
 /** Reads and validates every worker variable; throws `ConfigError` naming the first bad one. */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   const read = settingsReader(env);
@@ -264,6 +285,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       timeoutSeconds: read.number('OPENAI_TIMEOUT_SECONDS'),
       models: [model, ...listed.filter((m) => m !== model)],
       prices: { ...DEFAULT_PRICES, ...prices },
+      promptCacheKey: sendsPromptCacheKey(read.choice('OPENAI_PROMPT_CACHE_KEY'), chatCompletionsUrl),
     },
     worker: {
       systemPrompt: read.string('WORKER_SYSTEM_PROMPT'),
@@ -294,6 +316,8 @@ function readAgent(env: Env, database: string): WorkerConfig['agent'] {
     maxSteps: read.int('AGENT_MAX_STEPS'),
     maxRunSeconds: read.number('AGENT_MAX_RUN_SECONDS'),
     maxRunTokens: read.int('AGENT_MAX_RUN_TOKENS'),
+    contextTokens: read.int('AGENT_CONTEXT_TOKENS'),
+    busy: read.choice('AGENT_BUSY'),
     // a relative folder is taken from the project folder, as TG_DB_PATH is
     workspaces:
       given === ''

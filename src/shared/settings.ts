@@ -165,6 +165,13 @@ export const WORKER_SETTINGS = {
     max: 3600,
     meaning: 'a model call that takes longer is a transient failure',
   },
+  OPENAI_PROMPT_CACHE_KEY: {
+    kind: 'choice',
+    default: 'auto',
+    choices: ['auto', 'on', 'off'],
+    meaning:
+      "send `prompt_cache_key` (chat and project) so the provider caches the session's prefix; `auto`: only to api.openai.com (other servers may refuse unknown fields)",
+  },
   WORKER_SYSTEM_PROMPT: {
     kind: 'string',
     default: 'You are a helpful assistant. Answer concisely.',
@@ -254,10 +261,26 @@ export const WORKER_SETTINGS = {
   },
   AGENT_MAX_RUN_TOKENS: {
     kind: 'int',
-    default: 300_000,
+    default: 2_000_000,
     min: 1,
     max: 10 ** 12,
-    meaning: 'prompt + completion tokens per run',
+    meaning:
+      "a run's cost in tokens: prompt tokens not cached + completion tokens + cached tokens weighed by their price (their share of the input price; 1 for a model without a price)",
+  },
+  AGENT_CONTEXT_TOKENS: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 10 ** 7,
+    documented: "0: the model's window from a table of known models (128,000 for a model not in it)",
+    meaning: "the model's context window in tokens, which sessions compact to stay under",
+  },
+  AGENT_BUSY: {
+    kind: 'choice',
+    default: 'steer',
+    choices: ['steer', 'queue'],
+    meaning:
+      'what happens to a message that arrives while a run works: `steer` gives it to that run at its next step, `queue` keeps it for the next run (the person is told it waits)',
   },
   AGENT_WORKSPACES: {
     kind: 'path',

@@ -24,8 +24,11 @@ export class EdgeError extends Error {
   }
 }
 
-/** The model refused the context as too long: trim harder and try once more. */
+/** The model refused the request as too long: the run compacts its session and asks once more. */
 export class ContextTooLongError extends EdgeError {
+  /** What the agent loop looks for (`isContextTooLong`). */
+  readonly contextTooLong = true;
+
   constructor(message: string) {
     super('permanent', 'openai', 'context_length_exceeded', message);
     this.name = 'ContextTooLongError';

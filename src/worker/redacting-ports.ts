@@ -77,6 +77,11 @@ export function redactingJournal(journal: AgentJournal): AgentJournal {
     park: (runId, now) => journal.park(runId, now),
     suspend: (runId, error, now) => journal.suspend(runId, error === null ? null : redact(error), now),
     finish: (runId, outcome, now) => journal.finish(runId, redactOutcome(outcome), now),
+    recordCompaction: (input, now) =>
+      journal.recordCompaction(
+        { ...input, summary: input.summary === null ? null : redact(input.summary) },
+        now,
+      ),
   };
 }
 

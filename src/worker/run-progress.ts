@@ -38,6 +38,7 @@ export class RunProgress {
         this.step++;
         continue;
       }
+      if (s.kind === 'user') continue;
       const args = parseJsonOr(s.arguments, undefined);
       const description = describeCall(
         tools.find((t) => t.name === s.tool),

@@ -13,6 +13,9 @@ import { createSqliteJournal } from '../queue/agent/sqlite-journal';
 import type { Store } from '../queue/store';
 import type { WorkerConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
+import { priceOf } from '../shared/prices';
+import { KV } from '../queue/kv';
+import { readProjectInstructions } from '../workspace/project-instructions';
 import type { GitOptions } from '../workspace/git-runner';
 import type { SandboxDecision } from '../workspace/sandbox';
 import { createApprovalPort } from './approvals/approval-port';
@@ -24,7 +27,7 @@ import { checkpointRun, commitRunNote } from './approvals/run-commit';
 import type { AnswerDeps } from './answer-deps';
 import { chatModel } from './chat-model';
 import { DraftSupport } from './draft-stream';
-import { AgentRunHandler, type AgentRunDeps } from './handlers/agent-run';
+import { AgentRunHandler, type AgentRunDeps, type SessionDeps } from './handlers/agent-run';
 import { CommandHandler } from './handlers/command';
 import type { Handler } from './handlers/handler';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
@@ -189,6 +192,7 @@ function chatHandler(
       maxSteps: config.agent.maxSteps,
       maxRunSeconds: config.agent.maxRunSeconds,
       maxRunTokens: config.agent.maxRunTokens,
+      cachedWeight: 1,
     },
     approval: {
       mode: config.agent.approval,
@@ -196,5 +200,28 @@ function chatHandler(
       timeoutSeconds: config.agent.approvalTimeoutSeconds,
     },
     statusPace: new StatusPace(),
+    sessions: sessionDeps(ports),
   });
+}
+
+/** Sessions over the store: a session per chat and project from its `/new` on, steering, AGENTS.md. */
+function sessionDeps(ports: WorkPorts): SessionDeps {
+  const { config, store, now } = ports;
+  return {
+    sessionFor: (item, project) => {
+      const chatId = item.chatId!;
+      const start = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
+      // a message sent before the chat's /new still belongs to the conversation it was part of
+      return store.sessionFor(chatId, project, item.id > start ? start : 0, now());
+    },
+    contextTokens: config.agent.contextTokens,
+    promptCacheKey: config.openai.promptCacheKey,
+    ...(config.agent.busy === 'steer' ? { steer: (runId: number) => store.steerMessages(runId, now()) } : {}),
+    answerSteered: (runId, reply) => store.answerSteered(runId, reply),
+    cachedWeight: (model) => {
+      const price = priceOf(config.openai.prices, model);
+      return price === undefined || price.input <= 0 ? 1 : price.cached / price.input;
+    },
+    instructions: (root) => readProjectInstructions(root),
+  };
 }

@@ -268,10 +268,9 @@ export function testClock(start = 1_800_000_000_000): TestClock {
 /** The input of a run of inbox item `inboxId`, with the defaults and `never` approvals. */
 export function runInput(inboxId: number, overrides: Partial<AgentInput> = {}): AgentInput {
   return {
-    run: { inboxId, chatId: 42, project: 'default' },
+    run: { inboxId, chatId: 42, project: 'default', message: 'do the thing' },
     systemPrompt: 'You are a test.',
-    history: [],
-    userMessage: 'do the thing',
+    contextWindow: 128_000,
     limits: DEFAULT_LIMITS,
     approval: { mode: 'never', sandboxed: true, timeoutSeconds: 1800 },
     ...overrides,

@@ -2,13 +2,15 @@
  * An OpenAI chat-completions server on 127.0.0.1 for tests: `POST /v1/chat/completions` with the
  * real response and error shapes (plain and streamed as server-sent events, usage included),
  * scripted tool calls streamed as the API streams them, the API's checks of tool messages,
- * API-key checking and fault injection (also in the middle of a stream). The product's real client
- * talks to it through `OPENAI_CHAT_COMPLETIONS_URL`.
+ * API-key checking and fault injection (also in the middle of a stream), and optionally OpenAI's
+ * prompt caching in the usage it reports. The product's real client talks to it through
+ * `OPENAI_CHAT_COMPLETIONS_URL`.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text as readText } from 'node:stream/consumers';
+import { createPromptCache } from './prompt-cache';
 import { trackedSleep, waitUntil } from './wait-until';
 
 /** One chat message as sent by the client; `content` may be a string or a list of parts. */
@@ -165,6 +167,11 @@ export const openAIErrors = {
       code: 'context_length_exceeded',
     },
   }),
+  /** A request the API refuses as malformed (a permanent failure that is not about its length). */
+  invalidRequest: (message = "Invalid value for 'messages'."): OpenAIFailure => ({
+    status: 400,
+    error: { message, type: 'invalid_request_error', param: 'messages', code: null },
+  }),
 };
 
 /** A running fake; see `startFakeOpenAI`. */
@@ -204,6 +211,13 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   reply?: ReplyFn;
   stream?: StreamOptions;
+  /**
+   * When on, usage counts a request's tokens as `prompt-cache.ts` tokenizes it (tools, then
+   * messages) and reports as cached the prefix it shares with an earlier answered request of the
+   * same `prompt_cache_key`, by OpenAI's rule (from 1,024 tokens, in 128-token steps). Off: cached
+   * is 0 and prompt tokens a per-message estimate. A scripted reply's usage wins either way.
+   */
+  promptCache?: boolean;
 }
 
 type StreamFailure =
@@ -238,6 +252,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let streaming: StreamOptions = opts.stream ?? {};
   let ignoreStream = false;
   let closed = false;
+  const cache = opts.promptCache === true ? createPromptCache() : undefined;
 
   const sleep = (ms: number): Promise<void> => trackedSleep(timers, ms);
 
@@ -296,8 +311,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       content = content.slice(0, Math.max(0, maxTokens) * 4);
       finishReason = 'length';
     }
+    // counted once the answer is decided: a request that fails before is not cached, as at OpenAI
+    const counted = cache?.count(body);
     const promptTokens =
       scripted.usage?.promptTokens ??
+      counted?.promptTokens ??
       body.messages.reduce(
         (sum, m) => sum + 4 + estimateTokens(contentText(m.content) + JSON.stringify(m.tool_calls ?? '')),
         3 + (Array.isArray(body.tools) ? estimateTokens(JSON.stringify(body.tools)) : 0),
@@ -305,7 +323,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const completionTokens =
       scripted.usage?.completionTokens ??
       estimateTokens((content ?? '') + toolCalls.map((c) => c.name + c.arguments).join(''));
-    const cachedTokens = scripted.usage?.cachedTokens ?? 0;
+    const cachedTokens = scripted.usage?.cachedTokens ?? counted?.cachedTokens ?? 0;
     const usage = {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,

@@ -22,6 +22,7 @@ interface MemoryRun {
   progressMark: number;
   answer: string | null;
   error: string | null;
+  message: string;
   steps: JournalStep[];
 }
 
@@ -71,6 +72,7 @@ export function memoryJournal(): MemoryJournal {
           progressMark: 0,
           answer: null,
           error: null,
+          message: request.message,
           steps: [],
         };
         runs.push(run);
@@ -85,7 +87,8 @@ export function memoryJournal(): MemoryJournal {
         opening = 'continued';
       } else {
         const settled = run.steps.filter(
-          (s) => s.kind === 'model' || (s.status !== 'pending' && s.status !== 'running'),
+          (s) =>
+            s.kind === 'model' || (s.kind === 'tool' && s.status !== 'pending' && s.status !== 'running'),
         ).length;
         const running = run.steps.some((s) => s.kind === 'tool' && s.status === 'running');
         // as the SQLite journal: only a kill while a tool ran counts toward a stall
@@ -95,7 +98,14 @@ export function memoryJournal(): MemoryJournal {
         run.resumes++;
         opening = 'resumed';
       }
-      return { ...run, opening, steps: [...run.steps] };
+      // no sessions here: a run sees only itself (test/integration covers sessions over SQLite)
+      return {
+        ...run,
+        opening,
+        steps: [...run.steps],
+        compactionUsage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
+        session: null,
+      };
     },
     recordModel(runId, response, now) {
       void now;
@@ -159,6 +169,9 @@ export function memoryJournal(): MemoryJournal {
       const run = runOf(runId);
       run.suspended = true;
       run.error = error;
+    },
+    recordCompaction() {
+      throw new Error('the memory journal keeps no sessions, so nothing is compacted');
     },
     finish(runId, outcome: RunOutcome) {
       const run = runOf(runId);

@@ -42,7 +42,7 @@ const bashCall = { id: 'call_1', name: 'bash', arguments: '{"command":"npm test"
 describe('agent journal in SQLite', () => {
   it('creates one run per inbox item and reopens it with its steps', () => {
     const inboxId = inboxItem(1);
-    const run = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default' }, T);
+    const run = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default', message: 'do it' }, T);
     expect(run).toMatchObject({ opening: 'new', status: 'running', resumes: 0, steps: [] });
     const { model, tools } = recordModelStep(
       db.sqlite,
@@ -51,7 +51,7 @@ describe('agent journal in SQLite', () => {
       T + 1,
     );
     expect(tools).toHaveLength(1);
-    const again = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default' }, T + 2);
+    const again = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default', message: 'do it' }, T + 2);
     expect(again.id).toBe(run.id);
     expect(again.opening).toBe('resumed');
     expect(again.steps).toEqual([model, ...tools]);
@@ -59,7 +59,7 @@ describe('agent journal in SQLite', () => {
 
   it('counts resumes after a kill, stalled ones only while a tool ran and no step settled since the last', () => {
     const inboxId = inboxItem(1);
-    const req = { inboxId, chatId: 42, project: 'default' };
+    const req = { inboxId, chatId: 42, project: 'default', message: 'do it' };
     const { id } = beginRun(db.sqlite, req, T);
     // killed during the model call: the message's attempts bound that, not the stall rule
     expect(beginRun(db.sqlite, req, T)).toMatchObject({ resumes: 1, stalledResumes: 0 });
@@ -81,7 +81,7 @@ describe('agent journal in SQLite', () => {
 
   it('continues a parked or suspended run without counting a resume, adding the time parked', () => {
     const inboxId = inboxItem(1);
-    const req = { inboxId, chatId: 42, project: 'default' };
+    const req = { inboxId, chatId: 42, project: 'default', message: 'do it' };
     const { id } = beginRun(db.sqlite, req, T);
     parkRun(db.sqlite, id, T + 1000);
     expect(beginRun(db.sqlite, req, T + 61_000)).toMatchObject({
@@ -100,7 +100,7 @@ describe('agent journal in SQLite', () => {
 
   it('keeps the outcome of a finished run, which a second finish does not change', () => {
     const inboxId = inboxItem(1);
-    const req = { inboxId, chatId: 42, project: 'default' };
+    const req = { inboxId, chatId: 42, project: 'default', message: 'do it' };
     const { id } = beginRun(db.sqlite, req, T);
     expect(finishRun(db.sqlite, id, { status: 'done', answer: 'the answer' }, T + 5)).toBe(true);
     expect(finishRun(db.sqlite, id, { status: 'failed', error: 'late' }, T + 6)).toBe(false);
@@ -120,7 +120,7 @@ describe('agent journal in SQLite', () => {
 
   it('keeps the run when its inbox item is purged', () => {
     const inboxId = inboxItem(1);
-    const { id } = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default' }, T);
+    const { id } = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default', message: 'do it' }, T);
     db.sqlite.prepare('DELETE FROM inbox WHERE id = ?').run(inboxId);
     expect(showRun(db.sqlite, id)?.run).toMatchObject({ inboxId: null, request: null });
   });
@@ -128,7 +128,7 @@ describe('agent journal in SQLite', () => {
   describe('approvals', () => {
     function pending(expiresAt = T + 60_000) {
       const inboxId = inboxItem(1);
-      const run = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default' }, T);
+      const run = beginRun(db.sqlite, { inboxId, chatId: 42, project: 'default', message: 'do it' }, T);
       const { tools } = recordModelStep(
         db.sqlite,
         run.id,
@@ -204,8 +204,16 @@ describe('agent journal in SQLite', () => {
   });
 
   it('lists runs newest first by chat and status, and shows one with its steps and approvals', () => {
-    const a = beginRun(db.sqlite, { inboxId: inboxItem(1, 42, 'first'), chatId: 42, project: 'default' }, T);
-    const b = beginRun(db.sqlite, { inboxId: inboxItem(2, 43, 'second'), chatId: 43, project: 'p' }, T + 1);
+    const a = beginRun(
+      db.sqlite,
+      { inboxId: inboxItem(1, 42, 'first'), chatId: 42, project: 'default', message: 'do it' },
+      T,
+    );
+    const b = beginRun(
+      db.sqlite,
+      { inboxId: inboxItem(2, 43, 'second'), chatId: 43, project: 'p', message: 'do it' },
+      T + 1,
+    );
     const { tools } = recordModelStep(
       db.sqlite,
       a.id,

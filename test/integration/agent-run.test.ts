@@ -313,9 +313,9 @@ describe('agent runs', () => {
   });
 
   it('a message that dies ends its run failed, not running', async () => {
-    h.openai.failWhen(() => true, openAIErrors.contextLengthExceeded());
+    h.openai.failWhen(() => true, openAIErrors.invalidRequest());
     await h.start(AGENT);
-    h.telegram.pushMessage(101, 'too long for the model');
+    h.telegram.pushMessage(101, 'refused by the model');
     await waitUntil(
       () => h.rows(`SELECT 1 FROM inbox WHERE status = 'dead'`).length === 1,
       15_000,
@@ -327,7 +327,7 @@ describe('agent runs', () => {
   });
 
   it('a dead message retried (`queue retry`) goes on with its run and is answered', async () => {
-    const off = h.openai.failWhen(() => true, openAIErrors.contextLengthExceeded());
+    const off = h.openai.failWhen(() => true, openAIErrors.invalidRequest());
     await h.start(AGENT);
     h.telegram.pushMessage(101, 'retry me');
     await waitUntil(

@@ -53,7 +53,7 @@ async function seedPendingApproval(
       )
       .get(-++updateSeq, chatId, chatId, PARKED_FOREVER, now) as { id: number };
     const journal = createSqliteJournal(sqlite);
-    const run = journal.begin({ inboxId, chatId, project: 'default' }, now);
+    const run = journal.begin({ inboxId, chatId, project: 'default', message: 'do it' }, now);
     const toolCall = { id: 'call_1', name: tool, arguments: JSON.stringify(args) };
     const { tools } = journal.recordModel(
       run.id,
@@ -361,7 +361,10 @@ describe('/diff and /undo', () => {
            VALUES (999, 999999, 101, 'text', 'make it two', 'done', 0, 0)`,
         )
         .run();
-      const run = createSqliteJournal(db.sqlite).begin({ inboxId: 999, chatId: 101, project: 'default' }, 0);
+      const run = createSqliteJournal(db.sqlite).begin(
+        { inboxId: 999, chatId: 101, project: 'default', message: 'do it' },
+        0,
+      );
       const cp = await checkpointRun(db.sqlite, 999, root, {});
       expect(await checkpointRun(db.sqlite, 999, root, {})).toEqual(cp); // reused
       expect(db.sqlite.prepare('SELECT checkpoint FROM agent_runs WHERE id = ?').get(run.id)).toEqual({

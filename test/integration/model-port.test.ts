@@ -4,6 +4,7 @@
  * before and during a stream.
  */
 import type { AgentMessage, ModelPort, ToolSpec } from '../../src/agent/ports';
+import { promptCacheKey } from '../../src/worker/openai/cache-key';
 import { createModelPort } from '../../src/worker/openai/chat';
 import { openAIErrors, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { edgeError } from '../helpers/edge-error';
@@ -103,6 +104,32 @@ describe('model port', () => {
     const unanswered = await edgeError(model(history.slice(0, 2), [readTool]));
     expect(unanswered).toMatchObject({ errorClass: 'permanent', service: 'openai' });
     expect(unanswered.message).toContain('call_1');
+  });
+
+  it('sends prompt_cache_key and tool_choice none when asked, and neither otherwise', async () => {
+    const cacheKey = promptCacheKey(101, 'app');
+    await model([user('summarise')], [readTool], { cacheKey, toolChoice: 'none' });
+    expect(ai.requests[0]?.body).toMatchObject({ prompt_cache_key: cacheKey, tool_choice: 'none' });
+    expect(ai.requests[0]?.body.tools).toEqual([{ type: 'function', function: readTool }]);
+
+    await model([user('hi')], [readTool]);
+    expect(ai.requests[1]?.body).not.toHaveProperty('prompt_cache_key');
+    expect(ai.requests[1]?.body).not.toHaveProperty('tool_choice');
+
+    // a choice among no tools is refused by the API: it is not sent
+    await model([user('hi')], [], { cacheKey, toolChoice: 'none' });
+    expect(ai.requests[2]?.body).toMatchObject({ prompt_cache_key: cacheKey });
+    expect(ai.requests[2]?.body).not.toHaveProperty('tool_choice');
+  });
+
+  it('keys a session by a digest of its chat and project, never the chat id in the clear', () => {
+    const key = promptCacheKey(123456789, 'app');
+    expect(key).toMatch(/^autonous-[0-9a-f]{32}$/);
+    expect(key).not.toContain('123456789');
+    expect(promptCacheKey(123456789, 'app')).toBe(key);
+    expect(promptCacheKey(123456789, 'web')).not.toBe(key);
+    // the chat and the project are kept apart, so no other pair writes the same text
+    expect(promptCacheKey(12345, '6789app')).not.toBe(promptCacheKey(123456789, 'app'));
   });
 
   it('works with a server that ignores stream and answers plain JSON, and without streaming', async () => {

@@ -77,7 +77,8 @@ describe('streamed answers', () => {
 });
 
 describe('usage', () => {
-  it('records the tokens the model reported, and /usage shows them', async () => {
+  it('records the tokens the model reported, and /usage shows them with the cached share', async () => {
+    h.openai.setReply(() => ({ content: 'counted', usage: { promptTokens: 1000, cachedTokens: 870 } }));
     await h.start();
     h.telegram.pushMessage(101, 'count this');
     await h.telegram.waitForSent(1);
@@ -94,11 +95,16 @@ describe('usage', () => {
     h.telegram.pushMessage(101, '/usage');
     await h.telegram.waitForSent(2);
     const total = reported.promptTokens + reported.completionTokens;
-    expect(h.telegram.sentTo(101)[1]!.text).toContain(`Today: ${total} tokens`);
+    expect(h.telegram.sentTo(101)[1]!.text).toContain(
+      `Today: ${total} tokens (1000 in, ${reported.completionTokens} out), cached 87%`,
+    );
   });
 
   it('autonous usage --json matches the tokens the fake model reported, per chat and model', async () => {
-    h.openai.setReply(() => ({ content: 'priced', usage: { promptTokens: 1000, completionTokens: 500 } }));
+    h.openai.setReply(() => ({
+      content: 'priced',
+      usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 250 },
+    }));
     await h.start({ OPENAI_PRICES: 'gpt-4o-mini=0.15/0.60' });
     h.telegram.pushMessage(101, 'a');
     h.telegram.pushMessage(101, 'b');
@@ -118,7 +124,8 @@ describe('usage', () => {
         answers: 2,
         promptTokens: 2000,
         completionTokens: 1000,
-        cachedTokens: 0,
+        cachedTokens: 500,
+        cachedShare: 0.25,
         costUsd: expect.closeTo(0.0009, 9),
       },
       {
@@ -127,7 +134,8 @@ describe('usage', () => {
         answers: 1,
         promptTokens: 1000,
         completionTokens: 500,
-        cachedTokens: 0,
+        cachedTokens: 250,
+        cachedShare: 0.25,
         costUsd: expect.closeTo(0.00045, 9),
       },
     ]);
@@ -135,7 +143,8 @@ describe('usage', () => {
       AUTONOUS_ENV_FILE: '/dev/null',
     });
     expect(one.stdout).toMatch(/CHAT\s+MODEL\s+ANSWERS/);
-    expect(one.stdout).toMatch(/102\s+\S+\s+1\s+1000\s+500/);
+    expect(one.stdout).toMatch(/CACHED\s+CACHED %\s+COST USD/);
+    expect(one.stdout).toMatch(/102\s+\S+\s+1\s+1000\s+500\s+250\s+25%/);
   });
 
   it('a chat over WORKER_DAILY_TOKENS_PER_CHAT gets a notice instead of a model call', async () => {

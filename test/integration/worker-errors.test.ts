@@ -137,13 +137,33 @@ describe('worker under errors', () => {
     expect(item('key?')).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
-  it('trims the context and retries once when the model says it is too long', async () => {
+  it('compacts the session and asks once more when the model says the request is too long', async () => {
+    await h.start();
+    h.telegram.pushMessage(101, 'first');
+    await h.telegram.waitForSent(1);
+    h.openai.failNext(openAIErrors.contextLengthExceeded());
+    h.telegram.pushMessage(101, 'second');
+    await h.telegram.waitForSent(2);
+    expect(h.telegram.sent[1]!.text).toBe('echo: second');
+    await h.settled();
+    // the first answer, the refused request, the summary's request, the retry: nothing more
+    expect(h.openai.requests).toHaveLength(4);
+    expect(lastUserText(h.openai.requests[2]!.body)).toMatch(/^Summarize the conversation so far/);
+    expect(h.openai.requests[3]!.body.messages.map((m) => m.role)).toEqual(['system', 'user', 'user']);
+    expect(h.rows('SELECT kind FROM compactions')).toEqual([{ kind: 'summary' }]);
+    expect(item('second')).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
+  it('answers clearly when the model refuses a request that holds nothing to compact', async () => {
     h.openai.failNext(openAIErrors.contextLengthExceeded());
     await h.start();
     h.telegram.pushMessage(101, 'long');
     await h.telegram.waitForSent(1);
-    expect(h.telegram.sent[0]!.text).toBe('echo: long');
+    expect(h.telegram.sent[0]!.text).toMatch(
+      /^I stopped: the model refused the request as longer than its context window/,
+    );
     await h.settled();
+    expect(h.openai.requests).toHaveLength(1);
     expect(item('long')).toMatchObject({ status: 'done', attempts: 1 });
   });
 

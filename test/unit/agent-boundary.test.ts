@@ -11,7 +11,9 @@ import ts from 'typescript';
 const AGENT = path.resolve(__dirname, '..', '..', 'src', 'agent');
 const FORBIDDEN_PACKAGES = /^(better-sqlite3|drizzle-orm|openai|node-telegram-bot-api)(\/|$)/;
 // Leaf helpers shared with the worker and the CLI: pure, and they import nothing themselves
-const SHARED_LEAVES = ['cut', 'parse-json'].map((name) => path.resolve(AGENT, '..', 'shared', name));
+const SHARED_LEAVES = ['cut', 'parse-json', 'tokens'].map((name) =>
+  path.resolve(AGENT, '..', 'shared', name),
+);
 
 const files = fs
   .readdirSync(AGENT, { encoding: 'utf8' })

@@ -68,24 +68,21 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
   beforeEach(() => (tj = testJournal(kind)));
   afterEach(() => tj.close());
 
-  it('answers at once when the model calls no tool, offering the tools and the conversation', async () => {
+  it('answers at once when the model calls no tool, offering the tools and the message', async () => {
     const w = world();
     const model = scriptedModel([answer('hello there')]);
     const clock = testClock();
     const input = runInput(tj.newInboxId(), {
-      history: [
-        { role: 'user', content: 'earlier question' },
-        { role: 'assistant', content: 'earlier answer' },
-      ],
-      userMessage: 'hi',
+      run: { inboxId: 0, chatId: 42, project: 'default', message: 'hi' },
     });
-    const result = await runAgent(input, runPorts(model, w.tools, tj.journal, clock));
+    const result = await runAgent(
+      { ...input, run: { ...input.run, inboxId: tj.newInboxId() } },
+      runPorts(model, w.tools, tj.journal, clock),
+    );
     expect(result).toMatchObject({ status: 'done', answer: 'hello there', steps: 1 });
     expect(result.usage).toEqual({ promptTokens: 100, completionTokens: 10, cachedTokens: 0 });
     expect(model.calls[0]!.messages).toEqual([
       { role: 'system', content: 'You are a test.' },
-      { role: 'user', content: 'earlier question' },
-      { role: 'assistant', content: 'earlier answer' },
       { role: 'user', content: 'hi' },
     ]);
     expect(model.calls[0]!.tools.map((t) => t.name)).toEqual(['write', 'bash', 'read']);
@@ -196,7 +193,7 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       callTools(['bash', { command: 'step 3' }]),
     ]);
     const input = runInput(tj.newInboxId(), {
-      limits: { maxSteps: 3, maxRunSeconds: 1800, maxRunTokens: 300_000 },
+      limits: { maxSteps: 3, maxRunSeconds: 1800, maxRunTokens: 300_000, cachedWeight: 1 },
     });
     const result = await runAgent(input, runPorts(model, w.tools, tj.journal, testClock()));
     expect(result.status).toBe('limit');
@@ -214,7 +211,9 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       callTools(['bash', { command: 'b' }]),
     ]);
     const byTokens = await runAgent(
-      runInput(tj.newInboxId(), { limits: { maxSteps: 30, maxRunSeconds: 1800, maxRunTokens: 220 } }),
+      runInput(tj.newInboxId(), {
+        limits: { maxSteps: 30, maxRunSeconds: 1800, maxRunTokens: 220, cachedWeight: 1 },
+      }),
       runPorts(tokens, w.tools, tj.journal, testClock()),
     );
     expect(byTokens.status).toBe('limit');
@@ -231,7 +230,9 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
     });
     const time = scriptedModel([callTools(['bash', { command: 'sleep 61' }])]);
     const byTime = await runAgent(
-      runInput(tj.newInboxId(), { limits: { maxSteps: 30, maxRunSeconds: 60, maxRunTokens: 300_000 } }),
+      runInput(tj.newInboxId(), {
+        limits: { maxSteps: 30, maxRunSeconds: 60, maxRunTokens: 300_000, cachedWeight: 1 },
+      }),
       runPorts(time, [slowBash], tj.journal, clock),
     );
     expect(byTime.status).toBe('limit');
@@ -744,7 +745,7 @@ describe.each(['memory', 'sqlite'] as const)('agent loop on the %s journal', (ki
       const clock = testClock();
       const input = runInput(tj.newInboxId(), {
         approval: ON_RISK,
-        limits: { maxSteps: 30, maxRunSeconds: 600, maxRunTokens: 300_000 },
+        limits: { maxSteps: 30, maxRunSeconds: 600, maxRunTokens: 300_000, cachedWeight: 1 },
       });
       const model = scriptedModel([callTools(['bash', { command: 'make' }]), answer('built')]);
       const ports = runPorts(model, w.tools, tj.journal, clock, { askApproval: w.askApproval });

@@ -88,7 +88,7 @@ function answer(content: string): ModelResponse {
 function handler(
   telegram: RunTelegram,
   model: ModelPort,
-  contextMaxTokens = 12000,
+  contextTokens = 0,
   drafts: { support: DraftSupport; intervalMs: number } | null = null,
 ): AgentRunHandler {
   return new AgentRunHandler({
@@ -99,7 +99,7 @@ function handler(
     drafts,
     log: captureLog(),
     systemPrompt: 'be brief',
-    contextMaxTokens,
+    contextMaxTokens: 12000,
     dailyTokensPerChat: 0,
     now: Date.now,
     tools: [],
@@ -109,14 +109,23 @@ function handler(
     limits: DEFAULT_LIMITS,
     approval: { mode: 'on-risk', sandboxed: false, timeoutSeconds: 60 },
     statusPace: new StatusPace(),
+    sessions: {
+      sessionFor: (item, project) => store.sessionFor(item.chatId!, project, 0, Date.now()),
+      contextTokens,
+      promptCacheKey: false,
+      answerSteered: (runId, reply) => store.answerSteered(runId, reply),
+      cachedWeight: () => 1,
+      instructions: async () => null,
+    },
   });
 }
 
 const signal = new AbortController().signal;
 
 describe('a plain answer: AgentRunHandler with no tools', () => {
-  it('asks the model once with the chat history, stores the answer before sending it, and replies to the message', async () => {
+  it('asks the model once with the session so far, stores the answer before sending it, and replies to the message', async () => {
     const first = claimed('what is 2+2?');
+    await handler(recordingTelegram(), async () => answer('4')).handle(first, signal);
     store.complete(first, '4', Date.now());
     const item = claimed('and times 3?');
     const asked: AgentMessage[][] = [];
@@ -164,18 +173,31 @@ describe('a plain answer: AgentRunHandler with no tools', () => {
     expect(db.sqlite.prepare('SELECT reply_parts_sent FROM inbox WHERE id = ?').pluck().get(item.id)).toBe(3);
   });
 
-  it('trims the context to a quarter and asks once more when the model finds it too long', async () => {
-    const old = claimed('x'.repeat(4000));
-    store.complete(old, 'y'.repeat(4000), Date.now());
+  it('compacts the session and asks once more when the model finds the request too long', async () => {
+    const old = claimed(`first ${'x'.repeat(4000)}`);
+    await handler(recordingTelegram(), async () => answer(`second ${'y'.repeat(4000)}`)).handle(old, signal);
+    store.complete(old, 'y', Date.now());
     const item = claimed('short');
-    const sizes: number[] = [];
+    const asked: AgentMessage[][] = [];
     const model: ModelPort = async (messages) => {
-      sizes.push(messages.length);
-      if (sizes.length === 1) throw new ContextTooLongError('too long');
+      asked.push([...messages]);
+      if (asked.length === 1) throw new ContextTooLongError('too long');
+      if (asked.length === 2) return answer('## Goal\nthe person sent x and got y');
       return answer('ok');
     };
-    await handler(recordingTelegram(), model, 3000).handle(item, signal);
-    expect(sizes).toEqual([4, 2]);
+    const outcome = await handler(recordingTelegram(), model).handle(item, signal);
+    expect(outcome).toEqual({ kind: 'done', reply: 'ok' });
+    expect(asked).toHaveLength(3);
+    // the refused request held the whole session; the summary's request, the part before the cut
+    expect(asked[0]!.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(asked[1]!.at(-1)!.content).toMatch(/^Summarize the conversation so far/);
+    // the retry: the summary in place of the earlier run, then the new message
+    expect(asked[2]).toEqual([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: expect.stringContaining('the person sent x and got y') },
+      { role: 'user', content: 'short' },
+    ]);
+    expect(db.sqlite.prepare('SELECT kind FROM compactions').pluck().all()).toEqual(['summary']);
   });
 
   it('shows typing only while a slow model thinks', async () => {

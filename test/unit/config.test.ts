@@ -67,6 +67,25 @@ describe('worker configuration', () => {
     expect(crashAttemptLimit(loadWorkerConfig({ ...BASE, SUPERVISOR_CRASH_LOOP_RESTARTS: '1' }))).toBe(1);
   });
 
+  it.each([
+    ['auto', 'https://api.openai.com/v1/chat/completions', true],
+    ['auto', 'http://127.0.0.1:9/v1/chat/completions', false],
+    ['auto', 'https://api.openai.com.example/v1/chat/completions', false],
+    ['on', 'http://127.0.0.1:9/v1/chat/completions', true],
+    ['off', 'https://api.openai.com/v1/chat/completions', false],
+  ])('OPENAI_PROMPT_CACHE_KEY=%s sends prompt_cache_key to %s: %s', (choice, url, sends) => {
+    const config = loadWorkerConfig({
+      ...BASE,
+      OPENAI_PROMPT_CACHE_KEY: choice,
+      OPENAI_CHAT_COMPLETIONS_URL: url,
+    });
+    expect(config.openai.promptCacheKey).toBe(sends);
+  });
+
+  it('sends prompt_cache_key by default to the default server (OpenAI)', () => {
+    expect(loadWorkerConfig(BASE).openai.promptCacheKey).toBe(true);
+  });
+
   it('takes the SDK base URL from the full chat-completions URL', () => {
     const config = loadWorkerConfig({
       ...BASE,
@@ -109,13 +128,15 @@ describe('env file', () => {
 });
 
 describe('agent configuration', () => {
-  it('defaults: runs on, 30 steps, 1800 s, 300000 tokens, workspaces beside the database, auto sandbox, on-risk', () => {
+  it('defaults: runs on, 30 steps, 1800 s, 2000000 tokens, the window from the table, steering, workspaces beside the database, auto sandbox, on-risk', () => {
     const config = loadWorkerConfig({ ...BASE, TG_DB_PATH: '/var/lib/autonous/agent.db' });
     expect(config.agent).toMatchObject({
       tools: true,
       maxSteps: 30,
       maxRunSeconds: 1800,
-      maxRunTokens: 300_000,
+      maxRunTokens: 2_000_000,
+      contextTokens: 0,
+      busy: 'steer',
       workspaces: '/var/lib/autonous/workspaces',
       sandbox: 'auto',
       approval: 'on-risk',
@@ -135,6 +156,9 @@ describe('agent configuration', () => {
     ['AGENT_APPROVAL', 'sometimes'],
     ['AGENT_MAX_STEPS', '0'],
     ['AGENT_MAX_RUN_TOKENS', 'many'],
+    ['AGENT_CONTEXT_TOKENS', '-1'],
+    ['AGENT_BUSY', 'wait'],
+    ['OPENAI_PROMPT_CACHE_KEY', 'yes'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     expect(configError({ ...BASE, [name]: value }).variable).toBe(name);
   });

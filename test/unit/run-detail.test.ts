@@ -17,6 +17,7 @@ const BLANK: StepRow = {
   seq: 1,
   kind: 'model',
   parentId: null,
+  inboxId: null,
   content: null,
   toolCalls: null,
   model: null,

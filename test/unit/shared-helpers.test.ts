@@ -1,3 +1,4 @@
+import { cachedShare, shareText } from '../../src/shared/cached-share';
 import { cut } from '../../src/shared/cut';
 import { parseJsonOr } from '../../src/shared/parse-json';
 import { seconds } from '../../src/shared/seconds';
@@ -30,5 +31,13 @@ describe('shared helpers', () => {
     expect(seconds(125_000)).toBe('2 min 5 s');
     expect(seconds(300_000)).toBe('5 min');
     expect(seconds(-5)).toBe('0 s');
+  });
+
+  it('gives the cached share of prompt tokens as a percentage, and a dash when there were none', () => {
+    expect(cachedShare({ promptTokens: 1000, cachedTokens: 870 })).toBe(0.87);
+    expect(shareText(cachedShare({ promptTokens: 1000, cachedTokens: 870 }))).toBe('87%');
+    expect(shareText(cachedShare({ promptTokens: 3, cachedTokens: 0 }))).toBe('0%');
+    expect(cachedShare({ promptTokens: 0, cachedTokens: 0 })).toBeNull();
+    expect(shareText(null)).toBe('—');
   });
 });

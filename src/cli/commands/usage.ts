@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cachedShare, shareText } from '../../shared/cached-share';
 import { loadEnvironment } from '../../shared/env';
 import { costUsd, DEFAULT_PRICES, parsePrices, priceOf, type Price } from '../../shared/prices';
 import { usageSince } from '../../queue/usage';
@@ -24,6 +25,8 @@ export interface UsageRowJson {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly cachedTokens: number;
+  /** cachedTokens ÷ promptTokens, 0 to 1; null when there were no prompt tokens. */
+  readonly cachedShare: number | null;
   /** USD at the price table (OPENAI_PRICES over the defaults); null for a model with no price. */
   readonly costUsd: number | null;
 }
@@ -58,13 +61,14 @@ export function register(program: Command, ctx: CliContext): void {
         promptTokens: t.promptTokens,
         completionTokens: t.completionTokens,
         cachedTokens: t.cachedTokens,
+        cachedShare: cachedShare(t),
         costUsd: costUsd(priceOf(table, t.model), t),
       }));
       if (g.json) return ctx.out.json(rows);
       if (rows.length === 0) return ctx.out.print(`No answers in the last ${opts.since.text}.`);
       ctx.out.print(
         renderTable(
-          ['CHAT', 'MODEL', 'ANSWERS', 'PROMPT', 'COMPLETION', 'CACHED', 'COST USD'],
+          ['CHAT', 'MODEL', 'ANSWERS', 'PROMPT', 'COMPLETION', 'CACHED', 'CACHED %', 'COST USD'],
           rows.map((r) => [
             r.chatId,
             r.model,
@@ -72,6 +76,7 @@ export function register(program: Command, ctx: CliContext): void {
             r.promptTokens,
             r.completionTokens,
             r.cachedTokens,
+            shareText(r.cachedShare),
             r.costUsd === null ? null : r.costUsd.toFixed(4),
           ]),
           paint(ctx.out.colour),

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { JournalRun, RunOpening, RunRequest } from '../../agent/journal';
+import type { Usage } from '../../agent/ports';
 import { RUN_COLUMNS, toJournalStep, type RunRow } from './rows';
 import { runSteps } from './run-steps';
+import { loadSession } from './session';
 import { prepared } from '../statements';
 
 const FINISHED: readonly string[] = ['done', 'cancelled', 'failed', 'limit'];
@@ -24,9 +26,17 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
       if (found === undefined) {
         run = prepared(
           sqlite,
-          `INSERT INTO agent_runs (chat_id, inbox_id, project, status, started_at) VALUES (?, ?, ?, 'running', ?)
+          `INSERT INTO agent_runs (chat_id, inbox_id, project, session_id, message, status, started_at)
+           VALUES (?, ?, ?, ?, ?, 'running', ?)
            RETURNING ${RUN_COLUMNS}`,
-        ).get(request.chatId, request.inboxId, request.project, now) as RunRow;
+        ).get(
+          request.chatId,
+          request.inboxId,
+          request.project,
+          request.sessionId ?? null,
+          request.message,
+          now,
+        ) as RunRow;
         opening = 'new';
       } else if (FINISHED.includes(found.status)) {
         run = found;
@@ -68,8 +78,21 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
         resumes: run.resumes,
         stalledResumes: run.stalledResumes,
         answer: run.answer,
+        // a run from before sessions kept no message: the one it is given stands in
+        message: run.message ?? request.message,
         steps: runSteps(sqlite, run.id).map(toJournalStep),
+        compactionUsage: compactionUsage(sqlite, run.id),
+        session: run.sessionId === null ? null : loadSession(sqlite, run.sessionId, run.id),
       };
     })
     .immediate();
+}
+
+/** What the run's compactions cost so far (their calls count in the run's budget). */
+function compactionUsage(sqlite: Database.Database, runId: number): Usage {
+  return prepared(
+    sqlite,
+    `SELECT coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
+       coalesce(sum(cached_tokens), 0) AS cachedTokens FROM compactions WHERE run_id = ?`,
+  ).get(runId) as Usage;
 }

@@ -4,7 +4,8 @@ import type { ToolCall } from '../../agent/ports';
 // The agent tables' columns under their schema names, and their rows as the journal's types.
 
 /** `agent_runs` columns. */
-export const RUN_COLUMNS = `id, chat_id AS chatId, inbox_id AS inboxId, project, status, steps,
+export const RUN_COLUMNS = `id, chat_id AS chatId, inbox_id AS inboxId, project, session_id AS sessionId,
+  message, status, steps,
   prompt_tokens AS promptTokens, completion_tokens AS completionTokens, cached_tokens AS cachedTokens,
   resumes, stalled_resumes AS stalledResumes, progress_mark AS progressMark, suspended_at AS suspendedAt,
   parked_at AS parkedAt, parked_ms AS parkedMs, answer, error, status_message_id AS statusMessageId,
@@ -16,6 +17,8 @@ export interface RunRow {
   readonly chatId: number;
   readonly inboxId: number | null;
   readonly project: string;
+  readonly sessionId: number | null;
+  readonly message: string | null;
   readonly status: RunStatus;
   readonly steps: number;
   readonly promptTokens: number;
@@ -36,7 +39,8 @@ export interface RunRow {
 }
 
 /** `agent_steps` columns. */
-export const STEP_COLUMNS = `id, run_id AS runId, seq, kind, parent_id AS parentId, content, tool_calls AS toolCalls,
+export const STEP_COLUMNS = `id, run_id AS runId, seq, kind, parent_id AS parentId, inbox_id AS inboxId, content,
+  tool_calls AS toolCalls,
   model, finish_reason AS finishReason, prompt_tokens AS promptTokens, completion_tokens AS completionTokens,
   cached_tokens AS cachedTokens, tool_call_id AS toolCallId, tool, arguments, status, result,
   output_path AS outputPath, is_error AS isError, exit_code AS exitCode, started_at AS startedAt,
@@ -49,6 +53,7 @@ export interface StepRow {
   readonly seq: number;
   readonly kind: StepKind;
   readonly parentId: number | null;
+  readonly inboxId: number | null;
   readonly content: string | null;
   readonly toolCalls: string | null;
   readonly model: string | null;
@@ -72,6 +77,9 @@ export interface StepRow {
 
 /** A step row as the journal's step. */
 export function toJournalStep(row: StepRow): JournalStep {
+  if (row.kind === 'user') {
+    return { kind: 'user', id: row.id, seq: row.seq, content: row.content ?? '', inboxId: row.inboxId };
+  }
   if (row.kind === 'model') {
     return {
       kind: 'model',

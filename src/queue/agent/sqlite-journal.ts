@@ -8,6 +8,7 @@ import { markToolRunning } from './mark-tool-running';
 import { parkRun } from './park-run';
 import { recordModelStep } from './record-model-step';
 import { runApprovals } from './run-approvals';
+import { recordCompaction } from './session';
 import { settleToolStep } from './settle-tool-step';
 import { suspendRun } from './suspend-run';
 
@@ -24,5 +25,6 @@ export function createSqliteJournal(sqlite: Database.Database): AgentJournal {
     park: (runId, now) => parkRun(sqlite, runId, now),
     suspend: (runId, error, now) => suspendRun(sqlite, runId, error, now),
     finish: (runId, outcome, now) => void finishRun(sqlite, runId, outcome, now),
+    recordCompaction: (input, now) => recordCompaction(sqlite, input, now),
   };
 }

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { redact } from '../../shared/redact';
 import type { InboxRow } from '../../queue/row';
 import type { AnswerUsage } from '../../queue/settle';
-import type { AgentJournal, JournalStep } from '../../agent/journal';
+import type { AgentJournal, JournalStep, UserStep } from '../../agent/journal';
+import type { AgentEvent } from '../../agent/events';
+import { contextWindow } from '../../agent/compaction';
 import {
   runAgent,
   type AgentApprovalSettings,
@@ -12,9 +14,10 @@ import {
 } from '../../agent/loop';
 import type { Tool } from '../../agent/ports';
 import { abortText } from '../../agent/abort-reasons';
-import { contextFor } from '../chat-context';
 import type { AnswerDeps, AnswerTelegram } from '../answer-deps';
-import { withContextRetry } from '../context-retry';
+import { sendNotice } from '../replier';
+import { promptCacheKey } from '../openai/cache-key';
+import { instructionsBlock, type ProjectInstructions } from '../../workspace/project-instructions';
 import { RunView } from '../run-view';
 import type { StatusTelegram } from '../status-message';
 import type { StatusPace } from '../status-pace';
@@ -58,7 +61,29 @@ export interface AgentRunDeps extends AnswerDeps {
   /** Shows approval cards (the approvals issue); without it, a call that needs approval is denied. */
   readonly askApproval?: (item: InboxRow, root: string) => ApprovalPort;
   readonly statusPace: StatusPace;
+  readonly sessions: SessionDeps;
 }
+
+/** What joins a run to its session: the conversation before it, and the messages during it. */
+export interface SessionDeps {
+  /** The session a new run of the item in `project` joins (made if new). */
+  sessionFor(item: InboxRow, project: string): number;
+  /** AGENT_CONTEXT_TOKENS: the window the session is compacted under (0: the model's, from a table). */
+  readonly contextTokens: number;
+  /** Whether requests carry `prompt_cache_key` (OPENAI_PROMPT_CACHE_KEY). */
+  readonly promptCacheKey: boolean;
+  /** Takes the chat's waiting messages into a working run (AGENT_BUSY=steer); absent: they wait. */
+  readonly steer?: (runId: number) => UserStep[];
+  /** Stores the run's answer on the messages steered into it. */
+  answerSteered(runId: number, reply: string): void;
+  /** What a cached prompt token of `model` weighs in the run's budget (its share of the input price). */
+  cachedWeight(model: string): number;
+  /** The project's AGENTS.md, read at the start of each run (null: none). */
+  instructions(root: string): Promise<ProjectInstructions | null>;
+}
+
+/** What a person is told when their message was given to the run in progress. */
+export const STEERED_NOTICE = 'Added to the run in progress: its answer covers this message too.';
 
 /** The project a run works in: its name (stored with the run) and its real path. */
 interface Project {
@@ -81,7 +106,14 @@ interface RunPlace {
 
 /** What a run came to, for the handler. */
 type RunEnd =
-  | { readonly kind: 'answer'; readonly answer: string; readonly usage: AnswerUsage }
+  | {
+      readonly kind: 'answer';
+      readonly answer: string;
+      readonly usage: AnswerUsage;
+      readonly runId: number;
+      /** Whether messages were steered into the run (they are answered by its answer). */
+      readonly steered: boolean;
+    }
   | { readonly kind: 'outcome'; readonly outcome: Outcome };
 
 /**
@@ -122,6 +154,7 @@ export class AgentRunHandler implements Handler {
       // the answer is stored (history, resend after a crash) as it is sent: without secrets
       reply = redact(end.answer);
       store.storeAnswer(item, reply, end.usage, this.deps.now());
+      if (end.steered) this.deps.sessions.answerSteered(end.runId, reply);
     }
     return deliverAnswer(this.deps, item, reply, signal);
   }
@@ -133,9 +166,7 @@ export class AgentRunHandler implements Handler {
     try {
       const { name: project, root } = (await this.deps.projectFor?.(item)) ?? NO_PROJECT;
       const place: RunPlace = { item, text, project, root, view, signal };
-      const result = await withTyping(this.deps.telegram, chatId, signal, () =>
-        withContextRetry(this.deps, item.id, (budget) => this.runOnce(place, budget)),
-      );
+      const result = await withTyping(this.deps.telegram, chatId, signal, () => this.runOnce(place));
       const end = this.end(item, result, view);
       // a parked run has not ended, and an interrupted one resumes: neither is committed yet
       if (result.status === 'parked' || result.status === 'interrupted') return end;
@@ -158,21 +189,32 @@ export class AgentRunHandler implements Handler {
     }
   }
 
-  /** One attempt of the run with the context that fits `budget`. */
-  private runOnce(place: RunPlace, budget: number): Promise<AgentResult> {
+  /** One attempt of the run: its session, the project's instructions, and the loop. */
+  private async runOnce(place: RunPlace): Promise<AgentResult> {
     const { item, text, project, root, view, signal } = place;
     const { deps } = this;
+    const { sessions } = deps;
     const chatId = item.chatId!;
-    const context = contextFor(deps.store, item, text, deps.systemPrompt, budget);
+    const model = deps.modelFor(chatId);
+    // read at the start of each run, so an edited AGENTS.md counts from the next message on
+    const instructions = root === '' ? null : await sessions.instructions(root);
+    const systemPrompt =
+      instructions === null ? deps.systemPrompt : `${deps.systemPrompt}${instructionsBlock(instructions)}`;
     return runAgent(
       {
-        run: { inboxId: item.id, chatId, project },
-        systemPrompt: context.system,
-        history: context.history,
-        userMessage: context.message,
-        limits: deps.limits,
+        run: {
+          inboxId: item.id,
+          chatId,
+          project,
+          message: text,
+          sessionId: sessions.sessionFor(item, project),
+        },
+        systemPrompt,
+        contextWindow: contextWindow(model, sessions.contextTokens),
+        ...(sessions.promptCacheKey ? { cacheKey: promptCacheKey(chatId, project) } : {}),
+        limits: { ...deps.limits, cachedWeight: sessions.cachedWeight(model) },
         approval: deps.approval,
-        model: deps.modelFor(chatId),
+        model,
       },
       {
         model: deps.model,
@@ -194,11 +236,37 @@ export class AgentRunHandler implements Handler {
           },
         }),
         ...(deps.askApproval !== undefined ? { askApproval: deps.askApproval(item, root) } : {}),
-        emit: (event) => view.on(event),
+        ...(sessions.steer !== undefined ? { steer: sessions.steer } : {}),
+        emit: (event) => {
+          view.on(event);
+          this.tell(item, event, signal);
+        },
         now: deps.now,
         signal,
       },
     );
+  }
+
+  /**
+   * What the person is told beside the status message, without holding the run up: that a message
+   * was given to the run, or that the session's oldest part was dropped when its summary failed.
+   */
+  private tell(item: InboxRow, event: AgentEvent, signal: AbortSignal): void {
+    const { deps } = this;
+    const chatId = item.chatId!;
+    const send = (replyTo: number | null, text: string): void => {
+      sendNotice(deps.telegram, deps.log, chatId, replyTo, text, signal).catch((err: unknown) =>
+        deps.log.warn('could not send a notice', { id: item.id, error: String(err) }),
+      );
+    };
+    if (event.type === 'steered') {
+      for (const inboxId of event.inboxIds) send(deps.store.messageIdOf(inboxId), STEERED_NOTICE);
+    } else if (event.type === 'compacted' && event.kind === 'dropped') {
+      send(
+        item.messageId,
+        `The conversation grew past the model's window and its summary failed (${event.reason ?? 'no reason given'}), so its oldest part was left out. /status shows the session.`,
+      );
+    }
   }
 
   /**
@@ -253,6 +321,8 @@ export class AgentRunHandler implements Handler {
             result.answer ??
             `The run ended (${result.status}) without an answer; its steps are in \`autonous runs show ${result.runId}\`.`,
           usage: { model: this.lastModel(item, result), ...result.usage },
+          runId: result.runId,
+          steered: this.deps.runSteps(result.runId).some((s) => s.kind === 'user'),
         };
       }
       case 'cancelled':

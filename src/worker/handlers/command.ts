@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log';
 import { abortText } from '../../agent/abort-reasons';
+import { cachedShare, shareText } from '../../shared/cached-share';
 import { costUsd, priceOf, type Price } from '../../shared/prices';
 import { seconds } from '../../shared/seconds';
 import { startOfUtcDay, startOfUtcMonth } from '../../shared/day';
@@ -161,11 +162,13 @@ export class CommandHandler implements Handler {
     const line = (label: string, rows: UsageTotal[]): string => {
       const prompt = rows.reduce((s, r) => s + r.promptTokens, 0);
       const completion = rows.reduce((s, r) => s + r.completionTokens, 0);
+      const cached = rows.reduce((s, r) => s + r.cachedTokens, 0);
       const costs = rows.map((r) => costUsd(priceOf(this.deps.prices, r.model), r));
       const cost = costs.some((c) => c === null)
         ? ''
         : `, $${costs.reduce<number>((s, c) => s + (c ?? 0), 0).toFixed(4)}`;
-      return `${label}: ${prompt + completion} tokens (${prompt} in, ${completion} out)${cost}`;
+      const share = shareText(cachedShare({ promptTokens: prompt, cachedTokens: cached }));
+      return `${label}: ${prompt + completion} tokens (${prompt} in, ${completion} out), cached ${share}${cost}`;
     };
     return [
       line('Today', this.deps.store.usageSince(startOfUtcDay(now), chatId)),

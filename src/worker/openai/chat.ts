@@ -45,6 +45,9 @@ export function createModelPort(options: ModelPortOptions): ModelPort {
       model: request.model ?? options.model,
       messages: messages.map(toChatMessage),
       ...(tools.length > 0 ? { tools: tools.map(toChatTool) } : {}),
+      // without tools there is nothing to choose from, and the API refuses a choice among none
+      ...(tools.length > 0 && request.toolChoice ? { tool_choice: request.toolChoice } : {}),
+      ...(request.cacheKey !== undefined ? { prompt_cache_key: request.cacheKey } : {}),
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     };
     // Our own controller ends the stream on silence; the caller's signal cancels through it too.
