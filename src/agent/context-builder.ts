@@ -5,7 +5,7 @@
 // end, so consecutive requests share their prefix byte for byte and the provider's cache holds. Pure.
 
 import type { CompactionRecord } from './journal';
-import type { AgentMessage, ToolSpec } from './ports';
+import type { AgentMessage, Tool, ToolSpec } from './ports';
 import { estimateTokens } from '../shared/tokens';
 import { isAfter, messageTokens, type TranscriptEntry } from './transcript';
 
@@ -24,6 +24,11 @@ export interface Request {
 export function summaryMessage(compaction: CompactionRecord): AgentMessage | undefined {
   if (compaction.summary === null) return undefined;
   return { role: 'user', content: `${SUMMARY_OPENING}\n\n${compaction.summary}` };
+}
+
+/** The tools as a request offers them: their contracts only, in the order given. */
+export function toolSpecs(tools: readonly Tool[]): ToolSpec[] {
+  return tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
 }
 
 /** About how many tokens the tools' schemas cost in a request. */

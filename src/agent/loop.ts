@@ -18,8 +18,9 @@ import {
   type ApprovalMode,
   type ChangesSince,
 } from './approval-policy';
-import { compactionBudget, planCut, shortened, summaryRequest, type CompactionBudget } from './compaction';
-import { buildRequest, summaryMessage, toolsTokens, type Request } from './context-builder';
+import { compactionBudget, type CompactionBudget } from './compaction';
+import { compactSession } from './compact-session';
+import { buildRequest, toolSpecs, toolsTokens, type Request } from './context-builder';
 import { describeCall } from './describe-call';
 import type { AgentEvent, CallInfo } from './events';
 import type {
@@ -39,10 +40,8 @@ import { limitAnswer, type RunLimit } from './limit-answer';
 import {
   INTERRUPTED_RESULT,
   isContextTooLong,
-  type AgentMessage,
   type ModelPort,
   type ModelRequestOptions,
-  type ModelResponse,
   type Tool,
   type ToolContext,
   type ToolKind,
@@ -53,7 +52,6 @@ import {
 import { isWorkerStopping } from './abort-reasons';
 import type { Risk } from './tools/risk';
 import { runEntries, type TranscriptEntry } from './transcript';
-import { estimateTokens } from '../shared/tokens';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
 export interface AgentLimits {
@@ -225,11 +223,7 @@ class RunLoop {
   ) {
     this.steps = [...run.steps];
     this.tools = new Map(ports.tools.map((t) => [t.name, t]));
-    this.specs = ports.tools.map((t) => ({
-      name: t.name,
-      description: t.description,
-      parameters: t.parameters,
-    }));
+    this.specs = toolSpecs(ports.tools);
     this.signal = ports.signal ?? new AbortController().signal;
     this.context = ports.toolContext(run.id);
     this.budget = compactionBudget(input.contextWindow);
@@ -353,66 +347,33 @@ class RunLoop {
   }
 
   /**
-   * Compacts the session: the model summarizes the transcript before the cut (with the same prefix
-   * and tools, so its request is cached too), and the summary is journalled before it is used; a
-   * kill during the call asks it again, a stored one is never asked again. When the summary fails,
-   * the part before the cut is dropped (and the chat told). `nothing`: there was nothing to compact.
-   * `force`: the model refused the request, so less is kept.
+   * Compacts the session (`compactSession`) and goes on with its summary. `nothing`: there was
+   * nothing to compact. `force`: the model refused the request, which was bigger than it looked,
+   * so at most a quarter of it is kept.
    */
   private async compact(request: Request, force = false): Promise<'stored' | 'nothing' | 'aborted'> {
     const session = this.run.session;
     if (session === null) return 'nothing';
-    const { entries } = request;
-    // refused by the model, the request was bigger than it looked: keep at most a quarter of it
-    const keep = force
-      ? Math.min(this.budget.keepRecent, Math.floor(sumTokens(entries) / 4))
-      : this.budget.keepRecent;
-    const cut = planCut(entries, keep);
-    if (cut === 0) return 'nothing';
-    const previous = this.compaction;
-    const priorSummary = previous === null ? undefined : summaryMessage(previous);
-    const head: AgentMessage[] = [];
-    if (this.input.systemPrompt !== '') head.push({ role: 'system', content: this.input.systemPrompt });
-    if (priorSummary !== undefined) head.push(priorSummary);
-    const keptTokens = sumTokens(entries.slice(cut));
-    // what the summary's request holds besides the part it summarizes and the ask
-    const aside = request.tokens - sumTokens(entries);
-    let body = entries.slice(0, cut).map((e) => e.message);
-    // a part too big to summarize in one call goes with its long results shortened
-    if (request.tokens - keptTokens > this.budget.threshold) body = shortened(body, 2_000);
-    let summary: string | undefined;
-    let failure: string | undefined;
-    let response: ModelResponse | undefined;
-    try {
-      response = await this.ports.model(
-        [...head, ...body, summaryRequest(priorSummary !== undefined)],
-        this.specs,
-        { ...this.callOptions(), toolChoice: 'none' },
-      );
-      const text = response.content?.trim() ?? '';
-      if (response.toolCalls.length > 0 || text === '') failure = 'the model wrote no summary';
-      else if (response.finishReason === 'length') failure = 'the summary was cut off';
-      else if (estimateTokens(text) > this.budget.maxSummary) failure = 'the summary was too long';
-      else summary = text;
-    } catch (err) {
-      if (this.signal.aborted) return 'aborted';
-      failure = `the summary call failed: ${errorText(err)}`;
-    }
-    const kept = summary ?? previous?.summary ?? null;
-    const oldSummaryTokens = priorSummary === undefined ? 0 : estimateTokens(priorSummary.content ?? '');
-    const record = this.ports.journal.recordCompaction(
-      {
-        sessionId: session.id,
-        runId: this.run.id,
-        kind: summary !== undefined ? 'summary' : 'dropped',
-        through: entries[cut - 1]!.at,
-        summary: kept,
-        tokensBefore: request.tokens,
-        tokensAfter: aside - oldSummaryTokens + (kept === null ? 0 : estimateTokens(kept)) + keptTokens,
-        ...(response !== undefined ? { model: response.model, usage: response.usage } : {}),
-      },
-      this.ports.now(),
-    );
+    const { keepRecent } = this.budget;
+    const outcome = await compactSession({
+      sessionId: session.id,
+      runId: this.run.id,
+      request,
+      systemPrompt: this.input.systemPrompt,
+      previous: this.compaction,
+      budget: this.budget,
+      keepTokens: force ? Math.min(keepRecent, Math.floor(sumTokens(request.entries) / 4)) : keepRecent,
+      tools: this.specs,
+      model: this.ports.model,
+      options: this.callOptions(),
+      journal: this.ports.journal,
+      now: this.ports.now,
+      onFailure: 'drop',
+    });
+    // a run's compaction drops what it cannot summarize, so it never fails
+    if (outcome.kind === 'failed' || outcome.kind === 'nothing') return 'nothing';
+    if (outcome.kind === 'aborted') return 'aborted';
+    const { record, response, failure } = outcome;
     this.compaction = record;
     if (response !== undefined) this.compactionUsage = addUsage(this.compactionUsage, response.usage);
     this.ports.emit?.({

@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
 import { claimNext, nextAvailableAt } from './claim';
 import { chatLaneState, skipWaitingAnswers, type ChatLaneState } from './chat-lane';
-import { recentTurns, type Turn } from './history';
 import { queueFigures } from './depth';
 import { deleteKv, getKv, setKv } from './kv';
-import type { RunOutcome, UserStep } from '../agent/journal';
-import { sessionFor } from './agent/session';
+import type { JournalSession, RunOutcome, UserStep } from '../agent/journal';
+import type { Usage } from '../agent/ports';
+import { lastModelUsage } from './agent/last-model-usage';
+import { loadSession, sessionFor } from './agent/session';
 import { answerSteered, steerMessages } from './agent/steer-messages';
 import { prepared } from './statements';
 import { finishRun } from './agent/finish-run';
@@ -52,13 +53,6 @@ export interface Store {
   unpark(id: number, now: number): boolean;
   /** Parked items whose time has come go back to work; returns how many. */
   unparkDue(now: number): number;
-  recentTurns(
-    chatId: number,
-    beforeInboxId: number,
-    limit: number,
-    afterInboxId?: number,
-    maxTokens?: number,
-  ): Turn[];
   /** `/stop`: the chat's waiting answers end skipped; returns how many. */
   skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number[];
   chatLaneState(chatId: number): ChatLaneState;
@@ -80,6 +74,10 @@ export interface Store {
   reopenDeadRun(inboxId: number, now: number): boolean;
   /** The session of a chat's project after its `/new` at `fromInboxId` (0: none), made if new. */
   sessionFor(chatId: number, project: string, fromInboxId: number, now: number): number;
+  /** The session with every run past its newest compaction: what its next run starts from. */
+  session(sessionId: number): JournalSession;
+  /** The prompt and cached tokens of the session's newest model response (see `lastModelUsage`). */
+  lastModelUsage(sessionId: number): Pick<Usage, 'promptTokens' | 'cachedTokens'> | undefined;
   /** Takes the chat's waiting messages into a working run (see `steerMessages`). */
   steerMessages(runId: number, now: number): UserStep[];
   /** Stores a run's answer on the messages steered into it. */
@@ -103,8 +101,6 @@ export function sqliteStore(sqlite: Database.Database): Store {
     park: (id, until, reason) => parkItem(sqlite, id, until, reason),
     unpark: (id, now) => unparkItem(sqlite, id, now),
     unparkDue: (now) => unparkDue(sqlite, now),
-    recentTurns: (chatId, before, limit, after, maxTokens) =>
-      recentTurns(sqlite, chatId, before, limit, after, maxTokens),
     skipWaitingAnswers: (chatId, before, reason, now) =>
       skipWaitingAnswers(sqlite, chatId, before, reason, now),
     chatLaneState: (chatId) => chatLaneState(sqlite, chatId),
@@ -123,6 +119,8 @@ export function sqliteStore(sqlite: Database.Database): Store {
     },
     reopenDeadRun: (inboxId, now) => reopenDeadRun(sqlite, inboxId, now),
     sessionFor: (chatId, project, fromInboxId, now) => sessionFor(sqlite, chatId, project, fromInboxId, now),
+    session: (sessionId) => loadSession(sqlite, sessionId, Number.MAX_SAFE_INTEGER),
+    lastModelUsage: (sessionId) => lastModelUsage(sqlite, sessionId),
     steerMessages: (runId, now) => steerMessages(sqlite, runId, now),
     answerSteered: (runId, reply) => answerSteered(sqlite, runId, reply),
     messageIdOf: (inboxId) =>
@@ -131,4 +129,4 @@ export function sqliteStore(sqlite: Database.Database): Store {
   };
 }
 
-export type { Turn, RunRow };
+export type { RunRow };

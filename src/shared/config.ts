@@ -67,7 +67,6 @@ export interface WorkerConfig {
   };
   readonly worker: {
     readonly systemPrompt: string;
-    readonly contextMaxTokens: number;
     readonly maxAttempts: number;
     readonly concurrency: number;
     readonly retryBaseSeconds: number;
@@ -289,7 +288,6 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     worker: {
       systemPrompt: read.string('WORKER_SYSTEM_PROMPT'),
-      contextMaxTokens: read.int('WORKER_CONTEXT_MAX_TOKENS'),
       maxAttempts: read.int('WORKER_MAX_ATTEMPTS'),
       concurrency: read.int('WORKER_CONCURRENCY'),
       retryBaseSeconds,

@@ -71,6 +71,8 @@ export const KV = {
   conversationStart: (chatId: number): string => `conversation_start:${chatId}`,
   /** The project a chat chose with `/project` (absent: the default project). */
   chatProject: (chatId: number): string => `chat_project:${chatId}`,
+  /** The newest inbox id checked for messages waiting behind a run (each is told once). */
+  waitingToldThrough: 'waiting_told_through',
 } as const;
 
 /** A setting of the supervisor's: its default and the range it must lie in. */

@@ -177,13 +177,6 @@ export const WORKER_SETTINGS = {
     default: 'You are a helpful assistant. Answer concisely.',
     meaning: 'system prompt',
   },
-  WORKER_CONTEXT_MAX_TOKENS: {
-    kind: 'int',
-    default: 12000,
-    min: 256,
-    max: 10 ** 7,
-    meaning: 'token budget of one request: system prompt + history + message',
-  },
   WORKER_MAX_ATTEMPTS: {
     kind: 'int',
     default: 5,

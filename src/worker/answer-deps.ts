@@ -26,7 +26,6 @@ export interface AnswerDeps {
   /** Drafts in private chats, or null when they are off. */
   readonly drafts: DraftSettings | null;
   readonly systemPrompt: string;
-  readonly contextMaxTokens: number;
   /** Tokens a chat may use per UTC day; 0 is no limit. */
   readonly dailyTokensPerChat: number;
   readonly now: () => number;

@@ -106,9 +106,13 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     log.warn('heartbeat write failed', { error: describeError(err) }),
   );
   const abort = new AbortController();
+  const onStored = (): void => {
+    scheduler.wake();
+    work.waiting.check();
+  };
   const polling = startPolling(
     config,
-    { sqlite, telegram, log, now, onStored: () => scheduler.wake(), onPoll: (r) => ingressHealth.record(r) },
+    { sqlite, telegram, log, now, onStored, onPoll: (r) => ingressHealth.record(r) },
     abort.signal,
   );
   profile.register();

@@ -13,7 +13,8 @@ export interface MenuCommand {
 export interface CommandInfo extends MenuCommand {
   /**
    * `control` answers at once, even while a run works; `answer` takes its turn behind the chat's
-   * run, for commands that change the project's files and so must never race a run.
+   * run, for commands that change what a run works on (the project's files, the session) and so
+   * must never race a run.
    */
   readonly lane: Lane;
 }
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   { command: 'start', description: 'What this bot is, and this chat id', lane: 'control' },
   { command: 'help', description: 'The commands', lane: 'control' },
   { command: 'new', description: 'Start a fresh conversation', lane: 'control' },
+  { command: 'compact', description: 'Compact this session now: /compact [what to keep]', lane: 'answer' },
   { command: 'stop', description: 'Stop the answer in progress and the waiting messages', lane: 'control' },
   { command: 'status', description: 'What is queued and running in this chat', lane: 'control' },
   { command: 'usage', description: 'Tokens and cost today and this month', lane: 'control' },

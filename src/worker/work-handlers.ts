@@ -4,7 +4,8 @@
 
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { ModelPort } from '../agent/ports';
+import { toolSpecs } from '../agent/context-builder';
+import type { ModelPort, Tool } from '../agent/ports';
 import { createTools } from '../agent/tools';
 import { sqliteApprovalStore, type ApprovalStore } from '../queue/agent/approval-store';
 import { toJournalStep } from '../queue/agent/rows';
@@ -14,7 +15,6 @@ import type { Store } from '../queue/store';
 import type { WorkerConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { priceOf } from '../shared/prices';
-import { KV } from '../queue/kv';
 import { readProjectInstructions } from '../workspace/project-instructions';
 import type { GitOptions } from '../workspace/git-runner';
 import type { SandboxDecision } from '../workspace/sandbox';
@@ -22,19 +22,23 @@ import { createApprovalPort } from './approvals/approval-port';
 import { ChatCommands } from './approvals/chat-commands';
 import { ApprovalSweeper } from './approvals/expiry-sweeper';
 import { ApprovalPressHandler } from './approvals/press-handler';
-import { projectForRun } from './approvals/projects';
+import { projectFor, projectForRun } from './approvals/projects';
 import { checkpointRun, commitRunNote } from './approvals/run-commit';
 import type { AnswerDeps } from './answer-deps';
 import { chatModel } from './chat-model';
+import { chatSession } from './chat-session';
 import { DraftSupport } from './draft-stream';
 import { AgentRunHandler, type AgentRunDeps, type SessionDeps } from './handlers/agent-run';
 import { CommandHandler } from './handlers/command';
 import type { Handler } from './handlers/handler';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
 import type { RoutedHandlers } from './handlers/router';
+import { redactingJournal } from './redacting-ports';
 import { RunEnding } from './run-ending';
 import type { SchedulerLink } from './scheduler-link';
+import { SessionCommands } from './session-commands';
 import { StatusPace } from './status-pace';
+import { WaitingNotices } from './waiting-notices';
 import type { TelegramClient } from './telegram/client';
 
 /** The worker's ports the handlers are built on. */
@@ -63,6 +67,8 @@ export interface WorkHandlers {
   readonly ending: RunEnding;
   /** Where the runs' command outputs go. */
   readonly runsDir: string;
+  /** Tells a message stored behind a run that it waits (checked after each stored batch). */
+  readonly waiting: WaitingNotices;
 }
 
 /** Builds the handlers of every route. */
@@ -99,6 +105,8 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   // every git the worker runs on a project: sandboxed like a command, bounded in time
   const git: GitOptions = { sandbox, timeoutMs: config.agent.gitTimeoutSeconds * 1000 };
   const runsDir = path.join(path.dirname(config.dbPath), 'runs');
+  // one list for runs and /compact, so the summary call offers the tools a run does, in its order
+  const tools = config.agent.tools ? createTools({ sandbox, gitTimeoutMs: git.timeoutMs }) : [];
   const command = new CommandHandler({
     store,
     telegram,
@@ -108,8 +116,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
     defaultModel: config.openai.model,
     models: config.openai.models,
     prices: config.openai.prices,
-    systemPrompt: config.worker.systemPrompt,
-    contextMaxTokens: config.worker.contextMaxTokens,
+    sessions: sessionCommands(ports, tools, git),
     botUsername: ports.botUsername,
     onStopped: (inboxIds) => ending.stopped(inboxIds),
     more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => git }),
@@ -117,7 +124,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   });
   return {
     handlers: {
-      chat: chatHandler(ports, { approvals, git, runsDir, sweeper }),
+      chat: chatHandler(ports, { approvals, git, runsDir, sweeper, tools }),
       command,
       callback: new ApprovalPressHandler(decisionDeps),
       refuse: refusalHandler(noticeDeps),
@@ -126,6 +133,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
     sweeper,
     ending,
     runsDir,
+    waiting: new WaitingNotices({ sqlite, telegram, log, now, busy: config.agent.busy }),
   };
 }
 
@@ -137,10 +145,11 @@ function chatHandler(
     readonly git: GitOptions;
     readonly runsDir: string;
     readonly sweeper: ApprovalSweeper;
+    readonly tools: readonly Tool[];
   },
 ): Handler {
   const { config, sandbox, sqlite, store, telegram, model, log, now } = ports;
-  const { approvals, git, runsDir, sweeper } = shared;
+  const { approvals, git, runsDir, sweeper, tools } = shared;
   const answerDeps: AnswerDeps = {
     store,
     telegram,
@@ -152,7 +161,6 @@ function chatHandler(
         ? { support: new DraftSupport(), intervalMs: config.telegram.draftIntervalMs }
         : null,
     systemPrompt: config.worker.systemPrompt,
-    contextMaxTokens: config.worker.contextMaxTokens,
     dailyTokensPerChat: config.worker.dailyTokensPerChat,
     now,
     testTriggers: config.worker.testTriggers,
@@ -178,9 +186,9 @@ function chatHandler(
             replyTo: item.messageId,
             onAsked: () => sweeper.poke(),
           }),
-        tools: createTools({ sandbox, gitTimeoutMs: git.timeoutMs }),
+        tools,
       }
-    : { tools: [] };
+    : { tools };
   return new AgentRunHandler({
     ...answerDeps,
     telegram,
@@ -204,16 +212,33 @@ function chatHandler(
   });
 }
 
+/** `/compact` and the session's `/status` lines, set up as the chat's next run would be. */
+function sessionCommands(ports: WorkPorts, tools: readonly Tool[], git: GitOptions): SessionCommands {
+  const { config, sqlite, store, now } = ports;
+  return new SessionCommands({
+    store,
+    ...(config.agent.tools
+      ? { projectOf: (chatId: number) => projectFor(store, config.agent, chatId, git) }
+      : {}),
+    instructions: (root) => readProjectInstructions(root),
+    systemPrompt: config.worker.systemPrompt,
+    tools: toolSpecs(tools),
+    defaultModel: config.openai.model,
+    models: config.openai.models,
+    contextTokens: config.agent.contextTokens,
+    promptCacheKey: config.openai.promptCacheKey,
+    now,
+    model: ports.model,
+    // the summary is stored without secrets, as a run's journal stores it
+    journal: redactingJournal(createSqliteJournal(sqlite)),
+  });
+}
+
 /** Sessions over the store: a session per chat and project from its `/new` on, steering, AGENTS.md. */
 function sessionDeps(ports: WorkPorts): SessionDeps {
   const { config, store, now } = ports;
   return {
-    sessionFor: (item, project) => {
-      const chatId = item.chatId!;
-      const start = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
-      // a message sent before the chat's /new still belongs to the conversation it was part of
-      return store.sessionFor(chatId, project, item.id > start ? start : 0, now());
-    },
+    sessionFor: (item, project) => chatSession(store, item.chatId!, item.id, project, now()),
     contextTokens: config.agent.contextTokens,
     promptCacheKey: config.openai.promptCacheKey,
     ...(config.agent.busy === 'steer' ? { steer: (runId: number) => store.steerMessages(runId, now()) } : {}),

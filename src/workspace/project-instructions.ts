@@ -69,3 +69,8 @@ export async function readProjectInstructions(root: string): Promise<ProjectInst
 export function instructionsBlock(i: ProjectInstructions): string {
   return `\n\n# Project instructions (${i.file})\n\n${i.text}`;
 }
+
+/** A run's system prompt: the configured one, followed by the project's instructions when it has them. */
+export function systemPromptWith(systemPrompt: string, instructions: ProjectInstructions | null): string {
+  return instructions === null ? systemPrompt : `${systemPrompt}${instructionsBlock(instructions)}`;
+}

@@ -111,7 +111,7 @@ describe('commands (the control lane)', () => {
     ]);
   });
 
-  it('/status names what waits, what runs, the model and the context size', async () => {
+  it("/status names what waits, what runs, the model and the session's size", async () => {
     // a late answer on the fake's own timer, which its close() clears
     h.openai.failWhen((req) => lastUserText(req) === 'slow', { delayMs: 1500 });
     h.openai.setReply(() => 'ok');
@@ -124,7 +124,7 @@ describe('commands (the control lane)', () => {
     await h.telegram.waitForSent(1);
     const status = repliesTo(101)[0]!;
     expect(status).toMatch(
-      /^Waiting: 1 message\nRunning: an answer for \d+ s\nModel: gpt-4o-mini\nContext: \d+ tokens/,
+      /^Waiting: 1 message\nRunning: an answer for \d+ s\nModel: gpt-4o-mini\nSession: about \d+ tokens of a \d+-token window/,
     );
     expect(status).toMatch(/Last error: none$/);
   });

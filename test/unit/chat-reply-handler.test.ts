@@ -99,7 +99,6 @@ function handler(
     drafts,
     log: captureLog(),
     systemPrompt: 'be brief',
-    contextMaxTokens: 12000,
     dailyTokensPerChat: 0,
     now: Date.now,
     tools: [],

@@ -35,6 +35,10 @@ describe('the command registry', () => {
     expect(commandLane('/frobnicate')).toBe('control');
   });
 
+  it('puts the commands that change what a run works on (its files, its session) behind the run', () => {
+    expect(COMMANDS.filter((c) => c.lane === 'answer').map((c) => c.command)).toEqual(['compact', 'undo']);
+  });
+
   it('parses every registered command, case-insensitively, and leaves other bots their commands', () => {
     for (const c of COMMANDS)
       expect(parseCommand(`/${c.command.toUpperCase()}@Me_Bot  x y `, 'me_bot')).toEqual({

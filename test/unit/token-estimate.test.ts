@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { countTokens } from 'gpt-tokenizer';
-import { estimateTokens } from '../../src/worker/context';
+import { estimateTokens } from '../../src/shared/tokens';
 
 // The worker budgets its context with an estimate instead of a tokenizer (see context.ts); this
 // holds the estimate to o200k's real counts on the kinds of text a chat carries.

@@ -96,29 +96,31 @@ function renderSteps(steps: readonly StepView[], paint: Paint): string {
   return renderTable(
     ['SEQ', 'KIND', 'TOOL', 'ARGUMENTS / TEXT', 'STATUS', 'EXIT', 'TOOK', 'TOKENS', 'RESULT'],
     steps.map((s) =>
-      s.kind === 'model'
-        ? [
-            s.seq,
-            'model',
-            '-',
-            cut(s.content ?? '', ARGS_CHARS) || '-',
-            s.finishReason ?? '-',
-            '-',
-            '-',
-            (s.promptTokens ?? 0) + (s.completionTokens ?? 0),
-            '-',
-          ]
-        : [
-            s.seq,
-            'tool',
-            s.tool === null ? null : cut(s.tool, ARGS_CHARS),
-            cut(s.argumentsText, ARGS_CHARS),
-            s.isError === true && s.status === 'done' ? paint.red('error') : (s.status ?? '-'),
-            s.exitCode,
-            s.durationMs === null ? '-' : formatDuration(s.durationMs),
-            '-',
-            cut(s.result, RESULT_CHARS) || '-',
-          ],
+      s.kind === 'user'
+        ? [s.seq, 'user', '-', cut(s.content ?? '', ARGS_CHARS) || '-', 'steered', '-', '-', '-', '-']
+        : s.kind === 'model'
+          ? [
+              s.seq,
+              'model',
+              '-',
+              cut(s.content ?? '', ARGS_CHARS) || '-',
+              s.finishReason ?? '-',
+              '-',
+              '-',
+              (s.promptTokens ?? 0) + (s.completionTokens ?? 0),
+              '-',
+            ]
+          : [
+              s.seq,
+              'tool',
+              s.tool === null ? null : cut(s.tool, ARGS_CHARS),
+              cut(s.argumentsText, ARGS_CHARS),
+              s.isError === true && s.status === 'done' ? paint.red('error') : (s.status ?? '-'),
+              s.exitCode,
+              s.durationMs === null ? '-' : formatDuration(s.durationMs),
+              '-',
+              cut(s.result, RESULT_CHARS) || '-',
+            ],
     ),
     paint,
   );

@@ -63,8 +63,18 @@ export interface ToolStepJson {
   readonly durationMs: number | null;
 }
 
+/** A message of the person steered into the run while it worked, as `runs show --json` prints it. */
+export interface UserStepJson {
+  readonly seq: number;
+  readonly kind: 'user';
+  /** Its inbox item. */
+  readonly inboxId: number | null;
+  readonly content: string | null;
+  readonly at: number;
+}
+
 /** A step as `runs show --json` prints it. */
-export type StepJson = ModelStepJson | ToolStepJson;
+export type StepJson = ModelStepJson | ToolStepJson | UserStepJson;
 
 /** An approval as `runs show --json` and `approvals ls --json` print it. */
 export interface ApprovalJson extends Omit<ApprovalRecord, 'stepId'> {
@@ -84,7 +94,7 @@ export interface ToolStepView extends ToolStepJson {
 }
 
 /** A step as `runs show` reads it. */
-export type StepView = ModelStepJson | ToolStepView;
+export type StepView = ModelStepJson | ToolStepView | UserStepJson;
 
 /** A run with its steps and approvals, read once. */
 export interface RunDetailView {
@@ -124,6 +134,9 @@ export function runOf(run: RunSummary): RunJson {
 
 /** A step row as the read model holds it; stored JSON that does not parse counts no tool calls. */
 export function stepOf(step: StepRow): StepView {
+  if (step.kind === 'user') {
+    return { seq: step.seq, kind: 'user', inboxId: step.inboxId, content: step.content, at: step.createdAt };
+  }
   if (step.kind === 'model') {
     const calls = parseJsonOr(step.toolCalls, []);
     return {
@@ -197,7 +210,7 @@ export function runDetailOf(detail: RunDetail): RunDetailView {
 
 /** A step as `--json` prints it: the view without the raw argument text. */
 export function stepJson(step: StepView): StepJson {
-  if (step.kind === 'model') return step;
+  if (step.kind !== 'tool') return step;
   const { argumentsText: _text, ...json } = step;
   return json;
 }

@@ -17,7 +17,7 @@ import { abortText } from '../../agent/abort-reasons';
 import type { AnswerDeps, AnswerTelegram } from '../answer-deps';
 import { sendNotice } from '../replier';
 import { promptCacheKey } from '../openai/cache-key';
-import { instructionsBlock, type ProjectInstructions } from '../../workspace/project-instructions';
+import { systemPromptWith, type ProjectInstructions } from '../../workspace/project-instructions';
 import { RunView } from '../run-view';
 import type { StatusTelegram } from '../status-message';
 import type { StatusPace } from '../status-pace';
@@ -198,8 +198,7 @@ export class AgentRunHandler implements Handler {
     const model = deps.modelFor(chatId);
     // read at the start of each run, so an edited AGENTS.md counts from the next message on
     const instructions = root === '' ? null : await sessions.instructions(root);
-    const systemPrompt =
-      instructions === null ? deps.systemPrompt : `${deps.systemPrompt}${instructionsBlock(instructions)}`;
+    const systemPrompt = systemPromptWith(deps.systemPrompt, instructions);
     return runAgent(
       {
         run: {

@@ -9,7 +9,6 @@ import type { InboxRow } from '../../queue/row';
 import type { Store } from '../../queue/store';
 import type { UsageTotal } from '../../queue/usage';
 import { helpText, parseCommand } from '../commands';
-import { buildContext, contextMessages, messageTokens } from '../context';
 import { sendNotice, type SendTelegram } from '../replier';
 import { settlingAborts, type Handler, type Outcome } from './handler';
 import { chatModel } from '../chat-model';
@@ -28,6 +27,14 @@ export interface CommandReply {
   readonly after?: (signal: AbortSignal) => Promise<void>;
 }
 
+/** The chat's session as `/compact` and `/status` see it (src/worker/session-commands.ts). */
+export interface SessionCommandsPort {
+  /** `/compact [what to keep]`: compacts the session the chat's next run would join; the reply. */
+  compact(item: InboxRow, keep: string, signal: AbortSignal): Promise<string>;
+  /** The session's lines of `/status`: its size against the window, compaction, cache, instructions. */
+  statusLines(item: InboxRow): Promise<string[]>;
+}
+
 /** Commands answered by another module (approvals, projects, undo); null: not one of theirs. */
 export interface MoreCommands {
   run(item: InboxRow, name: string, args: string, signal: AbortSignal): Promise<CommandReply | null>;
@@ -42,8 +49,7 @@ export interface CommandDeps {
   readonly defaultModel: string;
   readonly models: readonly string[];
   readonly prices: Readonly<Record<string, Price>>;
-  readonly systemPrompt: string;
-  readonly contextMaxTokens: number;
+  readonly sessions: SessionCommandsPort;
   /** Called with the inbox ids of waiting answers `/stop` skipped (their runs end, their cards close). */
   readonly onStopped?: (inboxIds: readonly number[]) => void;
   /** The bot's @username once known (getMe), to tell `/cmd@other_bot` apart. */
@@ -54,12 +60,10 @@ export interface CommandDeps {
   readonly sandboxNote?: string | null;
 }
 
-// How far back /status looks to size the context
-const HISTORY_ROWS = 400;
-
 /**
- * The control lane's commands: answered at once, never behind the chat's answer in progress.
- * A reply failing to send is retried like any send (the command's effect is idempotent).
+ * The commands: the control lane's answered at once, never behind the chat's answer in progress;
+ * the answer lane's (`/undo`, `/compact`) in their turn behind it. A reply failing to send is
+ * retried like any send (the command's effect is idempotent).
  */
 export class CommandHandler implements Handler {
   constructor(private readonly deps: CommandDeps) {}
@@ -74,14 +78,14 @@ export class CommandHandler implements Handler {
     if (!parsed) return { kind: 'skipped', reason: 'not a command' };
     if (parsed.kind === 'other-bot') return { kind: 'skipped', reason: 'a command for another bot' };
     const more = await this.deps.more?.run(item, parsed.name, parsed.args, signal);
-    const reply = more?.text ?? this.run(item, parsed.name, parsed.args);
+    const reply = more?.text ?? (await this.run(item, parsed.name, parsed.args, signal));
     await sendNotice(this.deps.telegram, this.deps.log, item.chatId!, item.messageId, reply, signal);
     await more?.after?.(signal);
     this.deps.log.info('command answered', { id: item.id, chatId: item.chatId, command: parsed.name });
     return { kind: 'done' };
   }
 
-  private run(item: InboxRow, name: string, args: string): string {
+  private async run(item: InboxRow, name: string, args: string, signal: AbortSignal): Promise<string> {
     const chatId = item.chatId!;
     switch (name) {
       case 'start':
@@ -98,11 +102,13 @@ export class CommandHandler implements Handler {
       case 'stop':
         return this.stop(item);
       case 'status':
-        return this.status(chatId);
+        return this.status(item);
       case 'usage':
         return this.usage(chatId);
       case 'model':
         return this.model(chatId, args);
+      case 'compact':
+        return this.deps.sessions.compact(item, args, signal);
       default:
         return `I do not know /${name}. /help lists the commands.`;
     }
@@ -128,14 +134,13 @@ export class CommandHandler implements Handler {
     return `Stopped ${parts.filter((p) => p !== '').join(' and ')}.`;
   }
 
-  private status(chatId: number): string {
+  private async status(item: InboxRow): Promise<string> {
     const { store, now } = this.deps;
+    const chatId = item.chatId!;
+    // the session's lines first (they wait for the project's files), so the queue's are read at once
+    const session = await this.deps.sessions.statusLines(item);
     const lane = store.chatLaneState(chatId);
     const running = this.deps.lanes.running().find((i) => i.chatId === chatId && i.lane === 'answer');
-    const since = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
-    const turns = store.recentTurns(chatId, Number.MAX_SAFE_INTEGER, HISTORY_ROWS, since);
-    const context = buildContext(this.deps.systemPrompt, turns, '', this.deps.contextMaxTokens);
-    const tokens = contextMessages(context).reduce((sum, m) => sum + messageTokens(m.content), 0);
     const run = running ? store.runOfItem(running.id) : undefined;
     return [
       `Waiting: ${plural(lane.waiting, 'message')}`,
@@ -143,7 +148,7 @@ export class CommandHandler implements Handler {
         ? `Running: an answer for ${seconds(now() - (running.startedAt ?? now()))}`
         : 'Running: nothing',
       `Model: ${chatModel(store, chatId, this.deps.defaultModel, this.deps.models)}`,
-      `Context: ${tokens} tokens (at most ${this.deps.contextMaxTokens})`,
+      ...session,
       ...(run
         ? [
             // a run with no tools (AGENT_TOOLS=off) works in no project
