@@ -48,10 +48,11 @@ import {
   type ToolResult,
   type ToolSpec,
   type Usage,
+  type AgentMessage,
 } from './ports';
 import { isWorkerStopping } from './abort-reasons';
 import type { Risk } from './tools/risk';
-import { runEntries, type TranscriptEntry } from './transcript';
+import { memoizedCount, messageTokens, runEntries, type TranscriptEntry } from './transcript';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
 export interface AgentLimits {
@@ -214,6 +215,8 @@ class RunLoop {
   private readonly earlier: readonly TranscriptEntry[];
   private compaction: CompactionRecord | null;
   private compactionUsage: Usage;
+  /** What a message of this run costs, each text counted once per attempt. */
+  private readonly tokensOf: (message: AgentMessage) => number;
   private ended = false;
 
   constructor(
@@ -228,6 +231,8 @@ class RunLoop {
     this.context = ports.toolContext(run.id);
     this.budget = compactionBudget(input.contextWindow);
     this.earlier = (run.session?.earlier ?? []).flatMap((r) => runEntries(r, false));
+    const count = memoizedCount();
+    this.tokensOf = (message) => messageTokens(message, count);
     this.compaction = run.session?.compaction ?? null;
     this.compactionUsage = run.compactionUsage;
   }
@@ -337,6 +342,7 @@ class RunLoop {
     const own = runEntries(
       { id: this.run.id, message: this.run.message, answer: null, steps: this.steps },
       true,
+      this.tokensOf,
     );
     return buildRequest(
       this.input.systemPrompt,

@@ -23,13 +23,32 @@ const MESSAGE_OVERHEAD = 4;
 /** What a result says for a call of a finished run that never got one (the run was stopped). */
 export const NOT_RUN_RESULT = 'not run: the run ended before this call';
 
-/** About how many tokens a message costs the model. */
-export function messageTokens(message: AgentMessage): number {
-  let tokens = MESSAGE_OVERHEAD + estimateTokens(message.content ?? '');
+/** About how many tokens a message costs the model; `count` estimates a text (`estimateTokens`). */
+export function messageTokens(
+  message: AgentMessage,
+  count: (text: string) => number = estimateTokens,
+): number {
+  let tokens = MESSAGE_OVERHEAD + count(message.content ?? '');
   if (message.role === 'assistant') {
-    for (const call of message.toolCalls ?? []) tokens += estimateTokens(call.name + call.arguments) + 8;
+    for (const call of message.toolCalls ?? []) tokens += count(call.name + call.arguments) + 8;
   }
   return tokens;
+}
+
+/**
+ * `estimateTokens` remembering what it counted: a run renders its transcript before every model
+ * call, and counting a long session again each time (about 20 ms per 500 KB) adds up.
+ */
+export function memoizedCount(): (text: string) => number {
+  const known = new Map<string, number>();
+  return (text) => {
+    let tokens = known.get(text);
+    if (tokens === undefined) {
+      tokens = estimateTokens(text);
+      known.set(text, tokens);
+    }
+    return tokens;
+  };
 }
 
 /** Whether position `a` comes after `b`. */
