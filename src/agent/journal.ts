@@ -3,7 +3,7 @@
 // Every operation is synchronous and durable when it returns, so "stored before" is just "called
 // before".
 
-import type { ToolCall, ToolResult, Usage } from './ports';
+import type { ProviderFields, ToolCall, ToolResult, Usage } from './ports';
 
 // The status lists are defined here, once: the database schema takes its column enums from them.
 
@@ -34,6 +34,9 @@ export interface ModelStep {
   readonly usage: Usage;
   readonly model: string;
   readonly finishReason: string;
+  /** What the provider wants back with the turn (reasoning fields), as it sent them. */
+  readonly providerFields?: ProviderFields;
+  readonly reasoningTokens?: number;
 }
 
 /** A stored tool call: pending when its response is stored, running before it runs, then settled. */
@@ -244,4 +247,6 @@ export interface ModelStepInput {
   readonly usage: Usage;
   readonly model: string;
   readonly finishReason: string;
+  readonly providerFields?: ProviderFields;
+  readonly reasoningTokens?: number;
 }

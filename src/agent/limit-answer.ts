@@ -5,6 +5,7 @@
 import { cut } from '../shared/cut';
 import { parseJsonOr } from '../shared/parse-json';
 import type { JournalStep, ModelStep, ToolStep } from './journal';
+import { splitThinking } from './thinking';
 
 /** Which limit stopped the run, with its configured value. */
 export type RunLimit =
@@ -44,7 +45,7 @@ export function limitAnswer(limit: RunLimit, steps: readonly JournalStep[], desc
     for (const step of tools.slice(-LISTED_CALLS)) lines.push(`- ${describeStep(step, describe)}`);
   }
   const lastWords = models
-    .map((m) => m.content?.trim() ?? '')
+    .map((m) => splitThinking(m.content ?? '').answer.trim())
     .filter((c) => c !== '')
     .at(-1);
   lines.push('', 'What is left: the request is not finished.');

@@ -52,6 +52,7 @@ import {
 } from './ports';
 import { isWorkerStopping } from './abort-reasons';
 import type { Risk } from './tools/risk';
+import { splitThinking } from './thinking';
 import { memoizedCount, messageTokens, runEntries, type TranscriptEntry } from './transcript';
 
 /** The run's budgets (AGENT_MAX_STEPS, AGENT_MAX_RUN_SECONDS, AGENT_MAX_RUN_TOKENS). */
@@ -182,6 +183,18 @@ export const TOO_LONG_ANSWER =
   'I stopped: the model refused the request as longer than its context window, even after the session was compacted. /compact with what to keep, or /new for a fresh session, lets the work go on.';
 
 const EMPTY_ANSWER = 'The model returned an empty answer.';
+
+/** Ends an answer the model was cut off in (`finish_reason: length`). */
+export const CUT_OFF_NOTE =
+  '[The answer was cut off here: the model reached its output limit. Ask me to continue and I will go on from here.]';
+
+/** The answer when the model was cut off before it wrote any of its answer (it was still thinking). */
+export const CUT_OFF_EMPTY =
+  'The model was cut off before it wrote an answer: it reached its output limit while it was still thinking. Ask again, perhaps in smaller steps.';
+
+/** What the model is told for each call of a response that was cut off: none of them ran. */
+export const CUT_OFF_CALL_RESULT =
+  'not run: the response was cut off (finish_reason length) before its tool calls were complete, so none of them ran. Send them again, with shorter arguments (write a large file in parts).';
 const CANCELLED_RESULT = 'cancelled by the person (/stop) while it ran; its outcome is unknown';
 
 /**
@@ -257,8 +270,15 @@ class RunLoop {
           continue;
         }
         if (last.toolCalls.length === 0) {
-          const text = last.content?.trim() === '' || last.content === null ? EMPTY_ANSWER : last.content;
-          return this.finish({ status: 'done', answer: text });
+          const empty = last.content === null || splitThinking(last.content).answer.trim() === '';
+          if (last.finishReason === 'length') {
+            return this.finish({
+              status: 'done',
+              answer: empty ? CUT_OFF_EMPTY : `${last.content}\n\n${CUT_OFF_NOTE}`,
+            });
+          }
+          // a model that only thought (`<think>…</think>` and nothing after) gave no answer either
+          return this.finish({ status: 'done', answer: empty ? EMPTY_ANSWER : last.content! });
         }
       }
       const limit = this.limitReached();
@@ -397,6 +417,12 @@ class RunLoop {
    * others one at a time. Stops at a call that waits for an approval and returns that approval.
    */
   private async settle(model: ModelStep, open: readonly ToolStep[]): Promise<ApprovalRecord | undefined> {
+    if (model.finishReason === 'length') {
+      // the arguments of a cut-off response may be cut too (pi-mono refuses them the same way)
+      for (const step of open)
+        this.store(step, this.callInfo(step), 'done', failure(CUT_OFF_CALL_RESULT, false));
+      return undefined;
+    }
     const changesInStep = model.toolCalls.filter((c) => this.tools.get(c.name)?.kind === 'change').length;
     let i = 0;
     while (i < open.length) {
@@ -417,13 +443,7 @@ class RunLoop {
   private async settleOne(step: ToolStep, changesInStep: number): Promise<ApprovalRecord | undefined> {
     const tool = this.tools.get(step.tool);
     const parsed = parseArguments(step.arguments);
-    const call: CallInfo = {
-      stepId: step.id,
-      toolCallId: step.toolCallId,
-      name: step.tool,
-      args: parsed.ok ? parsed.value : undefined,
-      description: describeCall(tool, step.tool, parsed.ok ? parsed.value : undefined),
-    };
+    const call = this.callInfo(step);
     if (tool === undefined) {
       const known = [...this.tools.keys()].join(', ');
       return this.store(
@@ -620,6 +640,19 @@ class RunLoop {
     const durationMs = startedAt === undefined ? 0 : now - startedAt;
     this.ports.emit?.({ type: 'tool-end', call, status, result, durationMs });
     return undefined;
+  }
+
+  /** A call as the events and the approval card describe it. */
+  private callInfo(step: ToolStep): CallInfo {
+    const parsed = parseArguments(step.arguments);
+    const args = parsed.ok ? parsed.value : undefined;
+    return {
+      stepId: step.id,
+      toolCallId: step.toolCallId,
+      name: step.tool,
+      args,
+      description: describeCall(this.tools.get(step.tool), step.tool, args),
+    };
   }
 
   private toolContextFor(call: CallInfo): ToolContext {

@@ -11,6 +11,11 @@ export interface ToolCall {
   readonly id: string;
   readonly name: string;
   readonly arguments: string;
+  /**
+   * What the provider sent beside the call and wants back with it (Gemini's `extra_content` with
+   * its thought signature), by wire name.
+   */
+  readonly extra?: ProviderFields;
 }
 
 /** Token usage of one model response (chat-completions `usage`). */
@@ -24,7 +29,13 @@ export interface Usage {
 /** One message of the conversation the model sees (chat-completions shape). */
 export type AgentMessage =
   | { readonly role: 'system' | 'user'; readonly content: string }
-  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls?: readonly ToolCall[] }
+  | {
+      readonly role: 'assistant';
+      readonly content: string | null;
+      readonly toolCalls?: readonly ToolCall[];
+      /** What the provider sent beside them and wants back (see `ModelResponse.providerFields`). */
+      readonly providerFields?: ProviderFields;
+    }
   | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
 
 /** What the model answered: text, tool calls, or both. */
@@ -36,7 +47,18 @@ export interface ModelResponse {
   readonly model: string;
   /** `stop`, `tool_calls`, `length`, ... */
   readonly finishReason: string;
+  /**
+   * Fields of the assistant's message beside its content and tool calls that the provider wants
+   * back with it (`reasoning_content`, `reasoning`, `reasoning_details`), as it sent them: kept in
+   * the journal, sent again with the turn, never shown as the answer.
+   */
+  readonly providerFields?: ProviderFields;
+  /** `completion_tokens_details.reasoning_tokens`, when the provider said. */
+  readonly reasoningTokens?: number;
 }
+
+/** Provider-specific fields of an assistant message, by their wire names. */
+export type ProviderFields = Readonly<Record<string, unknown>>;
 
 /** A tool as offered to the model. */
 export interface ToolSpec {

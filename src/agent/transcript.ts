@@ -31,6 +31,7 @@ export function messageTokens(
   let tokens = MESSAGE_OVERHEAD + count(message.content ?? '');
   if (message.role === 'assistant') {
     for (const call of message.toolCalls ?? []) tokens += count(call.name + call.arguments) + 8;
+    if (message.providerFields !== undefined) tokens += count(JSON.stringify(message.providerFields));
   }
   return tokens;
 }
@@ -89,9 +90,15 @@ function stepMessage(step: JournalStep, open: boolean): AgentMessage | undefined
     case 'user':
       return { role: 'user', content: step.content };
     case 'model':
-      return step.toolCalls.length > 0
-        ? { role: 'assistant', content: step.content, toolCalls: step.toolCalls }
-        : { role: 'assistant', content: step.content };
+      if (step.toolCalls.length === 0) return { role: 'assistant', content: step.content };
+      // a provider's reasoning goes back with a turn that called tools (DeepSeek refuses such a
+      // turn without it), never with an answer (DeepSeek's reasoner refuses that)
+      return {
+        role: 'assistant',
+        content: step.content,
+        toolCalls: step.toolCalls,
+        ...(step.providerFields !== undefined ? { providerFields: step.providerFields } : {}),
+      };
     case 'tool':
       if (step.result !== undefined)
         return { role: 'tool', toolCallId: step.toolCallId, content: step.result.content };

@@ -284,6 +284,9 @@ export const agentSteps = sqliteTable(
     toolCalls: text('tool_calls'),
     model: text('model'),
     finishReason: text('finish_reason'),
+    /** JSON of what the provider wants back with the turn (reasoning fields), when it sent any. */
+    providerFields: text('provider_fields'),
+    reasoningTokens: integer('reasoning_tokens'),
     promptTokens: integer('prompt_tokens'),
     completionTokens: integer('completion_tokens'),
     cachedTokens: integer('cached_tokens'),

@@ -64,6 +64,8 @@ export interface WorkerConfig {
     readonly prices: Readonly<Record<string, Price>>;
     /** OPENAI_PROMPT_CACHE_KEY resolved: whether requests carry `prompt_cache_key`. */
     readonly promptCacheKey: boolean;
+    /** OPENAI_SHOW_THINKING. */
+    readonly showThinking: boolean;
   };
   readonly worker: {
     readonly systemPrompt: string;
@@ -282,6 +284,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       chatCompletionsUrl,
       baseUrl: chatCompletionsUrl.slice(0, -COMPLETIONS_SUFFIX.length),
       timeoutSeconds: read.number('OPENAI_TIMEOUT_SECONDS'),
+      showThinking: read.bool('OPENAI_SHOW_THINKING'),
       models: [model, ...listed.filter((m) => m !== model)],
       prices: { ...DEFAULT_PRICES, ...prices },
       promptCacheKey: sendsPromptCacheKey(read.choice('OPENAI_PROMPT_CACHE_KEY'), chatCompletionsUrl),

@@ -165,6 +165,11 @@ export const WORKER_SETTINGS = {
     max: 3600,
     meaning: 'a model call that takes longer is a transient failure',
   },
+  OPENAI_SHOW_THINKING: {
+    kind: 'bool',
+    default: false,
+    meaning: "show a model's leading `<think>…</think>` folded above its answer (off: left out)",
+  },
   OPENAI_PROMPT_CACHE_KEY: {
     kind: 'choice',
     default: 'auto',

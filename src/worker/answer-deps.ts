@@ -26,6 +26,8 @@ export interface AnswerDeps {
   /** Drafts in private chats, or null when they are off. */
   readonly drafts: DraftSettings | null;
   readonly systemPrompt: string;
+  /** OPENAI_SHOW_THINKING: a model's leading `<think>…</think>` is shown folded, not left out. */
+  readonly showThinking: boolean;
   /** Tokens a chat may use per UTC day; 0 is no limit. */
   readonly dailyTokensPerChat: number;
   readonly now: () => number;

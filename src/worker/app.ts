@@ -87,9 +87,9 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
       log,
       now,
       random: options.random ?? Math.random,
-      onDead: (item) => {
+      onDead: (item, error) => {
         outcomes.dead();
-        work.ending.dead(item);
+        work.ending.dead(item, error);
       },
       onSettled: (item, outcome) => outcomes.settled(item, outcome),
     }),

@@ -18,6 +18,11 @@ export class EdgeError extends Error {
     message: string,
     /** How long the remote asked us to wait, in ms. */
     readonly retryAfterMs?: number,
+    /**
+     * The remote's own words about the failure, redacted and whole, when it gave any: what the
+     * person is told when their message cannot be answered because of it.
+     */
+    readonly said?: string,
   ) {
     super(message);
     this.name = 'EdgeError';
@@ -29,8 +34,8 @@ export class ContextTooLongError extends EdgeError {
   /** What the agent loop looks for (`isContextTooLong`). */
   readonly contextTooLong = true;
 
-  constructor(message: string) {
-    super('permanent', 'openai', 'context_length_exceeded', message);
+  constructor(message: string, said?: string) {
+    super('permanent', 'openai', 'context_length_exceeded', message, undefined, said);
     this.name = 'ContextTooLongError';
   }
 }

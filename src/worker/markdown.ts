@@ -5,6 +5,9 @@ import { Lexer, type Token, type Tokens } from 'marked';
 // that a regex would not); this file only maps its tokens onto that subset. Everything else
 // becomes escaped text, so the HTML we send is always well formed.
 
+/** A quote longer than this is sent folded (`<blockquote expandable>`). */
+const FOLDED_QUOTE_CHARS = 300;
+
 /** Escapes text for Telegram's HTML parse mode. */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -88,8 +91,12 @@ function block(token: Token, depth: number): string | null {
       const open = lang && /^[\w+#.-]+$/.test(lang) ? `<pre><code class="language-${lang}">` : '<pre><code>';
       return `${open}${escapeHtml(code.text)}</code></pre>`;
     }
-    case 'blockquote':
-      return `<blockquote>${blocks((token as Tokens.Blockquote).tokens, depth).join('\n')}</blockquote>`;
+    case 'blockquote': {
+      const inner = blocks((token as Tokens.Blockquote).tokens, depth).join('\n');
+      // a long quote (a model's reasoning shown with OPENAI_SHOW_THINKING) is folded by Telegram
+      const open = inner.length > FOLDED_QUOTE_CHARS ? '<blockquote expandable>' : '<blockquote>';
+      return `${open}${inner}</blockquote>`;
+    }
     case 'list':
       return list(token as Tokens.List, depth);
     case 'hr':

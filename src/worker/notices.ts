@@ -1,5 +1,8 @@
 // The short texts the bot sends instead of a model answer. Plain text, no formatting.
 
+import { cut } from '../shared/cut';
+import { redact } from '../shared/redact';
+
 const KIND_NAMES: Record<string, string> = {
   photo: 'photos',
   sticker: 'stickers',
@@ -40,9 +43,17 @@ export function privateNotice(chatId: number, allowlistEmpty: boolean): string {
     : `This bot is private. ${allow}`;
 }
 
-/** The notice for a message that could not be answered (a dead letter). */
-export function deadNotice(inboxId: number): string {
-  return `Sorry, I could not answer this message (reference #${inboxId}). The operator has been left a note and can retry it.`;
+// How much of the model server's words a notice quotes: enough for the cause, `queue dead` has the whole
+const CAUSE_CHARS = 200;
+
+/**
+ * The notice for a message that could not be answered (a dead letter), naming the cause in the
+ * model server's own words when it gave any (redacted, on one line, cut).
+ */
+export function deadNotice(inboxId: number, modelSaid?: string): string {
+  const words = modelSaid === undefined ? '' : redact(modelSaid).replace(/\s+/g, ' ').trim();
+  const cause = words === '' ? '' : `: the model's server said "${cut(words, CAUSE_CHARS)}"`;
+  return `Sorry, I could not answer this message${cause} (reference #${inboxId}). The operator has been left a note and can retry it.`;
 }
 
 /** The notice in place of an answer once a chat used its tokens for the day. */

@@ -6,7 +6,7 @@
 // loop itself stays pure: redaction is the worker's policy, applied at its ports.
 
 import type { AgentJournal, ModelStepInput, RunOutcome } from '../agent/journal';
-import type { Tool, ToolResult } from '../agent/ports';
+import type { ProviderFields, Tool, ToolResult } from '../agent/ports';
 import { CAPTION_MAX_CHARS } from '../agent/tools/send-file';
 import { redact, redactBytes, REDACTED } from '../shared/redact';
 
@@ -49,6 +49,9 @@ function redactResponse(response: ModelStepInput): ModelStepInput {
     content: response.content === null ? null : redact(response.content),
     // the JSON text stays valid: a replaced secret never spans a quote or a backslash
     toolCalls: response.toolCalls.map((call) => ({ ...call, arguments: redact(call.arguments) })),
+    ...(response.providerFields !== undefined
+      ? { providerFields: JSON.parse(redact(JSON.stringify(response.providerFields))) as ProviderFields }
+      : {}),
   };
 }
 

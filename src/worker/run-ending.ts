@@ -6,6 +6,7 @@ import { abortText } from '../agent/abort-reasons';
 import type { InboxRow } from '../queue/row';
 import type { Store } from '../queue/store';
 import type { Logger } from '../shared/log';
+import type { EdgeError } from './errors';
 
 /** Why the run of a dead message failed, as the journal shows it. */
 export const DEAD_RUN_ERROR = 'its message is dead (out of attempts)';
@@ -19,8 +20,8 @@ export interface RunEndingDeps {
   readonly onApprovalsExpired: () => void;
   /** Whether the worker answers this chat (a dead notice goes only to one it answers). */
   readonly isAllowed: (chatId: number) => boolean;
-  /** Tells the person their message could not be answered (best effort, never throws). */
-  readonly sendDeadNotice: (item: InboxRow) => Promise<void>;
+  /** Tells the person their message could not be answered, and why (best effort, never throws). */
+  readonly sendDeadNotice: (item: InboxRow, error?: EdgeError) => Promise<void>;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -40,11 +41,14 @@ export class RunEnding {
     }
   }
 
-  /** A message is dead: its run, if still open, ends failed, and its chat is told (if answered). */
-  dead(item: InboxRow): void {
+  /**
+   * A message is dead: its run, if still open, ends failed, and its chat is told (if answered),
+   * with the failure that made it dead when there was one (none when the worker died under it).
+   */
+  dead(item: InboxRow, error?: EdgeError): void {
     if (this.deps.store.finishRunOf(item.id, { status: 'failed', error: DEAD_RUN_ERROR }, this.deps.now())) {
       this.deps.log.warn('the run of a dead message ended failed', { id: item.id });
     }
-    if (item.chatId !== null && this.deps.isAllowed(item.chatId)) void this.deps.sendDeadNotice(item);
+    if (item.chatId !== null && this.deps.isAllowed(item.chatId)) void this.deps.sendDeadNotice(item, error);
   }
 }

@@ -6,6 +6,7 @@ import type { Tool } from '../agent/ports';
 import type { InboxRow } from '../queue/row';
 import type { Store } from '../queue/store';
 import { describeError } from '../shared/log';
+import { shownText } from '../agent/thinking';
 import { redact } from '../shared/redact';
 import type { AnswerDeps } from './answer-deps';
 import { openDrafts } from './answer-drafts';
@@ -15,7 +16,7 @@ import { StatusMessage, type StatusTelegram } from './status-message';
 import type { StatusPace } from './status-pace';
 
 /** What a run's view needs: the answer's ports, and the run's steps and tools to show a resumed run. */
-export interface RunViewDeps extends Pick<AnswerDeps, 'log' | 'now' | 'drafts'> {
+export interface RunViewDeps extends Pick<AnswerDeps, 'log' | 'now' | 'drafts' | 'showThinking'> {
   readonly store: Pick<Store, 'runOfItem' | 'setRunStatusMessage'>;
   readonly telegram: AnswerDeps['telegram'] & StatusTelegram;
   /** The run's steps as journalled. */
@@ -67,7 +68,8 @@ export class RunView {
         this.drafts = openDrafts(deps, this.item.chatId!, this.signal);
         break;
       case 'text':
-        this.drafts?.push(redact(event.text));
+        // a thinking model's reasoning is no draft of its answer
+        this.drafts?.push(redact(shownText(event.text, this.deps.showThinking)));
         return;
       case 'model-end':
         this.closeDrafts();

@@ -23,8 +23,8 @@ export interface SchedulerDeps {
   readonly random: () => number;
   /** Called after an item is settled, with its outcome (metrics, the crash-test counter). */
   readonly onSettled?: (item: InboxRow, outcome: Outcome) => void;
-  /** Called when an item becomes dead after a failure (the dead-letter notice). */
-  readonly onDead?: (item: InboxRow) => void;
+  /** Called when an item becomes dead after a failure, with that failure (the dead-letter notice). */
+  readonly onDead?: (item: InboxRow, error: EdgeError) => void;
 }
 
 /** Raised when the worker must stop (bad Telegram token): main exits 78. */
@@ -253,7 +253,7 @@ export class Scheduler {
         attempts: item.attempts,
         error: edge.message,
       });
-      this.deps.onDead?.(item);
+      this.deps.onDead?.(item, edge);
     } else {
       log.warn('attempt failed; retrying later', {
         id: item.id,

@@ -98,7 +98,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
     expireApprovals: (runId, at) => approvals.expireOfRun(runId, at),
     onApprovalsExpired: () => sweeper.poke(),
     isAllowed: ports.isAllowed,
-    sendDeadNotice: (item) => sendDeadNotice(noticeDeps, item),
+    sendDeadNotice: (item, error) => sendDeadNotice(noticeDeps, item, error),
     log,
     now,
   });
@@ -161,6 +161,7 @@ function chatHandler(
         ? { support: new DraftSupport(), intervalMs: config.telegram.draftIntervalMs }
         : null,
     systemPrompt: config.worker.systemPrompt,
+    showThinking: config.openai.showThinking,
     dailyTokensPerChat: config.worker.dailyTokensPerChat,
     now,
     testTriggers: config.worker.testTriggers,

@@ -3,8 +3,8 @@
  * real response and error shapes (plain and streamed as server-sent events, usage included),
  * scripted tool calls streamed as the API streams them, the API's checks of tool messages,
  * API-key checking and fault injection (also in the middle of a stream), and optionally OpenAI's
- * prompt caching in the usage it reports. The product's real client talks to it through
- * `OPENAI_CHAT_COMPLETIONS_URL`.
+ * prompt caching in the usage it reports, and replays of responses recorded from real servers
+ * (bytes verbatim). The product's real client talks to it through `OPENAI_CHAT_COMPLETIONS_URL`.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -35,8 +35,13 @@ export interface RecordedRequest {
   at: number;
   /** The HTTP status it was answered with, once answered. */
   status?: number;
-  /** What the fake answered (set once the reply is decided, before it is sent or streamed). */
+  /**
+   * What the fake answered (set once the reply is decided, before it is sent or streamed); unset
+   * when the reply was a replay, whose response is the recording's (`replayed`).
+   */
   response?: RecordedResponse;
+  /** The recorded response it was answered with, when the reply was a replay. */
+  replayed?: RecordedHttpResponse;
 }
 
 /** The answer given to a request, as the API reported it. */
@@ -59,10 +64,17 @@ export interface OpenAIErrorBody {
 
 /**
  * An injected failure: an HTTP error with OpenAI's error body (or a raw body, e.g. a proxy's HTML
- * page) and an optional `Retry-After` in seconds; a request never answered; a normal answer made late.
+ * page, or a recorded server's whole answer with its `headers`: a 200 SSE body with an error in
+ * it) and an optional `Retry-After` in seconds; a request never answered; a normal answer made late.
  */
 export type OpenAIFailure =
-  | { status: number; error?: Partial<OpenAIErrorBody>; retryAfter?: number; rawBody?: string }
+  | {
+      status: number;
+      error?: Partial<OpenAIErrorBody>;
+      retryAfter?: number;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    }
   | { hang: true }
   | { delayMs: number }
   /** A stream that starts (200, `afterChunks` content chunks) and then carries an error event. */
@@ -86,8 +98,32 @@ export interface ScriptedReply {
   finishReason?: string;
 }
 
-/** What a reply function may return: the assistant's text, or a scripted answer. */
-export type Reply = string | ScriptedReply;
+/** A response as a real server sent it: the status, the headers and the body's bytes, verbatim. */
+export interface RecordedHttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/**
+ * A reply that sends a recorded response instead of making one up, so the client parses exactly
+ * what the real server sent: an event stream is written in pieces of `pieceBytes` (default
+ * `REPLAY_PIECE_BYTES`) cut wherever they fall, so lines and events arrive split as on a real
+ * network; any other body is sent whole.
+ */
+export interface ReplayedReply {
+  readonly replay: RecordedHttpResponse;
+  readonly pieceBytes?: number;
+}
+
+/**
+ * The default piece of a replayed stream: a prime, so the cuts fall inside lines, JSON strings and
+ * `data:` prefixes rather than on the recording's own event boundaries.
+ */
+export const REPLAY_PIECE_BYTES = 389;
+
+/** What a reply function may return: the assistant's text, a scripted answer, or a replay. */
+export type Reply = string | ScriptedReply | ReplayedReply;
 
 /** Produces the assistant's answer for a request. */
 export type ReplyFn = (req: ChatCompletionRequest) => Reply | Promise<Reply>;
@@ -191,6 +227,11 @@ export interface FakeOpenAI {
   setStreaming(options: StreamOptions): void;
   /** While on, `stream: true` is ignored and a plain JSON completion comes back, as some servers do. */
   setIgnoreStream(on: boolean): void;
+  /**
+   * While on, a request with an assistant message that has tool calls but no `reasoning_content`
+   * is refused with DeepSeek's 400, as DeepSeek's thinking models (deepseek-reasoner) do.
+   */
+  setReasoningContentRequired(on: boolean): void;
   /** Makes the next `times` requests (that `match`) fail with `failure`. */
   failNext(failure: OpenAIFailure, times?: number, match?: (req: ChatCompletionRequest) => boolean): void;
   /** Fails every matching request until the returned function is called. */
@@ -251,6 +292,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let latencyMs = 0;
   let streaming: StreamOptions = opts.stream ?? {};
   let ignoreStream = false;
+  let reasoningContentRequired = false;
   let closed = false;
   const cache = opts.promptCache === true ? createPromptCache() : undefined;
 
@@ -297,6 +339,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   ): Promise<void> => {
     const body = record.body;
     const given = await reply(body);
+    if (typeof given !== 'string' && 'replay' in given) {
+      // what went wrong mid-stream is in the recording itself; cutting it as well would test neither
+      if (failure) throw new Error('a stream failure cannot be injected into a replayed response');
+      return replay(res, record, given);
+    }
     const scripted: ScriptedReply = typeof given === 'string' ? { content: given } : given;
     const toolCalls = (scripted.toolCalls ?? []).map((call) => ({
       id: call.id ?? `call_${crypto.randomBytes(18).toString('base64url').slice(0, 24)}`,
@@ -472,6 +519,53 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (!res.destroyed) res.end('data: [DONE]\n\n');
   };
 
+  /** Sends a recorded response as it was: an event stream in pieces, any other body whole. */
+  const replay = async (
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    given: ReplayedReply,
+  ): Promise<void> => {
+    const { status, headers, body } = given.replay;
+    record.replayed = given.replay;
+    record.status = status;
+    if (res.destroyed) return;
+    const streamed = Object.entries(headers).some(
+      ([name, value]) => name.toLowerCase() === 'content-type' && value.includes('text/event-stream'),
+    );
+    if (!streamed) {
+      res.writeHead(status, { ...headers, 'content-length': String(body.length) });
+      res.end(body);
+      return;
+    }
+    res.writeHead(status, headers);
+    const size = given.pieceBytes ?? REPLAY_PIECE_BYTES;
+    for (let at = 0; at < body.length; at += size) {
+      if (res.destroyed || closed) return;
+      res.write(body.subarray(at, at + size));
+      // a pause, so that each piece reaches the client on its own rather than coalesced with the next
+      await sleep(streaming.chunkDelayMs ?? 1);
+    }
+    if (!res.destroyed) res.end();
+  };
+
+  /** DeepSeek's refusal of a tool call turn sent back without its reasoning, word for word. */
+  const missingReasoningContent = (body: ChatCompletionRequest): OpenAIErrorBody | undefined => {
+    const index = body.messages.findIndex(
+      (m) =>
+        m.role === 'assistant' &&
+        Array.isArray(m.tool_calls) &&
+        m.tool_calls.length > 0 &&
+        typeof m.reasoning_content !== 'string',
+    );
+    if (index < 0) return undefined;
+    return {
+      message: `Missing \`reasoning_content\` field in the assistant message at message index ${index}. For more information, please refer to https://api-docs.deepseek.com/guides/thinking_mode#tool-calls`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'invalid_request_error',
+    };
+  };
+
   /** The API's own checks of a conversation with tools, word for word. */
   const toolMessageError = (body: ChatCompletionRequest): OpenAIErrorBody | undefined => {
     if (body.tools !== undefined) {
@@ -572,6 +666,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
 
     const toolError = toolMessageError(body);
     if (toolError) return fail(res, record, 400, toolError);
+    const reasoningError = reasoningContentRequired ? missingReasoningContent(body) : undefined;
+    if (reasoningError) return fail(res, record, 400, reasoningError);
 
     if (latencyMs > 0) await sleep(latencyMs);
     const failure = takeFailure(body);
@@ -581,8 +677,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       if (closed) return;
       return complete(res, record, failure);
     } else if (failure && 'status' in failure) {
-      const headers: Record<string, string> =
-        failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) };
+      const headers: Record<string, string> = {
+        ...(failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) }),
+        ...failure.headers,
+      };
       const error = { ...defaultError(failure.status), ...failure.error };
       return send(res, record, failure.status, failure.rawBody ?? JSON.stringify({ error }), headers);
     }
@@ -627,6 +725,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     },
     setIgnoreStream(on) {
       ignoreStream = on;
+    },
+    setReasoningContentRequired(on) {
+      reasoningContentRequired = on;
     },
     failNext(failure, times = 1, match) {
       once.push({ failure, remaining: times, match });

@@ -4,9 +4,11 @@
  * before and during a stream.
  */
 import type { AgentMessage, ModelPort, ToolSpec } from '../../src/agent/ports';
+import { isContextTooLong } from '../../src/agent/ports';
 import { promptCacheKey } from '../../src/worker/openai/cache-key';
 import { createModelPort } from '../../src/worker/openai/chat';
 import { openAIErrors, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
+import { recordedResponse } from '../helpers/provider-recordings';
 import { edgeError } from '../helpers/edge-error';
 
 const apiKey = 'sk-test-port-0123456789';
@@ -220,7 +222,7 @@ describe('model port', () => {
     ai.failNext(openAIErrors.rateLimit('tokens', 4));
     expect(await edgeError(model([user('x')], []))).toMatchObject({
       errorClass: 'transient',
-      code: '429',
+      code: 'rate_limit_exceeded',
       retryAfterMs: 4000,
     });
     ai.failNext(openAIErrors.contextLengthExceeded());
@@ -232,5 +234,68 @@ describe('model port', () => {
       timeoutSeconds: 5,
     });
     expect(await edgeError(wrong([user('x')], []))).toMatchObject({ errorClass: 'paused' });
+  });
+  it.each([
+    // [recording, class, code, what the server said]
+    ['groq-400-tool-use-failed', 'transient', 'tool_use_failed', /^Tool call validation failed: /],
+    ['groq-stream-error-retry', 'transient', 'tool_use_failed', /^Tool call validation failed: /],
+    ['openrouter-stream-length-error', 'permanent', '400', /^Token limit reached$/],
+    ['openrouter-429', 'transient', '429', /temporarily rate-limited upstream/],
+  ] as const)('classifies the recorded %s by its body: %s', async (name, errorClass, code, said) => {
+    ai.failNext(recordedResponse(name));
+    const err = await edgeError(model([user('x')], [readTool]));
+    expect(err).toMatchObject({ errorClass, service: 'openai', code, retryAfterMs: undefined });
+    expect(err.said).toMatch(said);
+  });
+
+  it("retries Groq's tool_use_failed inside a stream, and the recorded next try calls the tool", async () => {
+    ai.failNext(recordedResponse('groq-stream-error-retry'));
+    ai.failNext(recordedResponse('groq-stream-error-retry', 'retry'));
+    const failed = await edgeError(model([user('x')], [readTool]));
+    expect(failed).toMatchObject({ errorClass: 'transient', code: 'tool_use_failed' });
+    const next = await model([user('x')], [readTool]);
+    expect(next.toolCalls.map((call) => call.name)).toEqual(['get_something_by_name']);
+  });
+
+  it('backs off an error inside a stream by the queue, not by a retry-after the 200 carried', async () => {
+    // Together sends retry-after: 30 with its successful answers; an error inside the stream that
+    // follows is no answer to it
+    const { headers } = recordedResponse('together-json-length');
+    const rawBody = [
+      'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}',
+      'data: {"error":{"message":"Rate limit exceeded: too many requests","status_code":429}}',
+      '',
+    ].join('\n\n');
+    ai.failNext({ status: 200, rawBody, headers: { ...headers, 'content-type': 'text/event-stream' } });
+    const err = await edgeError(model([user('x')], []));
+    expect(err).toMatchObject({ errorClass: 'transient', code: '429', retryAfterMs: undefined });
+  });
+
+  it('reads a context-length error inside a stream as too long, for the run to compact', async () => {
+    ai.setReply(() => 'one two three');
+    ai.failNext({
+      streamError: {
+        message: "This model's maximum context length is 8192 tokens.",
+        code: 'context_length_exceeded',
+      },
+      afterChunks: 1,
+    });
+    const err = await edgeError(model([user('x')], []));
+    expect(isContextTooLong(err)).toBe(true);
+    expect(err.said).toBe("This model's maximum context length is 8192 tokens.");
+  });
+
+  it('does not retry a 400 inside a stream, and pauses on a 402 (out of credit)', async () => {
+    ai.failNext({
+      status: 200,
+      rawBody: 'data: {"error":{"message":"Missing `reasoning_content` field","status_code":400}}\n\n',
+      headers: { 'content-type': 'text/event-stream' },
+    });
+    expect(await edgeError(model([user('x')], []))).toMatchObject({ errorClass: 'permanent', code: '400' });
+    ai.failNext({
+      status: 402,
+      error: { message: 'Insufficient Balance', type: 'unknown_error', code: null },
+    });
+    expect(await edgeError(model([user('x')], []))).toMatchObject({ errorClass: 'paused', code: '402' });
   });
 });

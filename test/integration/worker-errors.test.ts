@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { lastUserText, openAIErrors } from '../helpers/fake-openai';
+import { recordedResponse } from '../helpers/provider-recordings';
 import { telegramErrors } from '../helpers/fake-telegram';
 import { TEST_API_KEY } from '../helpers/worker-env';
 import { useWorkerHarness, unixNow } from '../helpers/worker-harness';
@@ -44,10 +45,81 @@ describe('worker under errors', () => {
       error_code: 'openai:500',
     });
     const texts = h.telegram.sentTo(101).map((m) => m.text);
-    expect(texts[0]).toMatch(new RegExp(`could not answer this message \\(reference #${doomed.id}\\)`));
+    // the person is told what the model's server said (its 500 body's message)
+    expect(texts[0]).toBe(
+      `Sorry, I could not answer this message: the model's server said "The server had an error while processing your request. Sorry about that!" (reference #${doomed.id}). The operator has been left a note and can retry it.`,
+    );
     expect(texts[1]).toBe('echo: after');
     // the other chat did not wait for chat 101's failing message
     expect(h.telegram.sentTo(102)[0]!.at).toBeLessThan(h.telegram.sentTo(101)[0]!.at);
+  });
+
+  it("tells the person in one sentence what the model's server said when it refuses a message, redacted and cut; the row keeps the whole", async () => {
+    const leaked = 'sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2';
+    const words = `Invalid 'messages[1].content': the request quoted ${leaked} and ${TEST_API_KEY}; ${'the rest of a long explanation, '.repeat(12)}end.`;
+    h.openai.failNext({ status: 400, error: { message: words, type: 'invalid_request_error', code: null } });
+    await h.start();
+    h.telegram.pushMessage(101, 'refused');
+    await h.telegram.waitForSent(1, 10_000);
+    await h.settled();
+    const refused = item('refused');
+    expect(refused).toMatchObject({
+      status: 'dead',
+      attempts: 1,
+      error_class: 'permanent',
+      error_code: 'openai:400',
+    });
+    expect(h.openai.requests).toHaveLength(1);
+
+    const notice = h.telegram.sentTo(101)[0]!.text;
+    const quoted =
+      /^Sorry, I could not answer this message: the model's server said "(.*)" \(reference #(\d+)\)\. The operator/.exec(
+        notice,
+      );
+    expect(quoted?.[2]).toBe(String(refused.id));
+    expect(quoted?.[1]).toMatch(
+      /^Invalid 'messages\[1\]\.content': the request quoted \[redacted\] and \[redacted\]; the rest/,
+    );
+    expect(quoted?.[1]).toHaveLength(200);
+    expect(quoted?.[1]?.endsWith('…')).toBe(true);
+    for (const secret of [leaked, TEST_API_KEY]) expect(notice).not.toContain(secret);
+
+    // `queue dead` shows the row's error: the provider's whole message, redacted
+    const stored = String(refused.error);
+    expect(stored).toContain(words.replace(leaked, '[redacted]').replace(TEST_API_KEY, '[redacted]'));
+    expect(stored).toMatch(/^The model's server answered 400: /);
+  });
+
+  it('does not retry the recorded "Token limit reached" inside a 200 stream, and names it in the reply', async () => {
+    h.openai.failNext(recordedResponse('openrouter-stream-length-error'));
+    await h.start();
+    h.telegram.pushMessage(101, 'think hard');
+    await h.telegram.waitForSent(1, 10_000);
+    await h.settled();
+    expect(h.openai.requests).toHaveLength(1);
+    const dead = item('think hard');
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1, error_code: 'openai:400' });
+    expect(h.telegram.sentTo(101)[0]!.text).toMatch(
+      /^Sorry, I could not answer this message: the model's server said "Token limit reached" \(reference #\d+\)/,
+    );
+  });
+
+  it('retries the recorded tool_use_failed as any transient failure, then names it in the reply', async () => {
+    h.openai.failWhen(() => true, recordedResponse('groq-400-tool-use-failed'));
+    await h.start({ WORKER_MAX_ATTEMPTS: '2', WORKER_RETRY_BASE_SECONDS: '0.05' });
+    h.telegram.pushMessage(101, 'call a tool');
+    await h.telegram.waitForSent(1, 10_000);
+    await h.settled();
+    expect(h.openai.requests).toHaveLength(2);
+    expect(item('call a tool')).toMatchObject({
+      status: 'dead',
+      attempts: 2,
+      error_class: 'transient',
+      error_code: 'openai:tool_use_failed',
+    });
+    expect(h.telegram.sentTo(101)[0]!.text).toMatch(
+      /^Sorry, I could not answer this message: the model's server said "Tool call validation failed: tool call validation failed: parameters for tool get_something_by_name did not match schema/,
+    );
   });
 
   it('waits the Retry-After the model asks for', async () => {

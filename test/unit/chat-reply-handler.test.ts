@@ -99,6 +99,7 @@ function handler(
     drafts,
     log: captureLog(),
     systemPrompt: 'be brief',
+    showThinking: false,
     dailyTokensPerChat: 0,
     now: Date.now,
     tools: [],

@@ -18,6 +18,8 @@ const BLANK: StepRow = {
   kind: 'model',
   parentId: null,
   inboxId: null,
+  providerFields: null,
+  reasoningTokens: null,
   content: null,
   toolCalls: null,
   model: null,

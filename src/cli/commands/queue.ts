@@ -61,11 +61,13 @@ export function register(program: Command, ctx: CliContext): void {
     .command('dead')
     .description('list dead letters: items that ran out of attempts or failed for good')
     .option('--limit <n>', 'at most this many items', wholeNumber(1, 10000), 50)
-    .action((opts: { limit: number }, command: Command) => {
+    .option('--full', 'show whole messages and errors instead of cutting them short')
+    .action((opts: { limit: number; full?: boolean }, command: Command) => {
       const g = globalOptions(command);
       const rows = withDatabase(resolveDbPath(g.db, ctx.env), ({ sqlite }) => listDead(sqlite, opts.limit));
-      if (g.json) ctx.out.json(rows.map((row) => itemJson(row, false)));
-      else ctx.out.print(renderDead(rows, ctx.now(), paint(ctx.out.colour)));
+      const full = opts.full === true;
+      if (g.json) ctx.out.json(rows.map((row) => itemJson(row, full)));
+      else ctx.out.print(renderDead(rows, ctx.now(), full, paint(ctx.out.colour)));
     });
 
   queue

@@ -99,8 +99,8 @@ export function renderItems(rows: readonly InboxRow[], now: number, full: boolea
   );
 }
 
-/** `queue dead` as a table. */
-export function renderDead(rows: readonly InboxRow[], now: number, paint: Paint): string {
+/** `queue dead` as a table; errors (the model server's whole words) and texts cut unless `full`. */
+export function renderDead(rows: readonly InboxRow[], now: number, full: boolean, paint: Paint): string {
   if (rows.length === 0) return 'No dead items.';
   return renderTable(
     ['ID', 'CHAT', 'ATT', 'ERROR', 'CLASS', 'DIED', 'TEXT'],
@@ -108,10 +108,10 @@ export function renderDead(rows: readonly InboxRow[], now: number, paint: Paint)
       row.id,
       row.chatId,
       row.attempts,
-      cut(row.error, ERROR_CHARS),
+      full ? (row.error ?? '') : cut(row.error, ERROR_CHARS),
       [row.errorClass, row.errorCode].filter((p) => p !== null).join('/') || '-',
       formatAge(row.finishedAt ?? row.receivedAt, now),
-      messageCell(row, false),
+      messageCell(row, full),
     ]),
     paint,
   );

@@ -3,6 +3,7 @@ import type {
   PendingApprovalView,
   RunDetailView,
   RunJson,
+  ModelStepJson,
   StepView,
 } from '../../queue/agent/run-detail';
 import { escapeHidden } from '../../shared/escape-text';
@@ -107,7 +108,7 @@ function renderSteps(steps: readonly StepView[], paint: Paint): string {
               s.finishReason ?? '-',
               '-',
               '-',
-              (s.promptTokens ?? 0) + (s.completionTokens ?? 0),
+              `${(s.promptTokens ?? 0) + (s.completionTokens ?? 0)}${reasoningNote(s)}`,
               '-',
             ]
           : [
@@ -162,4 +163,10 @@ export function renderPendingApprovals(
     ]),
     paint,
   );
+}
+
+/** " (reasoning 812)" beside a response's tokens when the provider sent reasoning with it. */
+function reasoningNote(step: ModelStepJson): string {
+  if (!step.reasoning) return '';
+  return step.reasoningTokens === null ? ' (reasoning)' : ` (reasoning ${step.reasoningTokens})`;
 }

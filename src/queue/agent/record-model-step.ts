@@ -18,13 +18,18 @@ export function recordModelStep(
         sqlite,
         'SELECT coalesce(max(seq), 0) + 1 AS next FROM agent_steps WHERE run_id = ?',
       ).get(runId) as { next: number };
-      const calls = response.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
+      const calls = response.toolCalls.map((c) => ({
+        id: c.id,
+        name: c.name,
+        arguments: c.arguments,
+        ...(c.extra !== undefined ? { extra: c.extra } : {}),
+      }));
       const { id } = prepared(
         sqlite,
-        `INSERT INTO agent_steps (run_id, seq, kind, content, tool_calls, model, finish_reason, prompt_tokens,
-           completion_tokens, cached_tokens, created_at)
-         VALUES (@runId, @seq, 'model', @content, @toolCalls, @model, @finishReason, @promptTokens,
-           @completionTokens, @cachedTokens, @now)
+        `INSERT INTO agent_steps (run_id, seq, kind, content, tool_calls, model, finish_reason, provider_fields,
+           reasoning_tokens, prompt_tokens, completion_tokens, cached_tokens, created_at)
+         VALUES (@runId, @seq, 'model', @content, @toolCalls, @model, @finishReason, @providerFields,
+           @reasoningTokens, @promptTokens, @completionTokens, @cachedTokens, @now)
          RETURNING id`,
       ).get({
         runId,
@@ -33,6 +38,9 @@ export function recordModelStep(
         toolCalls: JSON.stringify(calls),
         model: response.model,
         finishReason: response.finishReason,
+        providerFields:
+          response.providerFields === undefined ? null : JSON.stringify(response.providerFields),
+        reasoningTokens: response.reasoningTokens ?? null,
         promptTokens: response.usage.promptTokens,
         completionTokens: response.usage.completionTokens,
         cachedTokens: response.usage.cachedTokens,
@@ -71,6 +79,8 @@ export function recordModelStep(
         usage: response.usage,
         model: response.model,
         finishReason: response.finishReason,
+        ...(response.providerFields !== undefined ? { providerFields: response.providerFields } : {}),
+        ...(response.reasoningTokens !== undefined ? { reasoningTokens: response.reasoningTokens } : {}),
       };
       return { model, tools };
     })

@@ -1,5 +1,6 @@
 import type { ApprovalRecord, JournalStep, RunStatus, StepKind, ToolStepStatus } from '../../agent/journal';
-import type { ToolCall } from '../../agent/ports';
+import type { ProviderFields, ToolCall } from '../../agent/ports';
+import { parseJsonOr } from '../../shared/parse-json';
 
 // The agent tables' columns under their schema names, and their rows as the journal's types.
 
@@ -41,7 +42,8 @@ export interface RunRow {
 /** `agent_steps` columns. */
 export const STEP_COLUMNS = `id, run_id AS runId, seq, kind, parent_id AS parentId, inbox_id AS inboxId, content,
   tool_calls AS toolCalls,
-  model, finish_reason AS finishReason, prompt_tokens AS promptTokens, completion_tokens AS completionTokens,
+  model, finish_reason AS finishReason, provider_fields AS providerFields, reasoning_tokens AS reasoningTokens,
+  prompt_tokens AS promptTokens, completion_tokens AS completionTokens,
   cached_tokens AS cachedTokens, tool_call_id AS toolCallId, tool, arguments, status, result,
   output_path AS outputPath, is_error AS isError, exit_code AS exitCode, started_at AS startedAt,
   finished_at AS finishedAt, duration_ms AS durationMs, created_at AS createdAt`;
@@ -58,6 +60,8 @@ export interface StepRow {
   readonly toolCalls: string | null;
   readonly model: string | null;
   readonly finishReason: string | null;
+  readonly providerFields: string | null;
+  readonly reasoningTokens: number | null;
   readonly promptTokens: number | null;
   readonly completionTokens: number | null;
   readonly cachedTokens: number | null;
@@ -94,6 +98,8 @@ export function toJournalStep(row: StepRow): JournalStep {
       },
       model: row.model ?? '',
       finishReason: row.finishReason ?? '',
+      ...(row.providerFields !== null ? { providerFields: parseFields(row.providerFields) } : {}),
+      ...(row.reasoningTokens !== null ? { reasoningTokens: row.reasoningTokens } : {}),
     };
   }
   const settled = row.status !== 'pending' && row.status !== 'running' && row.status !== null;
@@ -117,6 +123,13 @@ export function toJournalStep(row: StepRow): JournalStep {
         }
       : {}),
   };
+}
+
+function parseFields(text: string): ProviderFields {
+  const fields = parseJsonOr<unknown>(text, {});
+  return typeof fields === 'object' && fields !== null && !Array.isArray(fields)
+    ? (fields as ProviderFields)
+    : {};
 }
 
 function parseToolCalls(text: string | null): ToolCall[] {

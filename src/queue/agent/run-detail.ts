@@ -42,6 +42,10 @@ export interface ModelStepJson {
   readonly promptTokens: number | null;
   readonly completionTokens: number | null;
   readonly cachedTokens: number | null;
+  /** Whether the provider sent reasoning with the response (kept, sent back, never shown). */
+  readonly reasoning: boolean;
+  /** `completion_tokens_details.reasoning_tokens`, when the provider said. */
+  readonly reasoningTokens: number | null;
   readonly at: number;
 }
 
@@ -149,6 +153,8 @@ export function stepOf(step: StepRow): StepView {
       promptTokens: step.promptTokens,
       completionTokens: step.completionTokens,
       cachedTokens: step.cachedTokens,
+      reasoning: step.providerFields !== null,
+      reasoningTokens: step.reasoningTokens,
       at: step.createdAt,
     };
   }

@@ -5,6 +5,7 @@ import type { AnswerUsage } from '../../queue/settle';
 import type { AgentJournal, JournalStep, UserStep } from '../../agent/journal';
 import type { AgentEvent } from '../../agent/events';
 import { contextWindow } from '../../agent/compaction';
+import { shownText } from '../../agent/thinking';
 import {
   runAgent,
   type AgentApprovalSettings,
@@ -290,14 +291,16 @@ export class AgentRunHandler implements Handler {
     );
   }
 
-  /** The model that made the run's last response, as the API named it. */
+  /**
+   * The model that made the run's last response, as the API named it; the one asked for when it
+   * named none (vLLM answers `model: ""`), so usage and prices find it.
+   */
   private lastModel(item: InboxRow, result: AgentResult): string {
-    return (
-      this.deps
-        .runSteps(result.runId)
-        .filter((s) => s.kind === 'model')
-        .at(-1)?.model ?? this.deps.modelFor(item.chatId!)
-    );
+    const named = this.deps
+      .runSteps(result.runId)
+      .filter((s) => s.kind === 'model')
+      .at(-1)?.model;
+    return named !== undefined && named !== '' ? named : this.deps.modelFor(item.chatId!);
   }
 
   /** The run's result as what the handler does next. */
@@ -316,9 +319,12 @@ export class AgentRunHandler implements Handler {
         view.finish(result.status);
         return {
           kind: 'answer',
-          answer:
+          // the journal keeps the model's text whole; the person gets it without its reasoning
+          answer: shownText(
             result.answer ??
-            `The run ended (${result.status}) without an answer; its steps are in \`autonous runs show ${result.runId}\`.`,
+              `The run ended (${result.status}) without an answer; its steps are in \`autonous runs show ${result.runId}\`.`,
+            this.deps.showThinking,
+          ),
           usage: { model: this.lastModel(item, result), ...result.usage },
           runId: result.runId,
           steered: this.deps.runSteps(result.runId).some((s) => s.kind === 'user'),

@@ -63,14 +63,19 @@ async function notify(deps: NoticeDeps, item: InboxRow, text: string, signal: Ab
   }
 }
 
-/** Tells the person their message could not be answered (best effort, never throws). */
+/**
+ * Tells the person their message could not be answered (best effort, never throws), and why when
+ * the model's server said why (`error`, the failure that made it dead).
+ */
 export async function sendDeadNotice(
   deps: Pick<NoticeDeps, 'telegram' | 'log'>,
   item: InboxRow,
+  error?: EdgeError,
 ): Promise<void> {
   if (item.chatId === null) return;
+  const text = deadNotice(item.id, error?.service === 'openai' ? error.said : undefined);
   try {
-    await sendNotice(deps.telegram, deps.log, item.chatId, item.messageId, deadNotice(item.id));
+    await sendNotice(deps.telegram, deps.log, item.chatId, item.messageId, text);
   } catch (err) {
     deps.log.warn('could not send the dead-letter notice', { id: item.id, error: describeError(err) });
   }

@@ -133,11 +133,17 @@ export function toChatMessage(message: AgentMessage): ChatMessageParam {
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
     case 'assistant': {
       const calls = message.toolCalls ?? [];
+      // the provider's own fields go back with a turn that called tools, as it sent them (DeepSeek
+      // refuses such a turn without its reasoning_content); they come first, so they can never
+      // replace content or tool calls
       if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
+      const fields = message.providerFields ?? {};
       return {
+        ...fields,
         role: 'assistant',
         content: message.content,
         tool_calls: calls.map((call) => ({
+          ...call.extra,
           id: call.id,
           type: 'function' as const,
           function: { name: call.name, arguments: call.arguments },
