@@ -4,12 +4,15 @@
  * scripted tool calls streamed as the API streams them, the API's checks of tool messages,
  * API-key checking and fault injection (also in the middle of a stream), and optionally OpenAI's
  * prompt caching in the usage it reports, and replays of responses recorded from real servers
- * (bytes verbatim). The product's real client talks to it through `OPENAI_CHAT_COMPLETIONS_URL`.
+ * (bytes verbatim). Also `POST /v1/audio/transcriptions` (a multipart form, scripted transcripts,
+ * the API's refusals and the same fault injection). The product's real client talks to it through
+ * `OPENAI_CHAT_COMPLETIONS_URL`.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { text as readText } from 'node:stream/consumers';
+import { buffer as readBuffer } from 'node:stream/consumers';
+import { multipartBoundary, parseMultipart, type MultipartPart } from './multipart';
 import { createPromptCache } from './prompt-cache';
 import { trackedSleep, waitUntil } from './wait-until';
 
@@ -150,22 +153,84 @@ export interface StreamOptions {
  * when. A request beyond the last step fails (HTTP 500 naming the script) rather than guessing.
  */
 export function script(steps: readonly ScriptStep[]): Script {
+  return playInOrder<ChatCompletionRequest, Reply>(steps);
+}
+
+/** Answers request n with step n (a value, or a function of the request); see `script`. */
+function playInOrder<Req, Out>(
+  steps: readonly (Out | ((req: Req) => Out | Promise<Out>))[],
+): ((req: Req) => Promise<Out>) & { readonly remaining: number; readonly played: number } {
   let played = 0;
-  const fn = (async (req: ChatCompletionRequest): Promise<Reply> => {
+  const fn = async (req: Req): Promise<Out> => {
     const step = steps[played];
     if (step === undefined)
       throw new Error(
         `the script has ${steps.length} step(s) and all were played; request ${played + 1} has none`,
       );
     played++;
-    return typeof step === 'function' ? step(req) : step;
-  }) as Script;
-  Object.defineProperties(fn, {
+    return typeof step === 'function' ? (step as (req: Req) => Out | Promise<Out>)(req) : step;
+  };
+  return Object.defineProperties(fn, {
     remaining: { get: () => steps.length - played },
     played: { get: () => played },
-  });
-  return fn;
+  }) as typeof fn & { readonly remaining: number; readonly played: number };
 }
+
+/** A transcription request as the fake read its form. */
+export interface TranscriptionRequest {
+  model: string;
+  fileName: string;
+  mimeType: string;
+  data: Buffer;
+  /** Every text field of the form: model, response_format, language, prompt, ... */
+  fields: Record<string, string>;
+}
+
+/** A transcription request as received, recorded before any check (so refused ones count too). */
+export interface RecordedTranscription {
+  model: string | undefined;
+  fileName: string | undefined;
+  mimeType: string | undefined;
+  /** The file part's length in bytes (0 without one). */
+  size: number;
+  data: Buffer;
+  fields: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  at: number;
+  /** The HTTP status it was answered with, once answered. */
+  status?: number;
+  /** The transcript answered, once decided. */
+  text?: string;
+}
+
+/** The `usage` of a transcription: tokens for the gpt-4o transcribe models, seconds for whisper-1. */
+export type TranscriptionUsage =
+  | {
+      type: 'tokens';
+      input_tokens: number;
+      output_tokens: number;
+      total_tokens: number;
+      input_token_details?: { audio_tokens?: number; text_tokens?: number };
+    }
+  | { type: 'duration'; seconds: number };
+
+/** A scripted transcript: the text, or the text with the usage to report. */
+export type TranscriptReply = string | { text: string; usage?: TranscriptionUsage };
+
+/** Produces the transcript of a request. */
+export type TranscribeFn = (req: TranscriptionRequest) => TranscriptReply | Promise<TranscriptReply>;
+
+/** One step of a transcript script: a fixed transcript, or a function of the request. */
+export type TranscriptStep = TranscriptReply | TranscribeFn;
+
+/** A transcribe function that plays its steps in order; see `FakeOpenAI.scriptTranscripts`. */
+export interface TranscriptScript extends TranscribeFn {
+  readonly remaining: number;
+  readonly played: number;
+}
+
+// What can fail a transcription, which is never streamed: an HTTP error, no answer, a late answer.
+type TranscriptionFailure = Exclude<OpenAIFailure, { streamError: unknown } | { streamDrop: true }>;
 
 /** Real OpenAI failures, word for word, for `failNext` / `failWhen`. */
 export const openAIErrors = {
@@ -216,7 +281,11 @@ export interface FakeOpenAI {
   readonly url: string;
   /** `${url}/v1/chat/completions`. */
   readonly chatCompletionsUrl: string;
+  /** `${url}/v1/audio/transcriptions`. */
+  readonly transcriptionsUrl: string;
   readonly requests: RecordedRequest[];
+  /** Every transcription request, refused ones included. */
+  readonly transcriptions: RecordedTranscription[];
   /** Recorded requests whose body matches. */
   requestsFor(predicate: (body: ChatCompletionRequest) => boolean): RecordedRequest[];
   /** Replaces the reply function (default: `echo: <last user message>`). */
@@ -236,7 +305,20 @@ export interface FakeOpenAI {
   failNext(failure: OpenAIFailure, times?: number, match?: (req: ChatCompletionRequest) => boolean): void;
   /** Fails every matching request until the returned function is called. */
   failWhen(match: (req: ChatCompletionRequest) => boolean, failure: OpenAIFailure): () => void;
-  /** Forgets every failNext and failWhen rule. */
+  /** Replaces the transcribe function (default: `transcript of <file name>`). */
+  setTranscriber(fn: TranscribeFn): void;
+  /** Answers the next transcriptions with `steps`, in order; one beyond the last fails (HTTP 500). */
+  scriptTranscripts(steps: readonly TranscriptStep[]): TranscriptScript;
+  /**
+   * Makes the next `times` transcriptions (that `match`) fail with `failure` (an HTTP error, a hang
+   * or a delay: a transcription is not streamed); chat requests neither count nor are failed.
+   */
+  failNextTranscription(
+    failure: OpenAIFailure,
+    times?: number,
+    match?: (req: TranscriptionRequest) => boolean,
+  ): void;
+  /** Forgets every failNext, failWhen and failNextTranscription rule. */
   clearFailures(): void;
   /** Delays every answer by `ms`. */
   setLatency(ms: number): void;
@@ -251,6 +333,7 @@ export interface FakeOpenAIOptions {
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   reply?: ReplyFn;
+  transcribe?: TranscribeFn;
   stream?: StreamOptions;
   /**
    * When on, usage counts a request's tokens as `prompt-cache.ts` tokenizes it (tools, then
@@ -271,6 +354,17 @@ interface FailureRule {
   match?: (req: ChatCompletionRequest) => boolean;
 }
 
+interface TranscriptionFailureRule {
+  failure: TranscriptionFailure;
+  remaining: number;
+  match?: (req: TranscriptionRequest) => boolean;
+}
+
+// "File uploads are currently limited to 25 MB": the API reads at most 26,214,400 bytes of a request.
+const MAX_AUDIO_REQUEST_BYTES = 25 * 1024 * 1024;
+// The formats the API names when it refuses a file ("Invalid file format. Supported formats: ...").
+const AUDIO_FORMATS = ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm'];
+
 const NO_KEY =
   "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
 const BAD_JSON =
@@ -287,6 +381,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const requests: RecordedRequest[] = [];
   const once: FailureRule[] = [];
   const always: FailureRule[] = [];
+  const transcriptionFailures: TranscriptionFailureRule[] = [];
+  const transcriptions: RecordedTranscription[] = [];
+  let transcriber: TranscribeFn = opts.transcribe ?? ((req) => `transcript of ${req.fileName}`);
   const timers = new Set<NodeJS.Timeout>();
   let reply: ReplyFn = opts.reply ?? ((req) => `echo: ${lastUserText(req)}`);
   let latencyMs = 0;
@@ -300,7 +397,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
 
   const send = (
     res: http.ServerResponse,
-    record: RecordedRequest | undefined,
+    record: { status?: number } | undefined,
     status: number,
     body: string,
     headers: Record<string, string> = {},
@@ -317,7 +414,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   };
   const fail = (
     res: http.ServerResponse,
-    record: RecordedRequest | undefined,
+    record: { status?: number } | undefined,
     status: number,
     error: OpenAIErrorBody,
   ) => send(res, record, status, JSON.stringify({ error }));
@@ -611,9 +708,128 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     return undefined;
   };
 
+  /** The API's refusal of a missing or wrong key, or undefined when the key is right or none is set. */
+  const keyError = (headers: http.IncomingHttpHeaders): OpenAIErrorBody | undefined => {
+    if (opts.apiKey === undefined) return undefined;
+    const auth = /^Bearer\s+(.*)$/i.exec(headers.authorization ?? '');
+    if (!auth?.[1]) return invalidRequest(NO_KEY, null, null);
+    if (auth[1] === opts.apiKey) return undefined;
+    const message = `Incorrect API key provided: ${maskKey(auth[1])}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+    return invalidRequest(message, null, 'invalid_api_key');
+  };
+
+  const takeTranscriptionFailure = (request: TranscriptionRequest): TranscriptionFailure | undefined => {
+    const index = transcriptionFailures.findIndex((rule) => !rule.match || rule.match(request));
+    const rule = transcriptionFailures[index];
+    if (!rule) return undefined;
+    if (--rule.remaining <= 0) transcriptionFailures.splice(index, 1);
+    return rule.failure;
+  };
+
+  /** `POST /v1/audio/transcriptions`: the form checked as the API checks it, then the scripted transcript. */
+  const transcribe = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const contentType = req.headers['content-type'] ?? '';
+    const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    const boundary = multipartBoundary(contentType);
+    let parts: MultipartPart[] | undefined;
+    if (type === 'multipart/form-data' && boundary) {
+      try {
+        parts = parseMultipart(body, boundary);
+      } catch {
+        parts = undefined;
+      }
+    }
+    const fields: Record<string, string> = {};
+    let file: MultipartPart | undefined;
+    for (const part of parts ?? []) {
+      if (part.filename === undefined) fields[part.name] = part.data.toString('utf8');
+      else if (part.name === 'file') file ??= part;
+    }
+    const record: RecordedTranscription = {
+      model: fields.model,
+      fileName: file?.filename,
+      mimeType: file?.contentType,
+      size: file?.data.length ?? 0,
+      data: file?.data ?? Buffer.alloc(0),
+      fields,
+      headers: req.headers,
+      at: Date.now(),
+    };
+    transcriptions.push(record);
+
+    const authError = keyError(req.headers);
+    if (authError) return fail(res, record, 401, authError);
+    if (body.length > MAX_AUDIO_REQUEST_BYTES) {
+      const message = `Maximum content size limit (${MAX_AUDIO_REQUEST_BYTES}) exceeded (${body.length} bytes read)`;
+      return fail(res, record, 413, { message, type: 'server_error', param: null, code: null });
+    }
+    if (type !== 'multipart/form-data') {
+      const message = `Unsupported content type: '${type}'. This API method only accepts 'multipart/form-data' requests, but you specified the header 'Content-Type: ${type}'. Please try again with a supported content type.`;
+      return fail(res, record, 400, invalidRequest(message, null, 'unsupported_content_type'));
+    }
+    // Missing fields are refused by the API's request validation, one line per field.
+    const missing = [file ? undefined : 'file', fields.model ? undefined : 'model'].filter(
+      (f) => f !== undefined,
+    );
+    if (!parts || missing.length > 0) {
+      const lines = (parts ? missing : ['file', 'model']).map(
+        (field) => `body -> ${field}\n  field required (type=value_error.missing)`,
+      );
+      const heading = `${lines.length} validation error${lines.length === 1 ? '' : 's'} for Request`;
+      return fail(res, record, 400, invalidRequest([heading, ...lines].join('\n'), null, null));
+    }
+    const model = fields.model ?? '';
+    const format = fields.response_format ?? 'json';
+    if (isGptTranscribeModel(model) && format !== 'json' && format !== 'text') {
+      const message = `response_format '${format}' is not compatible with model '${model}'. Use 'json' or 'text' instead.`;
+      return fail(res, record, 400, invalidRequest(message, 'response_format', 'unsupported_value'));
+    }
+    const fileName = file?.filename ?? '';
+    const mimeType = file?.contentType ?? '';
+    const extension = /\.([^.]+)$/.exec(fileName)?.[1]?.toLowerCase() ?? '';
+    const subtype = /^(?:audio|video)\/(?:x-)?([\w.+-]+)/i.exec(mimeType)?.[1]?.toLowerCase() ?? '';
+    if (!AUDIO_FORMATS.includes(extension) && !AUDIO_FORMATS.includes(subtype)) {
+      const message = `Invalid file format. Supported formats: [${AUDIO_FORMATS.map((f) => `'${f}'`).join(', ')}]`;
+      return fail(res, record, 400, invalidRequest(message, null, null));
+    }
+    if (record.size === 0) {
+      const message = 'Audio file is too short. Minimum audio length is 0.1 seconds.';
+      return fail(res, record, 400, invalidRequest(message, 'file', 'audio_too_short'));
+    }
+
+    const request: TranscriptionRequest = { model, fileName, mimeType, data: record.data, fields };
+    if (latencyMs > 0) await sleep(latencyMs);
+    const failure = takeTranscriptionFailure(request);
+    if (failure && 'hang' in failure) return; // answered by close(), like a dead connection
+    if (failure && 'delayMs' in failure) await sleep(failure.delayMs);
+    else if (failure) {
+      const headers: Record<string, string> = {
+        ...(failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) }),
+        ...failure.headers,
+      };
+      const error = { ...defaultError(failure.status), ...failure.error };
+      return send(res, record, failure.status, failure.rawBody ?? JSON.stringify({ error }), headers);
+    }
+    if (closed) return;
+    const given = await transcriber(request);
+    const { text, usage } = typeof given === 'string' ? { text: given, usage: undefined } : given;
+    record.text = text;
+    if (format === 'text')
+      return send(res, record, 200, `${text}\n`, { 'content-type': 'text/plain; charset=utf-8' });
+    if (format !== 'json') throw new Error(`the fake does not implement response_format '${format}'`);
+    send(
+      res,
+      record,
+      200,
+      JSON.stringify({ text, usage: usage ?? transcriptionUsage(model, record.size, text) }),
+    );
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const raw = await readText(req);
+    const rawBody = await readBuffer(req);
+    const raw = rawBody.toString('utf8');
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'POST' && path === '/v1/audio/transcriptions') return transcribe(req, res, rawBody);
     if (req.method === 'GET' && path === '/v1/models') {
       const model = { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' };
       send(res, undefined, 200, JSON.stringify({ object: 'list', data: [model] }));
@@ -638,14 +854,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const record: RecordedRequest = { body, headers: req.headers, at: Date.now() };
     requests.push(record);
 
-    if (opts.apiKey !== undefined) {
-      const auth = /^Bearer\s+(.*)$/i.exec(req.headers.authorization ?? '');
-      if (!auth?.[1]) return fail(res, record, 401, invalidRequest(NO_KEY, null, null));
-      if (auth[1] !== opts.apiKey) {
-        const message = `Incorrect API key provided: ${maskKey(auth[1])}. You can find your API key at https://platform.openai.com/account/api-keys.`;
-        return fail(res, record, 401, invalidRequest(message, null, 'invalid_api_key'));
-      }
-    }
+    const authError = keyError(req.headers);
+    if (authError) return fail(res, record, 401, authError);
     if (parsed === undefined) return fail(res, record, 400, invalidRequest(BAD_JSON, null, null));
     if (typeof body.model !== 'string' || body.model === '') {
       return fail(res, record, 400, invalidRequest('you must provide a model parameter', null, null));
@@ -710,7 +920,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   return {
     url,
     chatCompletionsUrl: `${url}/v1/chat/completions`,
+    transcriptionsUrl: `${url}/v1/audio/transcriptions`,
     requests,
+    transcriptions,
     requestsFor: (predicate) => requests.filter((r) => predicate(r.body)),
     setReply(fn) {
       reply = fn;
@@ -740,9 +952,23 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         if (index >= 0) always.splice(index, 1);
       };
     },
+    setTranscriber(fn) {
+      transcriber = fn;
+    },
+    scriptTranscripts(steps) {
+      const played = playInOrder<TranscriptionRequest, TranscriptReply>(steps);
+      transcriber = played;
+      return played;
+    },
+    failNextTranscription(failure, times = 1, match) {
+      if ('streamError' in failure || 'streamDrop' in failure)
+        throw new Error('a transcription is not streamed: give an HTTP failure, a hang or a delay');
+      transcriptionFailures.push({ failure, remaining: times, match });
+    },
     clearFailures() {
       once.splice(0);
       always.splice(0);
+      transcriptionFailures.splice(0);
     },
     setLatency(ms) {
       latencyMs = ms;
@@ -762,6 +988,28 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       server.closeAllConnections();
       await done;
     },
+  };
+}
+
+/** The gpt-4o transcribe family (not whisper-1): json or text only, usage billed in tokens. */
+function isGptTranscribeModel(model: string): boolean {
+  return model.startsWith('gpt-');
+}
+
+/**
+ * A made-up but steady usage: the gpt-4o transcribe models bill tokens (audio in, text out),
+ * whisper-1 the audio's seconds; the fake counts about 1 KB of audio as a token or a second.
+ */
+function transcriptionUsage(model: string, audioBytes: number, text: string): TranscriptionUsage {
+  const audio = Math.max(1, Math.ceil(audioBytes / 1024));
+  if (!isGptTranscribeModel(model)) return { type: 'duration', seconds: audio };
+  const output = estimateTokens(text);
+  return {
+    type: 'tokens',
+    input_tokens: audio,
+    input_token_details: { text_tokens: 0, audio_tokens: audio },
+    output_tokens: output,
+    total_tokens: audio + output,
   };
 }
 

@@ -2,12 +2,16 @@
  * A Telegram Bot API server on 127.0.0.1 for tests: `/bot<token>/<method>` with the documented
  * semantics of getUpdates (offset confirmation, long polling, 409 on a concurrent poll), sendMessage
  * validation (length, HTML entities, inline keyboards), drafts, callback queries and their answers,
- * edits, document uploads (multipart), the command menu, and fault injection. The product's real
- * client talks to it through `TELEGRAM_API_ROOT`.
+ * edits, document uploads (multipart), the command menu, and fault injection; files users send
+ * (documents, photos, voice and video notes, audio, video, albums) with getFile, its 20 MB limit and
+ * the expiring download links of `/file/bot<token>/<file_path>`. The product's real client talks to
+ * it through `TELEGRAM_API_ROOT`.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { buffer as readBuffer } from 'node:stream/consumers';
 import {
   Api,
@@ -17,7 +21,10 @@ import {
   type Message,
   type User,
 } from 'node-telegram-bot-api';
+import { multipartBoundary, parseMultipart } from './multipart';
 import { trackedSleep, waitUntil } from './wait-until';
+
+export { parseMultipart } from './multipart';
 
 /** An update as the Bot API sends it; unknown kinds (photo, callback_query, ...) pass through as given. */
 export interface Update {
@@ -93,6 +100,71 @@ export interface TelegramCall {
   status?: number;
 }
 
+/** The kinds of file a user sends that getFile serves, named as the Message fields that carry them. */
+export type UserFileKind = 'document' | 'photo' | 'voice' | 'audio' | 'video' | 'video_note';
+
+/** A file a user sends, as a test gives it. */
+export interface UserFileInput {
+  /** The bytes the download route serves. */
+  data: Buffer | Uint8Array | string;
+  /** Default by kind: application/octet-stream, image/jpeg, audio/ogg, audio/mpeg, video/mp4. */
+  mimeType?: string;
+  fileName?: string;
+  /**
+   * The size Telegram reports (`file_size`, and what getFile's 20 MB limit judges) when it is not
+   * the data's length, so a test can send a 25 MB document without holding 25 MB.
+   */
+  declaredSize?: number;
+}
+
+/** One size of a photo. */
+export interface PhotoSizeInput extends UserFileInput {
+  width: number;
+  height: number;
+}
+
+/**
+ * The file of one user message: exactly one key, named and shaped as the Message field Telegram
+ * sends (`photo` lists its sizes smallest first, as Telegram does; each size is a file of its own).
+ */
+export type MediaInput =
+  | { document: UserFileInput }
+  | { photo: PhotoSizeInput[] }
+  | { voice: UserFileInput & { duration?: number } }
+  | { audio: UserFileInput & { duration?: number; performer?: string; title?: string } }
+  | { video: UserFileInput & { duration?: number; width?: number; height?: number } }
+  | { video_note: UserFileInput & { duration?: number; length?: number } };
+
+/** A file the fake holds for getFile and the download route. */
+export interface StoredFile {
+  readonly fileId: string;
+  readonly fileUniqueId: string;
+  readonly kind: UserFileKind;
+  readonly data: Buffer;
+  /** What Telegram reports: the declared size, else the data's length. */
+  readonly size: number;
+  readonly mimeType: string;
+  readonly fileName: string | undefined;
+  /**
+   * The `file_path` getFile answers, given on the first getFile (`documents/file_0.pdf`; an
+   * absolute path when the fake runs as a local server); undefined before.
+   */
+  readonly filePath: string | undefined;
+}
+
+/** One request to the download route `/file/bot<token>/<file_path>`. */
+export interface FileDownload {
+  filePath: string;
+  /** The file served; undefined when the path was unknown or expired. */
+  fileId: string | undefined;
+  at: number;
+  /** The HTTP status once answered. */
+  status?: number;
+}
+
+/** The name `failNext` takes for the file download route, which is no Bot API method. */
+export const FILE_DOWNLOAD = 'file download';
+
 /**
  * An injected failure: a Bot API error envelope (`errorCode` is also the HTTP status), a raw HTTP
  * answer (a proxy's 502 page), a request that is never answered, or a normal answer made late.
@@ -133,12 +205,24 @@ export interface FakeTelegram {
   readonly edits: MessageEdit[];
   readonly callbackAnswers: CallbackAnswer[];
   readonly documents: SentDocument[];
+  /** Files users sent (pushMedia) and documents the bot sent, in the order the fake got them. */
+  readonly files: readonly StoredFile[];
+  /** Requests to the download route, answered or not. */
+  readonly downloads: FileDownload[];
   /** The command menu as last set by setMyCommands ([] before). */
   readonly commands: readonly BotCommand[];
   /** Highest positive getUpdates offset received (0 before any). */
   readonly confirmedOffset: number;
   /** Queues a text message from a user in a private chat; returns the full update. */
   pushMessage(chatId: number, text: string, opts?: PushMessageOptions): Update;
+  /**
+   * Queues a message from a user in a private chat carrying a file, as Telegram sends it (file ids,
+   * sizes, mime type, `caption`, `media_group_id`); the file is then served by getFile and the
+   * download route. Returns the full update.
+   */
+  pushMedia(chatId: number, media: MediaInput, opts?: PushMediaOptions): Update;
+  /** Makes every download link given so far expire, as if its hour had passed; getFile gives a new one. */
+  expireFileLinks(): void;
   /** Queues any update; `update_id` is assigned unless given. Dropped, as on Telegram, if allowed_updates excludes its kind. */
   pushUpdate(update: Partial<Update> & Record<string, unknown>): Update;
   /**
@@ -159,7 +243,10 @@ export interface FakeTelegram {
   sentTo(chatId: number): SentMessage[];
   /** Calls of one method. */
   callsOf(method: string): TelegramCall[];
-  /** Makes the next `times` calls of `method` (that `match` their params) fail with `failure`. */
+  /**
+   * Makes the next `times` calls of `method` (that `match` their params) fail with `failure`;
+   * `FILE_DOWNLOAD` names the download route, whose params are `{ file_path }`.
+   */
   failNext(
     method: string,
     failure: TelegramFailure,
@@ -189,9 +276,25 @@ export interface PushMessageOptions {
   extra?: Record<string, unknown>;
 }
 
+/** Options of `pushMedia`. */
+export interface PushMediaOptions extends PushMessageOptions {
+  caption?: string;
+  /** Marks the message as one part of an album; Telegram sends each part as its own update. */
+  mediaGroupId?: string;
+}
+
 /** Options of `startFakeTelegram`. */
 export interface FakeTelegramOptions {
   token?: string;
+  /** How long a download link from getFile stays valid (default one hour, the documented minimum). */
+  fileLinkTtlMs?: number;
+  /**
+   * Behave as a local Bot API server started with `--local` in `workingDir`: getFile has no size
+   * limit and answers the file's absolute path (the fake writes the bytes there, under
+   * `<workingDir>/<token>/`), and nothing is served under `/file/`, since that server answers only
+   * `/bot<token>/` routes.
+   */
+  local?: { workingDir: string };
 }
 
 const DEFAULT_TOKEN = '123456789:AAFakeTokenForTests_abcdefghijklmnop';
@@ -199,6 +302,32 @@ const MAX_TEXT_LENGTH = 4096;
 const MAX_CAPTION_LENGTH = 1024;
 const MAX_CALLBACK_DATA_BYTES = 64;
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+// "bots can download files of up to 20MB in size": the server's limit is 20 << 20 bytes, exclusive.
+const MAX_DOWNLOAD_BYTES = 20 << 20;
+// "It is guaranteed that the link will be valid for at least 1 hour."
+const FILE_LINK_TTL_MS = 60 * 60 * 1000;
+// Where Telegram files each kind, the file_id prefix that encodes it, and its usual type.
+const FILE_KINDS: Record<
+  UserFileKind,
+  { folder: string; idPrefix: string; mimeType: string; extension: string }
+> = {
+  document: {
+    folder: 'documents',
+    idPrefix: 'BQACAgIAAxkBAAI',
+    mimeType: 'application/octet-stream',
+    extension: '',
+  },
+  photo: { folder: 'photos', idPrefix: 'AgACAgIAAxkBAAI', mimeType: 'image/jpeg', extension: '.jpg' },
+  voice: { folder: 'voice', idPrefix: 'AwACAgIAAxkBAAI', mimeType: 'audio/ogg', extension: '.oga' },
+  audio: { folder: 'music', idPrefix: 'CQACAgIAAxkBAAI', mimeType: 'audio/mpeg', extension: '.mp3' },
+  video: { folder: 'videos', idPrefix: 'BAACAgIAAxkBAAI', mimeType: 'video/mp4', extension: '.mp4' },
+  video_note: {
+    folder: 'video_notes',
+    idPrefix: 'DQACAgIAAxkBAAI',
+    mimeType: 'video/mp4',
+    extension: '.mp4',
+  },
+};
 const QUERY_TOO_OLD = 'Bad Request: query is too old and response timeout expired or query ID is invalid';
 const NOT_MODIFIED =
   'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
@@ -262,6 +391,11 @@ interface HeldPoll {
   timer: NodeJS.Timeout;
 }
 
+/** A StoredFile as the fake keeps it: the path is given on the first getFile. */
+interface HeldFile extends StoredFile {
+  filePath: string | undefined;
+}
+
 class ApiRefusal extends Error {
   constructor(
     readonly errorCode: number,
@@ -286,6 +420,12 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const edits: MessageEdit[] = [];
   const callbackAnswers: CallbackAnswer[] = [];
   const documents: SentDocument[] = [];
+  const files: HeldFile[] = [];
+  const fileById = new Map<string, HeldFile>();
+  const fileLinks = new Map<string, { file: HeldFile; expiresAt: number }>();
+  const filesPerFolder = new Map<string, number>();
+  const downloads: FileDownload[] = [];
+  const fileLinkTtlMs = opts.fileLinkTtlMs ?? FILE_LINK_TTL_MS;
   const openQueries = new Set<string>();
   const unknownMethods = new Set<string>();
   let commands: BotCommand[] = [];
@@ -319,7 +459,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
 
   const answer = (
     res: http.ServerResponse,
-    call: TelegramCall | undefined,
+    call: { status?: number } | undefined,
     status: number,
     body: string,
   ): void => {
@@ -333,7 +473,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     answer(res, call, 200, JSON.stringify({ ok: true, result }));
   const refuse = (
     res: http.ServerResponse,
-    call: TelegramCall | undefined,
+    call: { status?: number } | undefined,
     errorCode: number,
     description: string,
     parameters?: Record<string, unknown>,
@@ -384,7 +524,12 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     return full;
   };
 
-  const pushMessage = (chatId: number, text: string, options: PushMessageOptions = {}): Update => {
+  /** A message from a user: in a private chat when `chatId` is positive, as Telegram numbers chats. */
+  const userMessage = (
+    chatId: number,
+    content: Record<string, unknown>,
+    options: PushMessageOptions,
+  ): Message => {
     const from: User = {
       id: chatId,
       is_bot: false,
@@ -392,15 +537,172 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       language_code: 'en',
       ...options.from,
     };
-    const message: Message = {
+    return {
       message_id: nextMessageId(chatId),
       from,
       chat: chatOf(chatId, from),
       date: options.date ?? Math.floor(Date.now() / 1000),
-      text,
+      ...content,
       ...options.extra,
     };
-    return pushUpdate({ message });
+  };
+
+  const pushMessage = (chatId: number, text: string, options: PushMessageOptions = {}): Update =>
+    pushUpdate({ message: userMessage(chatId, { text }, options) });
+
+  const storeFile = (
+    kind: UserFileKind,
+    input: UserFileInput,
+    ids?: { fileId: string; fileUniqueId: string },
+  ): HeldFile => {
+    const data = Buffer.isBuffer(input.data) ? input.data : Buffer.from(input.data);
+    const file: HeldFile = {
+      fileId: ids?.fileId ?? `${FILE_KINDS[kind].idPrefix}${crypto.randomBytes(24).toString('base64url')}`,
+      fileUniqueId: ids?.fileUniqueId ?? `AgAD${crypto.randomBytes(8).toString('base64url')}`,
+      kind,
+      data,
+      size: input.declaredSize ?? data.length,
+      mimeType: input.mimeType ?? FILE_KINDS[kind].mimeType,
+      fileName: input.fileName,
+      filePath: undefined,
+    };
+    files.push(file);
+    fileById.set(file.fileId, file);
+    return file;
+  };
+
+  /** The Message field of `media`: its files stored, shaped as Telegram sends them. */
+  const mediaContent = (media: MediaInput): Record<string, unknown> => {
+    // file_size is left out when it is 0, as the server does
+    const ref = (file: HeldFile) => ({
+      file_id: file.fileId,
+      file_unique_id: file.fileUniqueId,
+      ...(file.size > 0 ? { file_size: file.size } : {}),
+    });
+    const named = (file: HeldFile) => (file.fileName === undefined ? {} : { file_name: file.fileName });
+    if ('photo' in media) {
+      if (media.photo.length === 0) throw new Error('pushMedia: a photo needs at least one size');
+      const sizes = media.photo.map((size) => ({ size, file: storeFile('photo', size) }));
+      if (sizes.some(({ file }, i) => i > 0 && file.size < (sizes[i - 1]?.file.size ?? 0)))
+        throw new Error('pushMedia: photo sizes go smallest first, as Telegram sends them');
+      return {
+        photo: sizes.map(({ size, file }) => ({ ...ref(file), width: size.width, height: size.height })),
+      };
+    }
+    if ('document' in media) {
+      const file = storeFile('document', media.document);
+      return { document: { ...named(file), mime_type: file.mimeType, ...ref(file) } };
+    }
+    if ('voice' in media) {
+      const file = storeFile('voice', media.voice);
+      return { voice: { duration: media.voice.duration ?? 1, mime_type: file.mimeType, ...ref(file) } };
+    }
+    if ('audio' in media) {
+      const { duration, performer, title } = media.audio;
+      const file = storeFile('audio', media.audio);
+      return {
+        audio: {
+          duration: duration ?? 1,
+          ...(performer === undefined ? {} : { performer }),
+          ...(title === undefined ? {} : { title }),
+          ...named(file),
+          mime_type: file.mimeType,
+          ...ref(file),
+        },
+      };
+    }
+    if ('video' in media) {
+      const { duration, width, height } = media.video;
+      const file = storeFile('video', media.video);
+      return {
+        video: {
+          width: width ?? 640,
+          height: height ?? 360,
+          duration: duration ?? 1,
+          ...named(file),
+          mime_type: file.mimeType,
+          ...ref(file),
+        },
+      };
+    }
+    // a video note is square (`length` is its side) and carries no mime_type or file name
+    const file = storeFile('video_note', media.video_note);
+    return {
+      video_note: {
+        duration: media.video_note.duration ?? 1,
+        length: media.video_note.length ?? 384,
+        ...ref(file),
+      },
+    };
+  };
+
+  const pushMedia = (chatId: number, media: MediaInput, options: PushMediaOptions = {}): Update => {
+    if (Object.keys(media).length !== 1)
+      throw new Error('pushMedia: give exactly one of document, photo, voice, audio, video, video_note');
+    const content = {
+      ...(options.mediaGroupId === undefined ? {} : { media_group_id: options.mediaGroupId }),
+      ...mediaContent(media),
+      ...(options.caption === undefined ? {} : { caption: options.caption }),
+    };
+    return pushUpdate({ message: userMessage(chatId, content, options) });
+  };
+
+  /** getFile: the File object with a download path, or the server's refusal. */
+  const getFile = (params: Record<string, unknown>): Record<string, unknown> => {
+    const fileId = params.file_id === undefined ? '' : String(params.file_id);
+    if (fileId === '') throw new ApiRefusal(400, 'Bad Request: file_id not specified');
+    const file = fileById.get(fileId);
+    if (!file) throw new ApiRefusal(400, 'Bad Request: invalid file_id');
+    if (!opts.local && file.size > MAX_DOWNLOAD_BYTES)
+      throw new ApiRefusal(400, 'Bad Request: file is too big');
+    if (file.filePath === undefined) {
+      // the server names the file by its folder's counter and keeps the original extension
+      const { folder, extension } = FILE_KINDS[file.kind];
+      const number = filesPerFolder.get(folder) ?? 0;
+      filesPerFolder.set(folder, number + 1);
+      const ext = path.extname(file.fileName ?? '').toLowerCase() || extension;
+      const relative = `${folder}/file_${number}${ext}`;
+      if (opts.local) {
+        const absolute = path.join(path.resolve(opts.local.workingDir), token, relative);
+        fs.mkdirSync(path.dirname(absolute), { recursive: true });
+        fs.writeFileSync(absolute, file.data);
+        file.filePath = absolute;
+      } else file.filePath = relative;
+    }
+    // each getFile renews the link: "when the link expires, a new one can be requested by calling getFile again"
+    if (!opts.local) fileLinks.set(file.filePath, { file, expiresAt: Date.now() + fileLinkTtlMs });
+    return {
+      file_id: file.fileId,
+      file_unique_id: file.fileUniqueId,
+      ...(file.size > 0 ? { file_size: file.size } : {}),
+      file_path: file.filePath,
+    };
+  };
+
+  /** The download route: the bytes of a live link, else 404 like the file server. */
+  const serveFile = async (res: http.ServerResponse, routeToken: string, filePath: string): Promise<void> => {
+    const download: FileDownload = { filePath, fileId: undefined, at: Date.now() };
+    downloads.push(download);
+    if (latencyMs > 0) await sleep(latencyMs);
+    const failure = takeFailure(FILE_DOWNLOAD, { file_path: filePath });
+    if (failure && 'hang' in failure) return; // answered by close(), like a dead connection
+    if (failure && 'delayMs' in failure) await sleep(failure.delayMs);
+    else if (failure && 'httpStatus' in failure)
+      return answer(res, download, failure.httpStatus, failure.body ?? '');
+    else if (failure && 'errorCode' in failure) {
+      const parameters = failure.retryAfter === undefined ? undefined : { retry_after: failure.retryAfter };
+      return refuse(res, download, failure.errorCode, failure.description, parameters);
+    }
+    if (closed) return;
+    const link = fileLinks.get(filePath);
+    // a local server has no /file/ route at all; the file is at its absolute path instead
+    if (opts.local || routeToken !== token || !link || Date.now() >= link.expiresAt)
+      return refuse(res, download, 404, 'Not Found');
+    download.fileId = link.file.fileId;
+    download.status = 200;
+    if (res.writableEnded || res.destroyed) return;
+    res.writeHead(200, { 'content-type': link.file.mimeType, 'content-length': link.file.data.length });
+    res.end(link.file.data);
   };
 
   const getUpdates = (
@@ -636,6 +938,15 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       ...(captionText ? { caption: captionText } : {}),
     };
     remember(message);
+    // what the bot sent can be fetched back with getFile, as on Telegram
+    if (message.document) {
+      const { file_id: fileId, file_unique_id: fileUniqueId } = message.document;
+      storeFile(
+        'document',
+        { data: file.data, mimeType: file.contentType, fileName: file.filename },
+        { fileId, fileUniqueId },
+      );
+    }
     documents.push({
       chatId,
       messageId: message.message_id,
@@ -716,6 +1027,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         case 'sendDocument':
           ok(res, call, sendDocument(params, files));
           return;
+        case 'getFile':
+          ok(res, call, getFile(params));
+          return;
         case 'setMyCommands':
           ok(res, call, setMyCommands(params));
           return;
@@ -763,6 +1077,16 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = /^\/bot([^/]+)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     const body = await readBuffer(req);
+    const fileRoute = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (fileRoute && req.method === 'GET') {
+      let filePath: string;
+      try {
+        filePath = decodeURIComponent(fileRoute[2] ?? '');
+      } catch {
+        return refuse(res, undefined, 404, 'Not Found');
+      }
+      return serveFile(res, fileRoute[1] ?? '', filePath);
+    }
     if (!route || (req.method !== 'POST' && req.method !== 'GET')) {
       refuse(res, undefined, 404, 'Not Found');
       return;
@@ -822,7 +1146,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     for (const call of calls) counts.set(call.method, (counts.get(call.method) ?? 0) + 1);
     const callText = [...counts].map(([m, n]) => `${m}×${n}`).join(', ') || 'none';
     const lastSent = sent.slice(-3).map((m) => `${m.chatId}: ${JSON.stringify(m.text.slice(0, 80))}`);
-    return `sent=${sent.length} [${lastSent.join('; ')}], pending=${pending.length}, calls: ${callText}`;
+    return `sent=${sent.length} [${lastSent.join('; ')}], pending=${pending.length}, calls: ${callText}, downloads=${downloads.length}`;
   };
 
   const waitFor = (predicate: () => boolean, timeoutMs = 10000, what = 'condition'): Promise<void> =>
@@ -842,6 +1166,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     edits,
     callbackAnswers,
     documents,
+    files,
+    downloads,
     get commands() {
       return commands;
     },
@@ -850,6 +1176,10 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     },
     pushMessage,
     pushUpdate,
+    pushMedia,
+    expireFileLinks() {
+      for (const link of fileLinks.values()) link.expiresAt = 0;
+    },
     pushCallbackQuery,
     expireCallbackQuery(id) {
       openQueries.delete(id);
@@ -981,10 +1311,9 @@ function decodeParams(
   } else if (type === 'application/x-www-form-urlencoded') {
     Object.assign(strings, Object.fromEntries(new URLSearchParams(text())));
   } else if (type === 'multipart/form-data') {
-    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
-    const marker = boundary?.[1] ?? boundary?.[2];
+    const marker = multipartBoundary(contentType);
     if (!marker) throw new Error('multipart body without a boundary');
-    for (const part of parseMultipart(body, marker.trim())) {
+    for (const part of parseMultipart(body, marker)) {
       if (part.filename === undefined) strings[part.name] = part.data.toString('utf8');
       else {
         files.set(part.name, { filename: part.filename, contentType: part.contentType, data: part.data });
@@ -993,45 +1322,6 @@ function decodeParams(
     }
   }
   return { params: coerce(strings), files };
-}
-
-interface MultipartPart {
-  name: string;
-  filename: string | undefined;
-  contentType: string;
-  data: Buffer;
-}
-
-/** Splits a multipart/form-data body (RFC 7578) into its parts; bytes are kept as they came. */
-export function parseMultipart(body: Buffer, boundary: string): MultipartPart[] {
-  const delimiter = Buffer.from(`--${boundary}`);
-  const parts: MultipartPart[] = [];
-  let start = body.indexOf(delimiter);
-  if (start < 0) throw new Error('multipart boundary not found');
-  for (;;) {
-    let cursor = start + delimiter.length;
-    if (body.subarray(cursor, cursor + 2).toString() === '--') break; // the closing delimiter
-    if (body.subarray(cursor, cursor + 2).toString() === '\r\n') cursor += 2;
-    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), cursor);
-    if (next < 0) throw new Error('multipart part without a closing boundary');
-    const headerEnd = body.indexOf('\r\n\r\n', cursor);
-    if (headerEnd < 0 || headerEnd > next) throw new Error('multipart part without headers');
-    const headers = body.subarray(cursor, headerEnd).toString('utf8');
-    const disposition = /^content-disposition:(.*)$/im.exec(headers)?.[1] ?? '';
-    const name = /\bname="([^"]*)"/i.exec(disposition)?.[1];
-    const filename = /\bfilename="([^"]*)"/i.exec(disposition)?.[1];
-    const partType = /^content-type:\s*(.*)$/im.exec(headers)?.[1]?.trim();
-    if (name !== undefined) {
-      parts.push({
-        name,
-        filename,
-        contentType: partType ?? (filename === undefined ? 'text/plain' : 'application/octet-stream'),
-        data: Buffer.from(body.subarray(headerEnd + 4, next)),
-      });
-    }
-    start = next + 2;
-  }
-  return parts;
 }
 
 function coerce(strings: Record<string, string>): Record<string, unknown> {

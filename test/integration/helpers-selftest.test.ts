@@ -6,11 +6,46 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Api, NetworkError, TelegramApiError } from 'node-telegram-bot-api';
-import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
-import { startFakeTelegram, telegramErrors, type FakeTelegram } from '../helpers/fake-telegram';
+import OpenAI, {
+  APIConnectionError,
+  AuthenticationError,
+  BadRequestError,
+  InternalServerError,
+  RateLimitError,
+  toFile,
+} from 'openai';
+import {
+  startFakeTelegram,
+  telegramErrors,
+  FILE_DOWNLOAD,
+  type FakeTelegram,
+} from '../helpers/fake-telegram';
 import { openAIErrors, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { openTempDb, removeTempDir } from '../helpers/temp-db';
 import { isProcessAlive, reapSandboxes, startPm2Sandbox, type Pm2Sandbox } from '../helpers/pm2-sandbox';
+
+// Updates Telegram sent, recorded by other projects (../shared/recordings/telegram, index.json says where from).
+const TELEGRAM_RECORDINGS = path.resolve(__dirname, '../../../shared/recordings/telegram');
+
+/** The message of a recorded update. */
+function recordedMessage(file: string): Record<string, unknown> {
+  const recording = JSON.parse(fs.readFileSync(path.join(TELEGRAM_RECORDINGS, file), 'utf8')) as {
+    update: { message: Record<string, unknown> };
+  };
+  return recording.update.message;
+}
+
+/** The field names of an object Telegram sent, less the optional thumbnails the fake does not make. */
+function fieldsOf(value: unknown): string[] {
+  return Object.keys(value as object)
+    .filter((key) => key !== 'thumb' && key !== 'thumbnail')
+    .sort();
+}
+
+/** The message of an update, loosely typed for reading the fields a test checks. */
+function messageOf<T = Record<string, unknown>>(update: unknown): T | undefined {
+  return (update as { message?: T } | undefined)?.message;
+}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -321,6 +356,170 @@ describe('fake Telegram with node-telegram-bot-api', () => {
     expect(tg.commands).toEqual([{ command: 'help', description: 'The commands' }]);
   });
 
+  it('delivers a document as Telegram does and serves it through getFile and its download link', async () => {
+    const log = Buffer.from('FAIL test/unit/a.test.ts\n  expected 1, got 2\n');
+    tg.pushMedia(
+      42,
+      { document: { data: log, fileName: 'build.log', mimeType: 'text/plain' } },
+      { caption: 'why does this fail?' },
+    );
+    const [update] = await api.getUpdates({});
+    const message = messageOf<Record<string, unknown> & { document: { file_id: string } }>(update);
+    expect(message).toMatchObject({
+      chat: { id: 42, type: 'private' },
+      caption: 'why does this fail?',
+      document: { file_name: 'build.log', mime_type: 'text/plain', file_size: log.length },
+    });
+    expect(fieldsOf(message?.document)).toEqual(fieldsOf(recordedMessage('document.json').document));
+    expect(message?.document.file_id).toMatch(/^BQAC/);
+
+    const file = await api.getFile({ file_id: message?.document.file_id ?? '' });
+    expect(file).toEqual({
+      file_id: message?.document.file_id,
+      file_unique_id: expect.any(String),
+      file_size: log.length,
+      file_path: 'documents/file_0.log',
+    });
+    const res = await fetch(`${tg.url}/file/bot${tg.token}/${file.file_path}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain');
+    expect(Buffer.from(await res.arrayBuffer()).equals(log)).toBe(true);
+
+    const unknown = await fetch(`${tg.url}/file/bot${tg.token}/documents/file_9.log`);
+    expect(unknown.status).toBe(404);
+    await expect(unknown.json()).resolves.toEqual({ ok: false, error_code: 404, description: 'Not Found' });
+    expect(await rejection(api.getFile({ file_id: 'BQACAgIAAxkBAAIno' }))).toMatchObject({
+      errorCode: 400,
+      description: 'Bad Request: invalid file_id',
+    });
+    expect(tg.callsOf('getFile').map((c) => c.status)).toEqual([200, 400]);
+    expect(tg.downloads.map((d) => [d.filePath, d.fileId, d.status])).toEqual([
+      ['documents/file_0.log', message?.document.file_id, 200],
+      ['documents/file_9.log', undefined, 404],
+    ]);
+  });
+
+  it('refuses getFile over 20 MB with the Bot API sentence, and a local server has no limit', async () => {
+    const big = tg.pushMedia(1, {
+      document: { data: 'head of a big file', fileName: 'dump.bin', declaredSize: 25 * 1024 * 1024 },
+    }).message as unknown as { document: { file_id: string; file_size: number } };
+    expect(big.document.file_size).toBe(25 * 1024 * 1024);
+    expect(await rejection(api.getFile({ file_id: big.document.file_id }))).toMatchObject({
+      errorCode: 400,
+      description: 'Bad Request: file is too big',
+    });
+    // the limit is 20 MiB itself, inclusive
+    const edge = tg.pushMedia(1, { document: { data: 'x', declaredSize: 20 * 1024 * 1024 } })
+      .message as unknown as {
+      document: { file_id: string };
+    };
+    await expect(api.getFile({ file_id: edge.document.file_id })).resolves.toMatchObject({
+      file_path: 'documents/file_0',
+    });
+
+    const workingDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autonous-bot-api-'));
+    const local = await startFakeTelegram({ local: { workingDir } });
+    try {
+      const localApi = new Api(local.token, { apiRoot: local.url, maxRetries: 0 });
+      const sent = local.pushMedia(1, {
+        document: { data: 'head of a big file', fileName: 'dump.bin', declaredSize: 25 * 1024 * 1024 },
+      }).message as unknown as { document: { file_id: string } };
+      const file = await localApi.getFile({ file_id: sent.document.file_id });
+      // "Receive the absolute local path as a value of the file_path field"
+      expect(file.file_path).toBe(path.join(workingDir, local.token, 'documents', 'file_0.bin'));
+      expect(fs.readFileSync(file.file_path ?? '', 'utf8')).toBe('head of a big file');
+      const res = await fetch(`${local.url}/file/bot${local.token}/documents/file_0.bin`);
+      expect(res.status).toBe(404);
+    } finally {
+      await local.close();
+      fs.rmSync(workingDir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets a download link expire and gives a live one on the next getFile', async () => {
+    const voice = tg.pushMedia(3, { voice: { data: Buffer.from('OggS voice'), duration: 2 } })
+      .message as unknown as {
+      voice: { file_id: string };
+    };
+    const { file_path: filePath } = await api.getFile({ file_id: voice.voice.file_id });
+    expect(filePath).toBe('voice/file_0.oga');
+    const link = `${tg.url}/file/bot${tg.token}/${filePath}`;
+    expect((await fetch(link)).status).toBe(200);
+    tg.expireFileLinks();
+    expect((await fetch(link)).status).toBe(404);
+    await expect(api.getFile({ file_id: voice.voice.file_id })).resolves.toMatchObject({
+      file_path: filePath,
+    });
+    expect((await fetch(link)).status).toBe(200);
+    expect(tg.downloads.map((d) => d.status)).toEqual([200, 404, 200]);
+    // a wrong token is no link at all, and injected failures reach the download route too
+    expect((await fetch(`${tg.url}/file/bot42:wrong/${filePath}`)).status).toBe(404);
+    tg.failNext(FILE_DOWNLOAD, telegramErrors.badGateway());
+    expect((await fetch(link)).status).toBe(502);
+
+    const shortLived = await startFakeTelegram({ fileLinkTtlMs: 0 });
+    try {
+      const sent = shortLived.pushMedia(3, { voice: { data: 'OggS' } }).message as unknown as {
+        voice: { file_id: string };
+      };
+      const shortApi = new Api(shortLived.token, { apiRoot: shortLived.url, maxRetries: 0 });
+      const file = await shortApi.getFile({ file_id: sent.voice.file_id });
+      const res = await fetch(`${shortLived.url}/file/bot${shortLived.token}/${file.file_path}`);
+      expect(res.status).toBe(404);
+    } finally {
+      await shortLived.close();
+    }
+  });
+
+  it('sends photos, voice, video notes, audio, video and album parts with the fields Telegram sends', async () => {
+    const sizes = [
+      { data: Buffer.alloc(90, 1), width: 90, height: 51 },
+      { data: Buffer.alloc(320, 2), width: 320, height: 180 },
+      { data: Buffer.alloc(800, 3), width: 800, height: 451 },
+    ];
+    const album = '13443011608618786';
+    tg.pushMedia(5, { photo: sizes }, { caption: 'the error', mediaGroupId: album });
+    tg.pushMedia(5, { photo: sizes.slice(0, 2) }, { mediaGroupId: album });
+    tg.pushMedia(5, { voice: { data: 'OggS', duration: 3 } });
+    tg.pushMedia(5, { video_note: { data: 'mp4', duration: 4 } });
+    tg.pushMedia(5, { audio: { data: 'ID3', fileName: 'talk.mp3', duration: 60, title: 'Talk' } });
+    tg.pushMedia(5, { video: { data: 'mp4', fileName: 'screen.mp4', duration: 9 } });
+    const messages = (await api.getUpdates({})).map((u) => messageOf(u));
+    const [first, second, voice, note, audio, video] = messages;
+
+    const photo = first?.photo as { file_id: string; file_size: number; width: number }[];
+    expect(photo.map((p) => [p.width, p.file_size])).toEqual([
+      [90, 90],
+      [320, 320],
+      [800, 800],
+    ]);
+    expect(new Set(photo.map((p) => p.file_id)).size).toBe(3);
+    const recordedAlbum = recordedMessage('media-group-part.json');
+    expect(fieldsOf(photo[0])).toEqual(fieldsOf((recordedAlbum.photo as unknown[])[0]));
+    expect(first).toMatchObject({ media_group_id: album, caption: 'the error' });
+    expect(second).toMatchObject({ media_group_id: album });
+    expect(second).not.toHaveProperty('caption');
+
+    expect(voice?.voice).toMatchObject({ duration: 3, mime_type: 'audio/ogg', file_size: 4 });
+    expect(fieldsOf(voice?.voice)).toEqual(fieldsOf(recordedMessage('voice.json').voice));
+    expect(fieldsOf(note?.video_note)).toEqual(fieldsOf(recordedMessage('video-note.json').video_note));
+    expect(audio?.audio).toMatchObject({ file_name: 'talk.mp3', mime_type: 'audio/mpeg', duration: 60 });
+    expect(video?.video).toMatchObject({ file_name: 'screen.mp4', mime_type: 'video/mp4', duration: 9 });
+
+    const largest = photo.at(-1)?.file_id ?? '';
+    await expect(api.getFile({ file_id: largest })).resolves.toMatchObject({
+      file_path: 'photos/file_0.jpg',
+    });
+    const noteId = (note?.video_note as { file_id: string }).file_id;
+    await expect(api.getFile({ file_id: noteId })).resolves.toMatchObject({
+      file_path: 'video_notes/file_0.mp4',
+    });
+    const res = await fetch(`${tg.url}/file/bot${tg.token}/photos/file_0.jpg`);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await res.arrayBuffer()).equals(sizes[2]?.data ?? Buffer.alloc(0))).toBe(true);
+    expect(tg.files).toHaveLength(3 + 2 + 4);
+  });
+
   it('names what it waited for when waitFor times out', async () => {
     await expect(tg.waitForSent(1, 50)).rejects.toThrow(/1 sent message\(s\).*sent=0/);
   });
@@ -464,6 +663,124 @@ describe('fake OpenAI with the openai SDK', () => {
     expect(rateLimit.headers?.get('retry-after')).toBe('3');
     expect(rateLimit).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
     await expect(ask('again')).resolves.toBeDefined();
+  });
+
+  it('transcribes a file the SDK uploads as a multipart form, and records what it got', async () => {
+    const audio = Buffer.from([0x4f, 0x67, 0x67, 0x53, 0x00, 0x02, 0x0d, 0x0a, 0x2d, 0x2d]);
+    ai.scriptTranscripts([
+      'check why the tests fail on main',
+      { text: 'second', usage: { type: 'duration', seconds: 2 } },
+    ]);
+    const transcription = await client.audio.transcriptions.create({
+      file: await toFile(audio, 'voice.ogg'),
+      model: 'gpt-4o-mini-transcribe',
+    });
+    expect(transcription).toEqual({
+      text: 'check why the tests fail on main',
+      usage: {
+        type: 'tokens',
+        input_tokens: 1,
+        input_token_details: { text_tokens: 0, audio_tokens: 1 },
+        output_tokens: expect.any(Number),
+        total_tokens: expect.any(Number),
+      },
+    });
+    const text = await client.audio.transcriptions.create({
+      file: await toFile(audio, 'voice.oga', { type: 'audio/ogg' }),
+      model: 'whisper-1',
+      response_format: 'text',
+    });
+    expect(text).toBe('second\n');
+    expect(ai.transcriptions.map((t) => [t.model, t.fileName, t.size, t.status, t.text])).toEqual([
+      ['gpt-4o-mini-transcribe', 'voice.ogg', audio.length, 200, 'check why the tests fail on main'],
+      ['whisper-1', 'voice.oga', audio.length, 200, 'second'],
+    ]);
+    expect(ai.transcriptions[0]?.data.equals(audio)).toBe(true);
+    expect(ai.transcriptions[1]).toMatchObject({
+      mimeType: 'audio/ogg',
+      fields: { response_format: 'text' },
+    });
+    expect(ai.requests).toHaveLength(0);
+    expect(
+      await rejection(client.audio.transcriptions.create({ file: await toFile(audio, 'v.ogg'), model: 'm' })),
+    ).toBeInstanceOf(InternalServerError);
+  });
+
+  it('refuses transcriptions like the API does: key, form, format, size', async () => {
+    const file = async (name = 'voice.ogg', bytes: Buffer = Buffer.from('OggS')) => toFile(bytes, name);
+    const wrong = new OpenAI({ apiKey: 'sk-wrong-key-abcdefghijkl', baseURL: `${ai.url}/v1`, maxRetries: 0 });
+    const unauthorized = await rejection(
+      wrong.audio.transcriptions.create({ file: await file(), model: 'gpt-4o-mini-transcribe' }),
+    );
+    expect(unauthorized).toBeInstanceOf(AuthenticationError);
+
+    const form = new FormData();
+    form.set('file', new Blob([Buffer.from('OggS')], { type: 'audio/ogg' }), 'voice.ogg');
+    const noModel = await fetch(ai.transcriptionsUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: form,
+    });
+    expect(noModel.status).toBe(400);
+    await expect(noModel.json()).resolves.toEqual({
+      error: {
+        message: '1 validation error for Request\nbody -> model\n  field required (type=value_error.missing)',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
+
+    const verbose = await rejection(
+      client.audio.transcriptions.create({
+        file: await file(),
+        model: 'gpt-4o-mini-transcribe',
+        response_format: 'verbose_json',
+      }),
+    );
+    expect(verbose).toBeInstanceOf(BadRequestError);
+    expect(verbose).toMatchObject({ code: 'unsupported_value', param: 'response_format' });
+
+    const text = await rejection(
+      client.audio.transcriptions.create({ file: await file('notes.txt'), model: 'gpt-4o-mini-transcribe' }),
+    );
+    expect((text as Error).message).toBe(
+      "400 Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']",
+    );
+    const empty = await rejection(
+      client.audio.transcriptions.create({ file: await file('v.ogg', Buffer.alloc(0)), model: 'whisper-1' }),
+    );
+    expect(empty).toMatchObject({ status: 400, code: 'audio_too_short', param: 'file' });
+
+    const tooBig = await rejection(
+      client.audio.transcriptions.create({
+        file: await file('long.mp3', Buffer.alloc(25 * 1024 * 1024 + 1)),
+        model: 'whisper-1',
+      }),
+    );
+    expect(tooBig).toMatchObject({ status: 413, type: 'server_error' });
+    expect((tooBig as Error).message).toMatch(
+      /^413 Maximum content size limit \(26214400\) exceeded \(\d+ bytes read\)$/,
+    );
+    expect(ai.transcriptions.map((t) => t.status)).toEqual([401, 400, 400, 400, 400, 413]);
+  });
+
+  it('fails or hangs the next transcriptions when told to, leaving chat requests alone', async () => {
+    const create = async (timeout?: number) =>
+      client.audio.transcriptions.create(
+        { file: await toFile(Buffer.from('OggS'), 'voice.ogg'), model: 'gpt-4o-mini-transcribe' },
+        timeout === undefined ? undefined : { timeout },
+      );
+    ai.failNextTranscription(openAIErrors.rateLimit('requests', 4));
+    await expect(ask('chat is not affected')).resolves.toBeDefined();
+    const limited = await rejection(create());
+    expect(limited).toBeInstanceOf(RateLimitError);
+    expect((limited as RateLimitError).headers?.get('retry-after')).toBe('4');
+    ai.failNextTranscription({ hang: true });
+    // the client gives up on its timeout (under jest the SDK reports it as a plain connection error)
+    expect(await rejection(create(200))).toBeInstanceOf(APIConnectionError);
+    await expect(create()).resolves.toMatchObject({ text: expect.stringContaining('transcript of') });
+    expect(ai.transcriptions.map((t) => t.status)).toEqual([429, undefined, 200]);
   });
 
   it('refuses a wrong key with the real 401 body', async () => {
