@@ -162,8 +162,11 @@ export interface RunRequest {
   readonly project: string;
   /** The person's message; stored with a new run (a resumed run keeps the one it began with). */
   readonly message: string;
-  /** The session a new run joins (a resumed run keeps its own). */
-  readonly sessionId?: number;
+  /**
+   * The session a new run joins: the one of its chat and project that starts after this inbox id
+   * (the chat's `/new`; 0: none), made if new. A resumed run keeps its own; absent: no session.
+   */
+  readonly sessionFrom?: number;
 }
 
 /** Every status an approval can be in. */

@@ -14,9 +14,16 @@ import { chatModel } from './chat-model';
 import { promptCacheKey } from './openai/cache-key';
 
 /**
- * The session of the chat's `project` that its inbox item `inboxId` belongs to, made if new: the
- * one its latest `/new` began (0: the chat never sent one).
+ * Where the sessions of the chat that its inbox item `inboxId` belongs to start: after the chat's
+ * latest `/new` (its inbox id; 0: the chat never sent one).
  */
+export function sessionStart(store: Pick<Store, 'getKv'>, chatId: number, inboxId: number): number {
+  const start = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
+  // a message sent before the chat's /new still belongs to the conversation it was part of
+  return inboxId > start ? start : 0;
+}
+
+/** The session of the chat's `project` that its inbox item `inboxId` belongs to, made if new. */
 export function chatSession(
   store: Pick<Store, 'getKv' | 'sessionFor'>,
   chatId: number,
@@ -24,9 +31,7 @@ export function chatSession(
   project: string,
   now: number,
 ): number {
-  const start = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
-  // a message sent before the chat's /new still belongs to the conversation it was part of
-  return store.sessionFor(chatId, project, inboxId > start ? start : 0, now);
+  return store.sessionFor(chatId, project, sessionStart(store, chatId, inboxId), now);
 }
 
 /** What a run of a chat is set up with, as the worker's configuration and the chat's choices say. */

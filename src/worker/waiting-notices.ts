@@ -43,11 +43,6 @@ export class WaitingNotices {
       .catch((err: unknown) => this.deps.log.warn('could not tell waiting messages', { error: String(err) }));
   }
 
-  /** Settles once the checks asked so far are done (a stopping worker waits for them). */
-  settled(): Promise<void> {
-    return this.chain;
-  }
-
   private async tell(): Promise<void> {
     const { sqlite, log, now, busy } = this.deps;
     const from = Number(getKv(sqlite, KV.waitingToldThrough) ?? 0);

@@ -26,7 +26,7 @@ import { projectFor, projectForRun } from './approvals/projects';
 import { checkpointRun, commitRunNote } from './approvals/run-commit';
 import type { AnswerDeps } from './answer-deps';
 import { chatModel } from './chat-model';
-import { chatSession } from './chat-session';
+import { sessionStart } from './chat-session';
 import { DraftSupport } from './draft-stream';
 import { AgentRunHandler, type AgentRunDeps, type SessionDeps } from './handlers/agent-run';
 import { CommandHandler } from './handlers/command';
@@ -201,7 +201,6 @@ function chatHandler(
       maxSteps: config.agent.maxSteps,
       maxRunSeconds: config.agent.maxRunSeconds,
       maxRunTokens: config.agent.maxRunTokens,
-      cachedWeight: 1,
     },
     approval: {
       mode: config.agent.approval,
@@ -239,7 +238,7 @@ function sessionCommands(ports: WorkPorts, tools: readonly Tool[], git: GitOptio
 function sessionDeps(ports: WorkPorts): SessionDeps {
   const { config, store, now } = ports;
   return {
-    sessionFor: (item, project) => chatSession(store, item.chatId!, item.id, project, now()),
+    sessionFrom: (item) => sessionStart(store, item.chatId!, item.id),
     contextTokens: config.agent.contextTokens,
     promptCacheKey: config.openai.promptCacheKey,
     ...(config.agent.busy === 'steer' ? { steer: (runId: number) => store.steerMessages(runId, now()) } : {}),

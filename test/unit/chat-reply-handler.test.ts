@@ -110,7 +110,7 @@ function handler(
     approval: { mode: 'on-risk', sandboxed: false, timeoutSeconds: 60 },
     statusPace: new StatusPace(),
     sessions: {
-      sessionFor: (item, project) => store.sessionFor(item.chatId!, project, 0, Date.now()),
+      sessionFrom: () => 0,
       contextTokens,
       promptCacheKey: false,
       answerSteered: (runId, reply) => store.answerSteered(runId, reply),

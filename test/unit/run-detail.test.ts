@@ -49,6 +49,23 @@ describe('the run read model', () => {
     expect(stepOf(BLANK)).toMatchObject({ toolCalls: 0, at: 5 });
   });
 
+  it('marks a response the provider sent reasoning with, and its reasoning tokens', () => {
+    expect(
+      stepOf({ ...BLANK, providerFields: '{"reasoning_content":"think"}', reasoningTokens: 812 }),
+    ).toMatchObject({ kind: 'model', reasoning: true, reasoningTokens: 812 });
+    expect(stepOf(BLANK)).toMatchObject({ reasoning: false, reasoningTokens: null });
+  });
+
+  it('shows a message steered into the run as a user step', () => {
+    expect(stepOf({ ...BLANK, kind: 'user', inboxId: 9, content: 'also this' })).toEqual({
+      seq: BLANK.seq,
+      kind: 'user',
+      inboxId: 9,
+      content: 'also this',
+      at: 5,
+    });
+  });
+
   it('parses tool arguments when they are JSON, keeps them as text when not, and prints no raw text', () => {
     const tool: StepRow = {
       ...BLANK,

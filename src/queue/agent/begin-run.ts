@@ -3,7 +3,7 @@ import type { JournalRun, RunOpening, RunRequest } from '../../agent/journal';
 import type { Usage } from '../../agent/ports';
 import { RUN_COLUMNS, toJournalStep, type RunRow } from './rows';
 import { runSteps } from './run-steps';
-import { loadSession } from './session';
+import { loadSession, sessionFor } from './session';
 import { prepared } from '../statements';
 
 const FINISHED: readonly string[] = ['done', 'cancelled', 'failed', 'limit'];
@@ -33,7 +33,9 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
           request.chatId,
           request.inboxId,
           request.project,
-          request.sessionId ?? null,
+          request.sessionFrom === undefined
+            ? null
+            : sessionFor(sqlite, request.chatId, request.project, request.sessionFrom, now),
           request.message,
           now,
         ) as RunRow;

@@ -61,7 +61,7 @@ function toCompaction(row: CompactionRow): CompactionRecord {
 }
 
 /** The session's newest compaction, if any. */
-export function latestCompaction(sqlite: Database.Database, sessionId: number): CompactionRecord | null {
+function latestCompaction(sqlite: Database.Database, sessionId: number): CompactionRecord | null {
   const row = prepared(
     sqlite,
     `SELECT ${COMPACTION_COLUMNS} FROM compactions WHERE session_id = ? ORDER BY id DESC LIMIT 1`,

@@ -3,7 +3,7 @@ import type { UserStep } from '../../agent/journal';
 import { prepared } from '../statements';
 
 /** What a steered message's item says it was done by, until the run's answer is stored on it. */
-export function steeredNote(runId: number): string {
+function steeredNote(runId: number): string {
   return `given to run ${runId} while it worked; its answer answers this message too`;
 }
 

@@ -57,7 +57,8 @@ export interface AgentRunDeps extends AnswerDeps {
   readonly journal: AgentJournal;
   /** The run's steps as journalled, to show a resumed run's calls in its status message. */
   readonly runSteps: (runId: number) => JournalStep[];
-  readonly limits: AgentLimits;
+  /** The run's budgets; what a cached token weighs comes from the model's price (`sessions`). */
+  readonly limits: Omit<AgentLimits, 'cachedWeight'>;
   readonly approval: AgentApprovalSettings;
   /** Shows approval cards (the approvals issue); without it, a call that needs approval is denied. */
   readonly askApproval?: (item: InboxRow, root: string) => ApprovalPort;
@@ -67,8 +68,8 @@ export interface AgentRunDeps extends AnswerDeps {
 
 /** What joins a run to its session: the conversation before it, and the messages during it. */
 export interface SessionDeps {
-  /** The session a new run of the item in `project` joins (made if new). */
-  sessionFor(item: InboxRow, project: string): number;
+  /** Where the session a new run of the item joins starts (`RunRequest.sessionFrom`). */
+  sessionFrom(item: InboxRow): number;
   /** AGENT_CONTEXT_TOKENS: the window the session is compacted under (0: the model's, from a table). */
   readonly contextTokens: number;
   /** Whether requests carry `prompt_cache_key` (OPENAI_PROMPT_CACHE_KEY). */
@@ -207,7 +208,7 @@ export class AgentRunHandler implements Handler {
           chatId,
           project,
           message: text,
-          sessionId: sessions.sessionFor(item, project),
+          sessionFrom: sessions.sessionFrom(item),
         },
         systemPrompt,
         contextWindow: contextWindow(model, sessions.contextTokens),
