@@ -2,7 +2,7 @@
  * A Telegram Bot API server on 127.0.0.1 for tests: `/bot<token>/<method>` with the documented
  * semantics of getUpdates (offset confirmation, long polling, 409 on a concurrent poll), sendMessage
  * validation (length, HTML entities, inline keyboards), drafts, callback queries and their answers,
- * edits, document uploads (multipart), the command menu, and fault injection; files users send
+ * edits, document and photo uploads (multipart), the command menu, and fault injection; files users send
  * (documents, photos, voice and video notes, audio, video, albums) with getFile, its 20 MB limit and
  * the expiring download links of `/file/bot<token>/<file_path>`. The product's real client talks to
  * it through `TELEGRAM_API_ROOT`.
@@ -91,6 +91,9 @@ export interface SentDocument {
   replyToMessageId: number | undefined;
   at: number;
 }
+
+/** One accepted sendPhoto upload, recorded like a document. */
+export type SentPhoto = SentDocument;
 
 /** One request to any method, recorded on arrival; `status` is filled in once it is answered. */
 export interface TelegramCall {
@@ -205,7 +208,8 @@ export interface FakeTelegram {
   readonly edits: MessageEdit[];
   readonly callbackAnswers: CallbackAnswer[];
   readonly documents: SentDocument[];
-  /** Files users sent (pushMedia) and documents the bot sent, in the order the fake got them. */
+  readonly photos: SentPhoto[];
+  /** Files users sent (pushMedia) and documents and photos the bot sent, in the order the fake got them. */
   readonly files: readonly StoredFile[];
   /** Requests to the download route, answered or not. */
   readonly downloads: FileDownload[];
@@ -302,6 +306,11 @@ const MAX_TEXT_LENGTH = 4096;
 const MAX_CAPTION_LENGTH = 1024;
 const MAX_CALLBACK_DATA_BYTES = 64;
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+// "The photo must be at most 10 MB in size. The photo's width and height must not exceed 10000 in
+// total. Width and height ratio must be at most 20."
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+const MAX_PHOTO_SIDES = 10000;
+const MAX_PHOTO_RATIO = 20;
 // "bots can download files of up to 20MB in size": the server's limit is 20 << 20 bytes, exclusive.
 const MAX_DOWNLOAD_BYTES = 20 << 20;
 // "It is guaranteed that the link will be valid for at least 1 hour."
@@ -420,6 +429,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const edits: MessageEdit[] = [];
   const callbackAnswers: CallbackAnswer[] = [];
   const documents: SentDocument[] = [];
+  const photos: SentPhoto[] = [];
   const files: HeldFile[] = [];
   const fileById = new Map<string, HeldFile>();
   const fileLinks = new Map<string, { file: HeldFile; expiresAt: number }>();
@@ -902,27 +912,43 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     return edited;
   };
 
-  const sendDocument = (params: Record<string, unknown>, files: Map<string, UploadedFile>): Message => {
-    const chatId = requireChatId(params);
-    const ref = params.document;
+  /** The uploaded file a send method names in `field`, refused the way Telegram refuses it. */
+  const uploadedFile = (
+    params: Record<string, unknown>,
+    files: Map<string, UploadedFile>,
+    field: 'document' | 'photo',
+  ): UploadedFile => {
+    const ref = params[field];
     const file =
       typeof ref === 'string' && ref.startsWith('attach://')
         ? files.get(ref.slice('attach://'.length))
-        : files.get('document');
+        : files.get(field);
     if (!file) {
       if (typeof ref === 'string' && ref !== '')
         throw new ApiRefusal(400, 'Bad Request: wrong file identifier/HTTP URL specified');
-      throw new ApiRefusal(400, 'Bad Request: there is no document in the request');
+      throw new ApiRefusal(400, `Bad Request: there is no ${field} in the request`);
     }
     if (file.data.length === 0) throw new ApiRefusal(400, 'Bad Request: file must be non-empty');
+    return file;
+  };
+
+  /** The caption of an upload as sent and as shown, refused over Telegram's 1024 characters. */
+  const captionOf = (params: Record<string, unknown>): { caption?: string; captionText: string } => {
     const caption = params.caption === undefined ? undefined : String(params.caption);
-    const parseMode = parseModeOf(params);
-    const captionText = caption === undefined ? '' : visibleText(caption, parseMode).trim();
+    const captionText = caption === undefined ? '' : visibleText(caption, parseModeOf(params)).trim();
     if (captionText.length > MAX_CAPTION_LENGTH)
       throw new ApiRefusal(400, 'Bad Request: message caption is too long');
-    const replyToMessageId = integer(
-      (params.reply_parameters as Record<string, unknown> | undefined)?.message_id,
-    );
+    return { ...(caption === undefined ? {} : { caption }), captionText };
+  };
+
+  const replyToOf = (params: Record<string, unknown>): number | undefined =>
+    integer((params.reply_parameters as Record<string, unknown> | undefined)?.message_id);
+
+  const sendDocument = (params: Record<string, unknown>, files: Map<string, UploadedFile>): Message => {
+    const chatId = requireChatId(params);
+    const file = uploadedFile(params, files, 'document');
+    const { caption, captionText } = captionOf(params);
+    const replyToMessageId = replyToOf(params);
     const message: Message = {
       message_id: nextMessageId(chatId),
       from: bot,
@@ -948,6 +974,53 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       );
     }
     documents.push({
+      chatId,
+      messageId: message.message_id,
+      filename: file.filename,
+      contentType: file.contentType,
+      size: file.data.length,
+      content: file.data,
+      caption,
+      replyToMessageId,
+      at: Date.now(),
+    });
+    return message;
+  };
+
+  const sendPhoto = (params: Record<string, unknown>, files: Map<string, UploadedFile>): Message => {
+    const chatId = requireChatId(params);
+    const file = uploadedFile(params, files, 'photo');
+    const { caption, captionText } = captionOf(params);
+    const replyToMessageId = replyToOf(params);
+    if (file.data.length > MAX_PHOTO_BYTES) throw new ApiRefusal(400, 'Bad Request: PHOTO_SAVE_FILE_INVALID');
+    const image = imageOf(file.data);
+    if (!image) throw new ApiRefusal(400, 'Bad Request: IMAGE_PROCESS_FAILED');
+    const { width, height } = image;
+    if (
+      width + height > MAX_PHOTO_SIDES ||
+      Math.max(width, height) > MAX_PHOTO_RATIO * Math.max(1, Math.min(width, height))
+    )
+      throw new ApiRefusal(400, 'Bad Request: PHOTO_INVALID_DIMENSIONS');
+    // Telegram answers a few sizes of the photo; the fake keeps the one it was given
+    const stored = storeFile('photo', { data: file.data, mimeType: 'image/jpeg' });
+    const message: Message = {
+      message_id: nextMessageId(chatId),
+      from: bot,
+      chat: chatOf(chatId),
+      date: Math.floor(Date.now() / 1000),
+      photo: [
+        {
+          file_id: stored.fileId,
+          file_unique_id: stored.fileUniqueId,
+          file_size: stored.size,
+          width,
+          height,
+        },
+      ],
+      ...(captionText ? { caption: captionText } : {}),
+    };
+    remember(message);
+    photos.push({
       chatId,
       messageId: message.message_id,
       filename: file.filename,
@@ -1026,6 +1099,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
           return;
         case 'sendDocument':
           ok(res, call, sendDocument(params, files));
+          return;
+        case 'sendPhoto':
+          ok(res, call, sendPhoto(params, files));
           return;
         case 'getFile':
           ok(res, call, getFile(params));
@@ -1166,6 +1242,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     edits,
     callbackAnswers,
     documents,
+    photos,
     files,
     downloads,
     get commands() {
@@ -1276,6 +1353,22 @@ function inlineKeyboard(markup: unknown): InlineKeyboardButton[][] | undefined {
   }
   const nonEmpty = keyboard.filter((row) => row.length > 0);
   return nonEmpty.length > 0 ? nonEmpty : undefined;
+}
+
+/**
+ * Whether the bytes are an image Telegram would make a photo of (JPEG, PNG, WebP, GIF, BMP, by
+ * their signature), with its size: read from a PNG's header, nominal for the other types.
+ */
+function imageOf(data: Buffer): { width: number; height: number } | undefined {
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (data.subarray(0, 8).equals(png)) {
+    if (data.length < 24 || data.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+    return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+  }
+  const jpeg = data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
+  const webp = data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP';
+  const other = /^(GIF8|BM)/.test(data.toString('latin1', 0, 4));
+  return jpeg || webp || other ? { width: 1280, height: 960 } : undefined;
 }
 
 function integer(value: unknown): number | undefined {

@@ -8,6 +8,8 @@ import {
   type AnswerCallbackQueryResult,
   type EditMessageTextParams,
   type EditMessageTextResult,
+  type GetFileParams,
+  type GetFileResult,
   type GetMeResult,
   type GetUpdatesParams,
   type GetUpdatesResult,
@@ -19,13 +21,19 @@ import {
   type SendMessageDraftResult,
   type SendMessageParams,
   type SendMessageResult,
+  type SendPhotoParams,
+  type SendPhotoResult,
   type SetMyCommandsParams,
   type SetMyCommandsResult,
 } from 'node-telegram-bot-api';
 import type { TgUpdate } from '../classify-update';
-import { classifyTelegramError, isTelegramFailure } from './failures';
+import { classifyTelegramError, FILE_TOO_BIG, isTelegramFailure, TelegramError } from './failures';
+import { downloadFile, type FileServer } from './files';
 import { inlineMarkup, type InlineKeyboard } from './keyboards';
 import { inputFile, type DocumentSource } from './uploads';
+
+/** Telegram's limit for a photo a bot sends (sendPhoto): 10 MB; a larger image goes as a document. */
+export const TELEGRAM_PHOTO_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** What a send needs besides the text. */
 export interface SendOptions {
@@ -61,6 +69,8 @@ interface Methods {
   answerCallbackQuery: { payload: AnswerCallbackQueryParams; result: AnswerCallbackQueryResult };
   editMessageText: { payload: EditMessageTextParams; result: EditMessageTextResult };
   sendDocument: { payload: SendDocumentParams; result: SendDocumentResult };
+  sendPhoto: { payload: SendPhotoParams; result: SendPhotoResult };
+  getFile: { payload: GetFileParams; result: GetFileResult };
   setMyCommands: { payload: SetMyCommandsParams; result: SetMyCommandsResult };
   sendChatAction: { payload: SendChatActionParams; result: SendChatActionResult };
   getMe: { payload: undefined; result: GetMeResult };
@@ -85,9 +95,12 @@ class BotApi extends Api {
  */
 export class TelegramClient {
   private readonly api: BotApi;
+  /** Downloads bypass the library: its requests are POSTs to methods, a file is a GET of a path. */
+  private readonly files: FileServer;
 
   constructor(token: string, apiRoot: string, requestTimeoutMs = 30_000) {
     this.api = new BotApi(token, { apiRoot, maxRetries: 0, timeoutMs: requestTimeoutMs });
+    this.files = { apiRoot, token, timeoutMs: requestTimeoutMs };
   }
 
   /** Long-polls for updates after `offset` (undefined: from the oldest pending). */
@@ -217,6 +230,70 @@ export class TelegramClient {
       signal,
     );
     return sent.message_id;
+  }
+
+  /**
+   * Uploads an image to the chat as a photo (multipart); returns the message id. An image over
+   * Telegram's 10 MB photo limit fails with the failure `file_too_big` before anything is sent;
+   * one Telegram will not make a photo of fails with `photo_refused`.
+   */
+  async sendPhoto(
+    chatId: number,
+    source: DocumentSource,
+    caption?: string,
+    replyTo?: number | null,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const photo = await inputFile(source);
+    // inputFile gives a disk-backed Blob for a path and keeps the bytes of a buffer
+    const { data } = photo;
+    const size = data instanceof Blob ? data.size : data instanceof Uint8Array ? data.byteLength : 0;
+    if (size > TELEGRAM_PHOTO_LIMIT_BYTES) {
+      throw new TelegramError(
+        FILE_TOO_BIG,
+        'permanent',
+        FILE_TOO_BIG,
+        `The image ${photo.meta?.filename ?? 'to send'} is ${(size / 1024 / 1024).toFixed(1)} MB; Telegram takes photos up to 10 MB, so send it as a document.`,
+      );
+    }
+    const sent = await this.call(
+      'sendPhoto',
+      {
+        chat_id: chatId,
+        photo,
+        ...(caption ? { caption } : {}),
+        ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+      },
+      signal,
+    );
+    return sent.message_id;
+  }
+
+  /**
+   * Where a file a user sent can be downloaded, and its size when Telegram knows it. A file over
+   * the Bot API's 20 MB fails with `file_too_big`; an unknown file_id is refused (both permanent).
+   */
+  async getFile(fileId: string, signal?: AbortSignal): Promise<{ filePath: string; size: number | null }> {
+    const file = await this.call('getFile', { file_id: fileId }, signal);
+    if (!file.file_path) {
+      // documented as optional; it is always there for a file the bot may download, so asking again is the cure
+      throw new TelegramError(
+        'unknown',
+        'transient',
+        'unknown',
+        'Telegram getFile answered without a file_path.',
+      );
+    }
+    return { filePath: file.file_path, size: file.file_size ?? null };
+  }
+
+  /**
+   * The bytes of a file at the `filePath` getFile gave, at most `maxBytes` (over: `file_too_big`,
+   * permanent). An expired link fails with `file_link_expired` (transient: getFile renews it); an
+   * absolute path (a local Bot API server) is read from disk and must be a regular file.
+   */
+  async downloadFile(filePath: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    return downloadFile(this.files, filePath, maxBytes, signal);
   }
 
   /** Sets the command menu every chat shows (`/` in the client). */

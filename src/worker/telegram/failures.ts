@@ -25,13 +25,26 @@ export type TelegramFailure =
   | 'message_not_modified'
   /** A callback query answered too late or twice: the press itself still counts. */
   | 'query_too_old'
-  /** A file over Telegram's upload limit. */
+  /**
+   * A file over a limit: Telegram's for uploads (50 MB, photos 10 MB), getFile's 20 MB, or the
+   * size the caller allows a download.
+   */
   | 'file_too_big'
+  /**
+   * Telegram refused a photo itself (its dimensions, format or contents: PHOTO_INVALID_DIMENSIONS,
+   * IMAGE_PROCESS_FAILED, ...); the same bytes may still go as a document.
+   */
+  | 'photo_refused'
+  /**
+   * The file server answered 404: the download link getFile gave has expired (links last about an
+   * hour) or never existed. A new getFile gives a fresh link, so the next attempt may succeed.
+   */
+  | 'file_link_expired'
   /** A button whose callback_data Telegram would refuse. */
   | 'button_data_invalid'
   /** Telegram refused the formatting (parse_mode); the plain text may still go. */
   | 'parse_entities'
-  /** A file to upload that cannot be read. */
+  /** A file to upload, or one a local Bot API server points at, that is missing or no regular file. */
   | 'file_unreadable'
   /** No answer within the client's timeout. */
   | 'timeout'
@@ -48,8 +61,20 @@ export const DRAFTS_UNSUPPORTED = 'drafts_unsupported' satisfies TelegramFailure
 export const QUERY_TOO_OLD = 'query_too_old' satisfies TelegramFailure;
 /** An edit that would change nothing; `editMessageText` treats it as success. */
 export const MESSAGE_NOT_MODIFIED = 'message_not_modified' satisfies TelegramFailure;
-/** A file over Telegram's upload limit, refused before sending. */
+/** A file over Telegram's upload or download limit, or over what the caller allows a download. */
 export const FILE_TOO_BIG = 'file_too_big' satisfies TelegramFailure;
+/** Telegram refused a photo itself (dimensions, format, contents): the same bytes may go as a document. */
+export const PHOTO_REFUSED = 'photo_refused' satisfies TelegramFailure;
+/** The download link of a file expired or is unknown: the next attempt asks getFile for a new one. */
+export const FILE_LINK_EXPIRED = 'file_link_expired' satisfies TelegramFailure;
+/** A file that is missing or no regular file (an upload, or a path a local Bot API server gave). */
+export const FILE_UNREADABLE = 'file_unreadable' satisfies TelegramFailure;
+
+/**
+ * What the rules call a file download, which is no Bot API method: the GET of
+ * `/file/bot<token>/<file_path>`, or the read of a local Bot API server's absolute path.
+ */
+export const FILE_DOWNLOAD = 'file download';
 /** A button whose callback_data Telegram would refuse (over 64 bytes, or empty), refused before sending. */
 export const BUTTON_DATA_INVALID = 'button_data_invalid' satisfies TelegramFailure;
 
@@ -109,6 +134,10 @@ function refusal(test: (r: Refusal) => boolean): (fault: Fault) => boolean {
 
 const statusCode = (fault: Fault): string => (fault.kind === 'refusal' ? String(fault.status) : fault.kind);
 
+// A 400 to sendPhoto that is about the chat, the reply or the caption, not the image: a document
+// would be refused the same way.
+const NOT_THE_PHOTO = /chat|thread|topic|repl|caption|rights|peer/i;
+
 /** The last rule: whatever else was thrown is worth another try. */
 const UNKNOWN: FailureRule = { failure: 'unknown', errorClass: 'transient', when: () => true };
 
@@ -148,6 +177,23 @@ export const FAILURE_RULES: readonly FailureRule[] = [
     failure: BUTTON_DATA_INVALID,
     errorClass: 'permanent',
     when: refusal((r) => r.status === 400 && /BUTTON_DATA_INVALID/.test(r.description)),
+  },
+  {
+    // PHOTO_INVALID_DIMENSIONS, IMAGE_PROCESS_FAILED, PHOTO_EXT_INVALID, PHOTO_SAVE_FILE_INVALID...:
+    // Telegram would not make a photo of these bytes, but it takes them as a document
+    failure: PHOTO_REFUSED,
+    errorClass: 'permanent',
+    when: refusal((r) => r.method === 'sendPhoto' && r.status === 400 && !NOT_THE_PHOTO.test(r.description)),
+    code: statusCode,
+  },
+  {
+    // the file server's 404 means the link, not the token: links expire, and getFile renews them
+    failure: FILE_LINK_EXPIRED,
+    errorClass: 'transient',
+    when: refusal((r) => r.method === FILE_DOWNLOAD && r.status === 404),
+    code: statusCode,
+    message: () =>
+      "Telegram's download link for the file has expired or is unknown; the next attempt asks getFile for a new one.",
   },
   {
     // sendMessage answers 404 for a chat that is gone; any other method's 404 means the URL,
