@@ -40,7 +40,12 @@ export type FileAccess =
   /** Read and write an existing file. */
   | 'update'
   /** Read and write; the file and its missing folders are created, folder by folder. */
-  | 'create';
+  | 'create'
+  /**
+   * Read and write a file this open creates, never one that was there: anything at the name (a
+   * link included, which is not followed) fails the open with EEXIST. Missing folders are created.
+   */
+  | 'new';
 
 /**
  * How a path is taken: as a tool's argument (relative or absolute, resolved by `resolveInside`,
@@ -87,6 +92,8 @@ export interface FolderEntry {
   readonly kind: EntryKind;
   /** A symlink's target as written in the link (not resolved, never followed). */
   readonly linkTarget?: string;
+  /** A regular file's size, when the listing was asked for sizes. */
+  readonly size?: number;
 }
 
 /** What /undo puts at a path of the working tree: a file, a symlink, or nothing (deleted). */
@@ -291,6 +298,8 @@ function openFinal(
   if (access === 'read' || access === 'check')
     return { fd: fs.openSync(where, O_RDONLY | base), created: false };
   if (access === 'update') return { fd: fs.openSync(where, O_RDWR | base), created: false };
+  if (access === 'new')
+    return { fd: fs.openSync(where, O_RDWR | O_CREAT | O_EXCL | base, mode), created: true };
   // O_EXCL first to know whether this open created the file (write says Created or Replaced)
   for (let attempt = 0; ; attempt++) {
     try {
@@ -322,7 +331,7 @@ function openInFolder(
     const code = codeOf(err);
     // O_NOFOLLOW met a link
     if (code === 'ELOOP') return linkRefusal(input, sub);
-    if (code === 'EEXIST')
+    if (code === 'EEXIST' && access !== 'new')
       return refusal(
         'moved',
         `${input} kept changing while it was being created; nothing was written. Try again.`,
@@ -394,7 +403,7 @@ export function openInside(
   if (!where.ok) return where;
   const name = where.parts.pop();
   if (name === undefined) throw errnoError('EISDIR', `${input} is a folder, not a file.`);
-  const folder = descend(root, where.parts, access === 'create', input);
+  const folder = descend(root, where.parts, access === 'create' || access === 'new', input);
   if ('ok' in folder) return folder;
   try {
     return openInFolder(folder, name, access, options.mode ?? 0o666, input, [...where.parts, name].join('/'));
@@ -498,6 +507,26 @@ export async function writeFileInside(
   return written.ok ? { ok: true, ...written.value } : written;
 }
 
+/**
+ * Makes the project folder `input` exist: it and missing folders above it are created one at a
+ * time, and none of them may be a link. Something else in the way fails as its errno (ENOTDIR).
+ */
+export function makeFolderInside(
+  root: string,
+  input: string,
+  options: PathOptions = {},
+): Confined<{ relative: string }> {
+  const where = located(root, input, 'write', options);
+  if (!where.ok) return where;
+  const folder = descend(root, where.parts, true, input);
+  if ('ok' in folder) return folder;
+  try {
+    return confirmPlace(folder.fd, folder.path, folder, 'write', input);
+  } finally {
+    fs.closeSync(folder.fd);
+  }
+}
+
 function kindOf(entry: Dirent): EntryKind {
   if (entry.isDirectory()) return 'folder';
   if (entry.isFile()) return 'file';
@@ -508,11 +537,12 @@ function kindOf(entry: Dirent): EntryKind {
 /**
  * The entries of the project folder `input` in name order, listed through a descriptor opened
  * like `openInside` opens files; symlinks are listed with their target text, never followed.
+ * With `sizes`, regular files come with their size (an lstat through the folder's descriptor).
  */
 export async function listFolderInside(
   root: string,
   input: string,
-  options: PathOptions = {},
+  options: PathOptions & { readonly sizes?: boolean } = {},
 ): Promise<Confined<{ entries: FolderEntry[]; relative: string }>> {
   const where = located(root, input, 'read', options);
   if (!where.ok) return where;
@@ -527,6 +557,11 @@ export async function listFolderInside(
     listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const entries = listed.map((entry): FolderEntry => {
       const kind = kindOf(entry);
+      if (kind === 'file' && options.sizes) {
+        // lstat: an entry swapped for a link since the listing gives the link's own size
+        const stat = fs.lstatSync(entryPath(folder, entry.name), { throwIfNoEntry: false });
+        return { name: entry.name, kind, size: stat?.isFile() ? stat.size : 0 };
+      }
       if (kind !== 'link') return { name: entry.name, kind };
       let linkTarget = '?';
       try {
