@@ -77,7 +77,7 @@ export async function compactSession(job: CompactionJob): Promise<CompactionOutc
   let response: ModelResponse | undefined;
   try {
     response = await job.model(
-      [...head, ...body, summaryRequest(priorSummary !== undefined, job.keep)],
+      [...head, ...body, summaryRequest(priorSummary !== undefined, job.keep, hasImages(body))],
       job.tools,
       {
         ...job.options,
@@ -118,6 +118,11 @@ export async function compactSession(job: CompactionJob): Promise<CompactionOutc
     ...(response !== undefined ? { response } : {}),
     ...(failure !== undefined ? { failure } : {}),
   };
+}
+
+/** Whether a message of the person among `messages` carries images (they go with the summary). */
+function hasImages(messages: readonly AgentMessage[]): boolean {
+  return messages.some((m) => m.role === 'user' && (m.images?.length ?? 0) > 0);
 }
 
 function sumTokens(entries: readonly TranscriptEntry[]): number {

@@ -88,14 +88,22 @@ export function planCut(entries: readonly TranscriptEntry[], keepRecent: number)
 /** The opening of the request that asks for a summary (the benchmark's fake model looks for it). */
 export const SUMMARY_REQUEST_OPENING = 'Summarize the conversation so far';
 
-/** The last message of a compaction's request: what the summary must hold. */
-export function summaryRequest(hasPrevious: boolean, keep?: string): AgentMessage {
+/**
+ * The last message of a compaction's request: what the summary must hold. `hasImages`: the part
+ * summarized holds images the person sent, which go with it, so the summary must say what they show.
+ */
+export function summaryRequest(hasPrevious: boolean, keep?: string, hasImages = false): AgentMessage {
   const lines = [
     `${SUMMARY_REQUEST_OPENING}, so that you can go on with the work from the summary alone: the older part of this conversation will be replaced by it. Do not call tools; answer with the summary only, under these headings:`,
     '## Goal — what the person wants, in their words where it matters',
     '## Decisions — what was decided, and why',
     '## Files — each file read or changed, with its state now (what it holds that matters, what was changed)',
     '## Commands — each command that mattered, and its outcome',
+    ...(hasImages
+      ? [
+          '## Images — each image the person sent: its path, and what it shows that matters, in enough detail to go on without it (the images are dropped with this part)',
+        ]
+      : []),
     '## Open questions',
     '## Next step',
   ];

@@ -3,7 +3,7 @@
 // Every operation is synchronous and durable when it returns, so "stored before" is just "called
 // before".
 
-import type { ProviderFields, ToolCall, ToolResult, Usage } from './ports';
+import type { ImageRef, ProviderFields, ToolCall, ToolResult, Usage } from './ports';
 
 // The status lists are defined here, once: the database schema takes its column enums from them.
 
@@ -110,6 +110,8 @@ export interface SessionRun {
   readonly id: number;
   /** The person's message (null for a run from before sessions). */
   readonly message: string | null;
+  /** The images sent with the message (paths in the project), as stored when the run began. */
+  readonly images?: readonly ImageRef[];
   readonly status: RunStatus;
   readonly answer: string | null;
   readonly steps: readonly JournalStep[];
@@ -148,6 +150,11 @@ export interface JournalRun {
   readonly answer: string | null;
   /** The person's message, as stored when the run began. */
   readonly message: string;
+  /**
+   * The images sent with it, as stored when the run began. Absent: the request's stand in (a
+   * journal that stores none, or a run from before images).
+   */
+  readonly images?: readonly ImageRef[];
   readonly steps: readonly JournalStep[];
   /** What the run's compactions so far cost. */
   readonly compactionUsage: Usage;
@@ -162,6 +169,11 @@ export interface RunRequest {
   readonly project: string;
   /** The person's message; stored with a new run (a resumed run keeps the one it began with). */
   readonly message: string;
+  /**
+   * The images sent with the message, saved in the project; stored with a new run like the
+   * message. They go on the run's first message, which names their paths too.
+   */
+  readonly images?: readonly ImageRef[];
   /**
    * The session a new run joins: the one of its chat and project that starts after this inbox id
    * (the chat's `/new`; 0: none), made if new. A resumed run keeps its own; absent: no session.

@@ -359,8 +359,10 @@ class RunLoop {
 
   /** The request of the next model call: the session's prefix and transcript, then this run's. */
   private request(): Request {
+    // the message and images as the journal stored them: the next run renders this one the same
+    const images = this.run.images ?? this.input.run.images;
     const own = runEntries(
-      { id: this.run.id, message: this.run.message, answer: null, steps: this.steps },
+      { id: this.run.id, message: this.run.message, images, answer: null, steps: this.steps },
       true,
       this.tokensOf,
     );

@@ -26,9 +26,31 @@ export interface Usage {
   readonly cachedTokens: number;
 }
 
+/**
+ * An image the person sent, saved in the project. The journal keeps its path and type only; the
+ * worker reads the bytes just before a request to a model that sees images and sets `url`.
+ */
+export interface ImageRef {
+  /** Where it is saved, relative to the project folder (`uploads/2026-12-06-photo.jpg`). */
+  readonly path: string;
+  /** `image/jpeg`, `image/png`, ... */
+  readonly mimeType: string;
+  /** Set by the worker just before the request: the bytes as a `data:` URL. */
+  readonly url?: string;
+}
+
+/** A message of the person; the text always names any images' paths, so it stands without them. */
+export interface UserMessage {
+  readonly role: 'user';
+  readonly content: string;
+  /** Images sent with it: they stay in the session's requests until a compaction summarizes them. */
+  readonly images?: readonly ImageRef[];
+}
+
 /** One message of the conversation the model sees (chat-completions shape). */
 export type AgentMessage =
-  | { readonly role: 'system' | 'user'; readonly content: string }
+  | { readonly role: 'system'; readonly content: string }
+  | UserMessage
   | {
       readonly role: 'assistant';
       readonly content: string | null;

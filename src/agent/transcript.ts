@@ -20,6 +20,13 @@ export const CLOSING_SEQ = Number.MAX_SAFE_INTEGER;
 // Each message costs a few tokens of framing on top of its content (OpenAI's cookbook counts 3).
 const MESSAGE_OVERHEAD = 4;
 
+/**
+ * What an image is counted as. OpenAI counts 85 tokens plus 170 per 512-px tile at high detail: a
+ * 1280×960 photo (scaled to 1024×768, 4 tiles) is 765; other providers count alike or less. A
+ * round figure above that keeps the estimate on the safe side of the window.
+ */
+export const IMAGE_TOKENS = 1_000;
+
 /** What a result says for a call of a finished run that never got one (the run was stopped). */
 export const NOT_RUN_RESULT = 'not run: the run ended before this call';
 
@@ -29,6 +36,7 @@ export function messageTokens(
   count: (text: string) => number = estimateTokens,
 ): number {
   let tokens = MESSAGE_OVERHEAD + count(message.content ?? '');
+  if (message.role === 'user') tokens += (message.images?.length ?? 0) * IMAGE_TOKENS;
   if (message.role === 'assistant') {
     for (const call of message.toolCalls ?? []) tokens += count(call.name + call.arguments) + 8;
     if (message.providerFields !== undefined) tokens += count(JSON.stringify(message.providerFields));
@@ -58,13 +66,14 @@ export function isAfter(a: TranscriptPosition, b: TranscriptPosition): boolean {
 }
 
 /**
- * A run's part of the transcript: its message, then its steps. A run still working (`open`) shows
- * only settled calls (the loop asks the model only once all are); a run that ended shows every call
- * (a call that never ran gets NOT_RUN_RESULT, since every call needs a result) and, when no model
- * response holds what the person was answered (a limit, a failure), that answer.
+ * A run's part of the transcript: its message (with the images sent with it), then its steps. A
+ * run still working (`open`) shows only settled calls (the loop asks the model only once all
+ * are); a run that ended shows every call (a call that never ran gets NOT_RUN_RESULT, since every
+ * call needs a result) and, when no model response holds what the person was answered (a limit, a
+ * failure), that answer.
  */
 export function runEntries(
-  run: Pick<SessionRun, 'id' | 'message' | 'answer' | 'steps'>,
+  run: Pick<SessionRun, 'id' | 'message' | 'images' | 'answer' | 'steps'>,
   open: boolean,
   tokensOf: (message: AgentMessage) => number = messageTokens,
 ): TranscriptEntry[] {
@@ -72,7 +81,10 @@ export function runEntries(
   const add = (seq: number, message: AgentMessage): void => {
     entries.push({ at: { runId: run.id, seq }, message, tokens: tokensOf(message) });
   };
-  if (run.message !== null) add(0, { role: 'user', content: run.message });
+  if (run.message !== null) {
+    const images = run.images ?? [];
+    add(0, { role: 'user', content: run.message, ...(images.length > 0 ? { images } : {}) });
+  }
   for (const step of run.steps) {
     const message = stepMessage(step, open);
     if (message !== undefined) add(step.seq, message);

@@ -8,6 +8,7 @@ import type {
   RunStatus,
   ToolStep,
 } from '../../src/agent/journal';
+import type { ImageRef } from '../../src/agent/ports';
 
 interface MemoryRun {
   id: number;
@@ -23,6 +24,8 @@ interface MemoryRun {
   answer: string | null;
   error: string | null;
   message: string;
+  /** The images of the message, as the request gave them (absent when it gave none). */
+  images?: readonly ImageRef[];
   steps: JournalStep[];
 }
 
@@ -73,6 +76,7 @@ export function memoryJournal(): MemoryJournal {
           answer: null,
           error: null,
           message: request.message,
+          ...(request.images !== undefined ? { images: request.images } : {}),
           steps: [],
         };
         runs.push(run);

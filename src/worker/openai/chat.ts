@@ -127,8 +127,20 @@ async function plainAnswer(response: Response, signal: AbortSignal | undefined):
 export function toChatMessage(message: AgentMessage): ChatMessageParam {
   switch (message.role) {
     case 'system':
-    case 'user':
-      return { role: message.role, content: message.content };
+      return { role: 'system', content: message.content };
+    case 'user': {
+      // only images the worker read (with a url) go; a message without any stays a plain string,
+      // so a text-only request is the same bytes as before images existed
+      const urls = (message.images ?? []).flatMap((image) => (image.url !== undefined ? [image.url] : []));
+      if (urls.length === 0) return { role: 'user', content: message.content };
+      return {
+        role: 'user',
+        content: [
+          { type: 'text', text: message.content },
+          ...urls.map((url) => ({ type: 'image_url' as const, image_url: { url } })),
+        ],
+      };
+    }
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
     case 'assistant': {
