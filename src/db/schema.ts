@@ -64,6 +64,13 @@ export const inbox = sqliteTable(
     errorClass: text('error_class'),
     /** The remote's code (HTTP status, Telegram error_code) or our own short code. */
     errorCode: text('error_code'),
+    /**
+     * The files of a message (a document, a photo's sizes, a voice note) as Telegram described
+     * them (`MessageMedia` as JSON); null for a message without one, or a chat not allowed.
+     */
+    media: text('media'),
+    /** An album's id (`media_group_id`): its parts are one message, answered by one run. */
+    mediaGroupId: text('media_group_id'),
     /** The model's answer, stored before it is sent (one model call per message). */
     reply: text('reply'),
     /** How many parts of the reply Telegram has accepted. */
@@ -185,6 +192,39 @@ export const supervisorEvents = sqliteTable(
   (t) => [index('supervisor_events_at_idx').on(t.at)],
 );
 
+/**
+ * What became of each file of a message, so a kill repeats no download and no transcription: where
+ * it was saved in the project (and its hash, so a write cut short is known as ours), or what a
+ * voice note said. The bytes live in the project only.
+ */
+export const inboxFiles = sqliteTable(
+  'inbox_files',
+  {
+    inboxId: integer('inbox_id')
+      .notNull()
+      .references(() => inbox.id, { onDelete: 'cascade' }),
+    /** The file's place in the message: 0 for the item's own, then an album's other parts in order. */
+    seq: integer('seq').notNull(),
+    /** The item that carried the file (an album's part, closed into the first one's run). */
+    fromInboxId: integer('from_inbox_id').notNull(),
+    /** The file as Telegram described it (`MessageMedia` as JSON). */
+    media: text('media').notNull(),
+    /** The caption of the message that carried it. */
+    caption: text('caption'),
+    /** The project it was saved in, and its path there (`uploads/...`). */
+    project: text('project'),
+    path: text('path'),
+    bytes: integer('bytes'),
+    sha256: text('sha256'),
+    /** Whether the bytes are written (the path is reserved before). */
+    saved: integer('saved', { mode: 'boolean' }).notNull().default(false),
+    /** A voice or video note's words, stored before the run uses them. */
+    transcript: text('transcript'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('inbox_files_item_seq_unique').on(t.inboxId, t.seq)],
+);
+
 export type InboxRow = typeof inbox.$inferSelect;
 export type HistoryRow = typeof history.$inferSelect;
 export type UsageRow = typeof usage.$inferSelect;
@@ -222,6 +262,8 @@ export const agentRuns = sqliteTable(
     sessionId: integer('session_id').references(() => sessions.id, { onDelete: 'set null' }),
     /** The person's message the run answers, as the model got it. */
     message: text('message'),
+    /** The images sent with the message (`ImageRef[]` as JSON: project paths), given to a model that sees. */
+    images: text('images'),
     status: text('status', { enum: RUN_STATUSES }).notNull().default('running'),
     /** Model calls so far. */
     steps: integer('steps').notNull().default(0),

@@ -16,6 +16,10 @@ export interface NewInboxItem {
   readonly callbackId?: string | null;
   /** The message's own time (Telegram `date`), ms. */
   readonly sentAt: number | null;
+  /** The message's file as JSON (`MessageMedia`), when it carries one the agent takes. */
+  readonly media?: string | null;
+  /** An album's `media_group_id`. */
+  readonly mediaGroupId?: string | null;
   /** `skipped` items carry the reason in `error`. */
   readonly status: 'queued' | 'skipped';
   readonly error?: string;
@@ -34,8 +38,10 @@ export function storeBatch(
 ): number {
   const insert = prepared(
     sqlite,
-    `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, lane, from_id, callback_id, sent_at, status, available_at, error, error_class, received_at, finished_at)
-     VALUES (@updateId, @chatId, @messageId, @kind, @text, @lane, @fromId, @callbackId, @sentAt, @status, @now, @error, @errorClass, @now, @finishedAt)
+    `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, lane, from_id, callback_id, sent_at, media, media_group_id,
+       status, available_at, error, error_class, received_at, finished_at)
+     VALUES (@updateId, @chatId, @messageId, @kind, @text, @lane, @fromId, @callbackId, @sentAt, @media, @mediaGroupId,
+       @status, @now, @error, @errorClass, @now, @finishedAt)
      ON CONFLICT(update_id) DO NOTHING`,
   );
   const tx = sqlite.transaction(() => {
@@ -52,6 +58,8 @@ export function storeBatch(
         fromId: item.fromId ?? null,
         callbackId: item.callbackId ?? null,
         sentAt: item.sentAt,
+        media: item.media ?? null,
+        mediaGroupId: item.mediaGroupId ?? null,
         status: item.status,
         now,
         error: item.error ?? null,

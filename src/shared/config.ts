@@ -49,6 +49,8 @@ export interface WorkerConfig {
     readonly stream: ChoiceOf<'TG_STREAM'>;
     /** At most one draft per chat this often. */
     readonly draftIntervalMs: number;
+    /** TG_FILE_MAX_MB in bytes: the largest file downloaded from a chat. */
+    readonly fileMaxBytes: number;
   };
   readonly openai: {
     readonly apiKey: string;
@@ -66,6 +68,12 @@ export interface WorkerConfig {
     readonly promptCacheKey: boolean;
     /** OPENAI_SHOW_THINKING. */
     readonly showThinking: boolean;
+    /** OPENAI_VISION: whether photos go to the model as images (`auto`: known vision models). */
+    readonly vision: ChoiceOf<'OPENAI_VISION'>;
+    /** OPENAI_TRANSCRIBE_MODEL; null when voice is off. */
+    readonly transcribeModel: string | null;
+    /** The full audio transcriptions URL (OPENAI_TRANSCRIPTIONS_URL, or derived). */
+    readonly transcriptionsUrl: string;
   };
   readonly worker: {
     readonly systemPrompt: string;
@@ -106,6 +114,8 @@ export interface WorkerConfig {
     readonly approvalTimeoutSeconds: number;
     /** AGENT_GIT_TIMEOUT_SECONDS: how long one git of the worker's (checkpoint, commit, /undo, /diff) may run. */
     readonly gitTimeoutSeconds: number;
+    /** AGENT_UPLOADS_MAX_MB in bytes: the most a project's `uploads/` folder holds. */
+    readonly uploadsMaxBytes: number;
     /** The env file the secrets may come from (absolute): never visible to a command. */
     readonly envFile: string;
     /** AUTONOUS_HOME, the checkout the worker runs from (absolute): never visible to a command. */
@@ -208,6 +218,23 @@ function readApprovers(env: Env, allowedChatIds: readonly number[]): readonly nu
 }
 
 const COMPLETIONS_SUFFIX = '/chat/completions';
+const TRANSCRIPTIONS_SUFFIX = '/audio/transcriptions';
+const MB = 1024 * 1024;
+
+/**
+ * OPENAI_TRANSCRIPTIONS_URL, an http(s) URL ending in `/audio/transcriptions`; unset, the
+ * chat-completions URL's base with that path (the same server, as OpenAI's own).
+ */
+function readTranscriptionsUrl(env: Env, chatCompletionsUrl: string): string {
+  const name = 'OPENAI_TRANSCRIPTIONS_URL';
+  const given = readString(env, name, WORKER_SETTINGS[name].default);
+  if (given === '') return chatCompletionsUrl.slice(0, -COMPLETIONS_SUFFIX.length) + TRANSCRIPTIONS_SUFFIX;
+  const url = readUrl(env, name, given);
+  if (!url.endsWith(TRANSCRIPTIONS_SUFFIX)) {
+    throw new ConfigError(name, `${name} must end in ${TRANSCRIPTIONS_SUFFIX} (got "${url}").`);
+  }
+  return url;
+}
 
 /** OpenAI's own server (the default URL's), known to take `prompt_cache_key`. */
 const OPENAI_HOST = new URL(WORKER_SETTINGS.OPENAI_CHAT_COMPLETIONS_URL.default).hostname;
@@ -254,6 +281,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     );
   }
   const model = read.string('OPENAI_MODEL');
+  const transcribeModel = read.string('OPENAI_TRANSCRIBE_MODEL').trim();
   const listed = (env.OPENAI_MODELS ?? '')
     .split(',')
     .map((m) => m.trim())
@@ -277,6 +305,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       adminChatIds: readChatIds(env, 'TG_ADMIN_CHAT_IDS'),
       stream,
       draftIntervalMs: read.int('TG_DRAFT_INTERVAL_MS'),
+      fileMaxBytes: read.int('TG_FILE_MAX_MB') * MB,
     },
     openai: {
       apiKey,
@@ -288,6 +317,9 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       models: [model, ...listed.filter((m) => m !== model)],
       prices: { ...DEFAULT_PRICES, ...prices },
       promptCacheKey: sendsPromptCacheKey(read.choice('OPENAI_PROMPT_CACHE_KEY'), chatCompletionsUrl),
+      vision: read.choice('OPENAI_VISION'),
+      transcribeModel: transcribeModel === 'off' ? null : transcribeModel,
+      transcriptionsUrl: readTranscriptionsUrl(env, chatCompletionsUrl),
     },
     worker: {
       systemPrompt: read.string('WORKER_SYSTEM_PROMPT'),
@@ -328,6 +360,7 @@ function readAgent(env: Env, database: string): WorkerConfig['agent'] {
     approval: read.choice('AGENT_APPROVAL'),
     approvalTimeoutSeconds: read.number('AGENT_APPROVAL_TIMEOUT_SECONDS'),
     gitTimeoutSeconds: read.number('AGENT_GIT_TIMEOUT_SECONDS'),
+    uploadsMaxBytes: read.int('AGENT_UPLOADS_MAX_MB') * MB,
     // absolute as it was read (relative to the working folder), so bwrap sees the same file
     envFile: path.resolve(envFilePath(env)),
     checkout: projectHome(env),

@@ -138,6 +138,14 @@ export const WORKER_SETTINGS = {
     max: 600_000,
     meaning: 'at most one draft per answer this often',
   },
+  TG_FILE_MAX_MB: {
+    kind: 'int',
+    default: 20,
+    min: 1,
+    max: 2000,
+    meaning:
+      "the largest file the bot downloads from a chat, in MB: the Bot API's limit is 20; a local Bot API server (TELEGRAM_API_ROOT) allows up to 2000",
+  },
   OPENAI_MODEL: {
     kind: 'string',
     default: 'gpt-4o-mini',
@@ -176,6 +184,24 @@ export const WORKER_SETTINGS = {
     choices: ['auto', 'on', 'off'],
     meaning:
       "send `prompt_cache_key` (chat and project) so the provider caches the session's prefix; `auto`: only to api.openai.com (other servers may refuse unknown fields)",
+  },
+  OPENAI_VISION: {
+    kind: 'choice',
+    default: 'auto',
+    choices: ['auto', 'on', 'off'],
+    meaning:
+      'give photos to the model as images; `off`: the model is told their path only; `auto`: for models known to see (a table)',
+  },
+  OPENAI_TRANSCRIBE_MODEL: {
+    kind: 'string',
+    default: 'gpt-4o-mini-transcribe',
+    meaning: 'the model voice and video notes are transcribed with; `off`: voice is not read',
+  },
+  OPENAI_TRANSCRIPTIONS_URL: {
+    kind: 'string',
+    default: '',
+    documented: "OPENAI_CHAT_COMPLETIONS_URL's base + /audio/transcriptions",
+    meaning: "the full audio transcriptions URL (a server other than the chat model's)",
   },
   WORKER_SYSTEM_PROMPT: {
     kind: 'string',
@@ -279,6 +305,13 @@ export const WORKER_SETTINGS = {
     choices: ['steer', 'queue'],
     meaning:
       'what happens to a message that arrives while a run works: `steer` gives it to that run at its next step, `queue` keeps it for the next run (the person is told it waits)',
+  },
+  AGENT_UPLOADS_MAX_MB: {
+    kind: 'int',
+    default: 500,
+    min: 1,
+    max: 10 ** 6,
+    meaning: "the most a project's `uploads/` folder holds, in MB: a file that would pass it is refused",
   },
   AGENT_WORKSPACES: {
     kind: 'path',

@@ -62,6 +62,8 @@ export interface NextRequest {
   readonly session: JournalSession;
   /** Whether runs work in a project (AGENT_TOOLS=on), so instructions are looked for. */
   readonly inProject: boolean;
+  /** The project's real path ('' without a project): the session's images are read from it. */
+  readonly root: string;
   readonly instructions: ProjectInstructions | null;
   readonly systemPrompt: string;
   readonly tools: readonly ToolSpec[];
@@ -91,6 +93,7 @@ export async function nextRequest(
     sessionId,
     session,
     inProject: deps.projectOf !== undefined,
+    root: place.root,
     instructions,
     systemPrompt,
     tools: deps.tools,

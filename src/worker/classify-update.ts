@@ -2,6 +2,7 @@
 
 import type { NewInboxItem } from '../queue/enqueue';
 import { laneOfCommand } from './commands';
+import { isMediaKind, mediaOf } from './media';
 
 /** The fields of a Telegram message this worker reads. */
 export interface TgMessage {
@@ -84,18 +85,32 @@ export function messageKind(message: TgMessage): string {
 /** Classifies an update; `keepText` is false for chats whose text must not be stored. */
 export function classifyUpdate(update: TgUpdate, keepText: (chatId: number) => boolean): ClassifiedUpdate {
   const base = { updateId: update.update_id };
-  const fromMessage = (message: TgMessage, kind: string, skipReason: string | null): ClassifiedUpdate => ({
-    ...base,
-    chatId: message.chat.id,
-    messageId: message.message_id,
-    kind,
-    text:
-      (kind === 'text' || kind === 'command') && keepText(message.chat.id) ? (message.text ?? null) : null,
-    lane: kind === 'command' ? commandLane(message.text ?? '') : 'answer',
-    fromId: message.from?.id ?? null,
-    sentAt: typeof message.date === 'number' ? message.date * 1000 : null,
-    skipReason,
-  });
+  const fromMessage = (message: TgMessage, kind: string, skipReason: string | null): ClassifiedUpdate => {
+    const kept = keepText(message.chat.id);
+    // a file is kept as Telegram described it, with its caption as the text (an allowed chat's only)
+    const media = isMediaKind(kind) && kept ? mediaOf(message, kind) : null;
+    const caption = typeof message.caption === 'string' ? message.caption : null;
+    const groupId = message.media_group_id;
+    return {
+      ...base,
+      chatId: message.chat.id,
+      messageId: message.message_id,
+      kind,
+      text: !kept
+        ? null
+        : kind === 'text' || kind === 'command'
+          ? (message.text ?? null)
+          : media
+            ? caption
+            : null,
+      lane: kind === 'command' ? commandLane(message.text ?? '') : 'answer',
+      fromId: message.from?.id ?? null,
+      sentAt: typeof message.date === 'number' ? message.date * 1000 : null,
+      media: media === null ? null : JSON.stringify(media),
+      mediaGroupId: media !== null && typeof groupId === 'string' ? groupId : null,
+      skipReason,
+    };
+  };
   if (update.message?.chat) return fromMessage(update.message, messageKind(update.message), null);
   const press = update.callback_query;
   if (press) {

@@ -28,8 +28,8 @@ export function unsupportedNotice(kind: string): string {
   }
   const what = KIND_NAMES[kind];
   return what
-    ? `I can only read text messages, not ${what}. Please send your question as text.`
-    : 'I can only read text messages. Please send your question as text.';
+    ? `I can read text, files, photos and voice messages, but not ${what}. Please send your question as text.`
+    : 'I can read text, files, photos and voice messages, not this kind of message. Please send your question as text.';
 }
 
 /** The reply to an empty message. */

@@ -1,4 +1,5 @@
 import type { InboxRow } from '../queue/row';
+import { isMediaKind } from './media';
 import { EMPTY_NOTICE, unsupportedNotice } from './notices';
 
 /** What to do with an item, decided from the item alone. */
@@ -21,6 +22,12 @@ export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean
   if (item.chatId === null || !isAllowed(item.chatId)) return { kind: 'refuse' };
   if (item.kind === 'command' && item.text !== null) return { kind: 'command' };
   if (item.kind === 'callback_query') return { kind: 'callback' };
+  // a file for the agent: saved into the project (or transcribed) before its run, its caption the text
+  if (isMediaKind(item.kind)) {
+    return item.media === null
+      ? { kind: 'skip', reason: 'file not stored: the chat was not allowed when the message arrived' }
+      : { kind: 'chat' };
+  }
   if (item.kind !== 'text' && item.kind !== 'command') {
     return {
       kind: 'notice',

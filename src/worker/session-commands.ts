@@ -12,11 +12,14 @@ import { seconds } from '../shared/seconds';
 import type { InboxRow } from '../queue/row';
 import { INSTRUCTIONS_MAX_BYTES } from '../workspace/project-instructions';
 import { nextRequest, type NextRunDeps } from './chat-session';
+import { withProjectImages } from './images';
 import type { SessionCommandsPort } from './handlers/command';
 
 /** What the session commands need beyond what sets up a run. */
 export interface SessionCommandsDeps extends NextRunDeps {
   readonly model: ModelPort;
+  /** Whether a model is given images (OPENAI_VISION): a summary describes the images it replaces. */
+  readonly acceptsImages: (model: string) => boolean;
   /** Where a compaction is stored (redacting, as a run's journal is). */
   readonly journal: Pick<AgentJournal, 'recordCompaction'>;
 }
@@ -48,7 +51,7 @@ export class SessionCommands implements SessionCommandsPort {
       keepTokens: 0,
       ...(keep !== '' ? { keep } : {}),
       tools: next.tools,
-      model: this.deps.model,
+      model: withProjectImages(this.deps.model, next.root, this.deps.acceptsImages, next.model),
       options: {
         signal,
         model: next.model,

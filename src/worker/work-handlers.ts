@@ -40,6 +40,10 @@ import { SessionCommands } from './session-commands';
 import { StatusPace } from './status-pace';
 import { WaitingNotices } from './waiting-notices';
 import type { TelegramClient } from './telegram/client';
+import { sqliteFilesStore } from '../queue/inbox-files';
+import type { MessageFilesDeps } from './message-files';
+import { createTranscriber } from './openai/transcribe';
+import { acceptsImages } from './openai/vision';
 
 /** The worker's ports the handlers are built on. */
 export interface WorkPorts {
@@ -175,7 +179,10 @@ function chatHandler(
             await checkpointRun(sqlite, item.id, root, git);
           },
           commit: (item, root, signal) =>
-            commitRunNote({ sqlite, log }, item.id, root, item.text ?? '', { ...git, signal }),
+            commitRunNote({ sqlite, log }, item.id, root, item.text ?? `a ${item.kind} from the chat`, {
+              ...git,
+              signal,
+            }),
         },
         askApproval: (item, root) =>
           createApprovalPort({
@@ -209,7 +216,37 @@ function chatHandler(
     },
     statusPace: new StatusPace(),
     sessions: sessionDeps(ports),
+    files: filesDeps(ports),
+    acceptsImages: (model) => acceptsImages(model, config.openai.vision),
   });
+}
+
+// An album's parts come as separate updates, within a second of each other; a part later than
+// this after the one before is a message of its own.
+const ALBUM_WAIT_MS = 1500;
+
+/** The file step of messages with files: Telegram's files, the project's uploads/, transcription. */
+function filesDeps(ports: WorkPorts): MessageFilesDeps {
+  const { config, sqlite, telegram, log, now } = ports;
+  const { openai } = config;
+  return {
+    files: sqliteFilesStore(sqlite),
+    telegram,
+    transcribe:
+      openai.transcribeModel === null
+        ? null
+        : createTranscriber({
+            apiKey: openai.apiKey,
+            url: openai.transcriptionsUrl,
+            model: openai.transcribeModel,
+            timeoutSeconds: openai.timeoutSeconds,
+          }),
+    fileMaxBytes: config.telegram.fileMaxBytes,
+    uploadsMaxBytes: config.agent.uploadsMaxBytes,
+    albumWaitMs: ALBUM_WAIT_MS,
+    now,
+    log,
+  };
 }
 
 /** `/compact` and the session's `/status` lines, set up as the chat's next run would be. */
@@ -229,6 +266,7 @@ function sessionCommands(ports: WorkPorts, tools: readonly Tool[], git: GitOptio
     promptCacheKey: config.openai.promptCacheKey,
     now,
     model: ports.model,
+    acceptsImages: (model) => acceptsImages(model, config.openai.vision),
     // the summary is stored without secrets, as a run's journal stores it
     journal: redactingJournal(createSqliteJournal(sqlite)),
   });

@@ -257,9 +257,9 @@ describe('worker under errors', () => {
       /^echo: hi 👩‍💻 שלום/,
     ],
     [
-      'a photo with a caption',
+      'a photo whose file Telegram does not know (getFile refuses its id, for good)',
       { photo: [{ file_id: 'p', file_unique_id: 'pu', width: 1, height: 1 }], caption: 'see' },
-      /not photos/,
+      /could not answer this message/,
     ],
   ])('survives %s', async (_name, content, expected) => {
     await h.start();

@@ -92,7 +92,7 @@ describe('worker', () => {
         message_id: 1,
         date: now(),
         chat: { id: 101, type: 'private' },
-        photo: [{ file_id: 'x', file_unique_id: 'xu', width: 1, height: 1 }],
+        animation: { file_id: 'x', file_unique_id: 'xu', width: 1, height: 1, duration: 1 },
         caption: 'look',
       },
     });
@@ -122,7 +122,7 @@ describe('worker', () => {
     h.telegram.pushMessage(101, 'real question');
     await h.telegram.waitFor(() => h.telegram.sentTo(101).length >= 4, 10_000, 'three notices and an answer');
     const texts = h.telegram.sentTo(101).map((m) => m.text);
-    expect(texts[0]).toMatch(/only read text messages, not photos/);
+    expect(texts[0]).toMatch(/not GIFs/);
     expect(texts[1]).toMatch(/not stickers/);
     expect(texts[2]).toMatch(/not edits/);
     expect(texts[3]).toBe('echo: real question');
@@ -132,7 +132,7 @@ describe('worker', () => {
       (r) => `${r.kind}:${r.status}`,
     );
     expect(statuses).toEqual([
-      'photo:skipped',
+      'animation:skipped',
       'sticker:skipped',
       'edited_message:skipped',
       'channel_post:skipped',

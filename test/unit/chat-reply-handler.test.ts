@@ -56,6 +56,9 @@ function recordingTelegram(): RunTelegram & {
     async sendDocument(): Promise<number> {
       throw new Error('a plain answer sends no files');
     },
+    async sendPhoto(): Promise<number> {
+      throw new Error('a plain answer sends no files');
+    },
     async editMessageText(): Promise<boolean> {
       throw new Error('a plain answer has no status message');
     },
@@ -96,6 +99,7 @@ function handler(
     telegram,
     model,
     modelFor: () => 'gpt-test',
+    acceptsImages: () => false,
     drafts,
     log: captureLog(),
     systemPrompt: 'be brief',

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { JournalRun, RunOpening, RunRequest } from '../../agent/journal';
 import type { Usage } from '../../agent/ports';
-import { RUN_COLUMNS, toJournalStep, type RunRow } from './rows';
+import { imagesColumn, imagesOf, RUN_COLUMNS, toJournalStep, type RunRow } from './rows';
 import { runSteps } from './run-steps';
 import { loadSession, sessionFor } from './session';
 import { prepared } from '../statements';
@@ -26,8 +26,8 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
       if (found === undefined) {
         run = prepared(
           sqlite,
-          `INSERT INTO agent_runs (chat_id, inbox_id, project, session_id, message, status, started_at)
-           VALUES (?, ?, ?, ?, ?, 'running', ?)
+          `INSERT INTO agent_runs (chat_id, inbox_id, project, session_id, message, images, status, started_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
            RETURNING ${RUN_COLUMNS}`,
         ).get(
           request.chatId,
@@ -37,6 +37,7 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
             ? null
             : sessionFor(sqlite, request.chatId, request.project, request.sessionFrom, now),
           request.message,
+          imagesColumn(request.images),
           now,
         ) as RunRow;
         opening = 'new';
@@ -82,6 +83,7 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
         answer: run.answer,
         // a run from before sessions kept no message: the one it is given stands in
         message: run.message ?? request.message,
+        images: run.message === null ? (request.images ?? []) : imagesOf(run.images),
         steps: runSteps(sqlite, run.id).map(toJournalStep),
         compactionUsage: compactionUsage(sqlite, run.id),
         session: run.sessionId === null ? null : loadSession(sqlite, run.sessionId, run.id),

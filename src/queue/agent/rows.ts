@@ -1,12 +1,12 @@
 import type { ApprovalRecord, JournalStep, RunStatus, StepKind, ToolStepStatus } from '../../agent/journal';
-import type { ProviderFields, ToolCall } from '../../agent/ports';
+import type { ImageRef, ProviderFields, ToolCall } from '../../agent/ports';
 import { parseJsonOr } from '../../shared/parse-json';
 
 // The agent tables' columns under their schema names, and their rows as the journal's types.
 
 /** `agent_runs` columns. */
 export const RUN_COLUMNS = `id, chat_id AS chatId, inbox_id AS inboxId, project, session_id AS sessionId,
-  message, status, steps,
+  message, images, status, steps,
   prompt_tokens AS promptTokens, completion_tokens AS completionTokens, cached_tokens AS cachedTokens,
   resumes, stalled_resumes AS stalledResumes, progress_mark AS progressMark, suspended_at AS suspendedAt,
   parked_at AS parkedAt, parked_ms AS parkedMs, answer, error, status_message_id AS statusMessageId,
@@ -20,6 +20,8 @@ export interface RunRow {
   readonly project: string;
   readonly sessionId: number | null;
   readonly message: string | null;
+  /** `ImageRef[]` as JSON (see `imagesOf`). */
+  readonly images: string | null;
   readonly status: RunStatus;
   readonly steps: number;
   readonly promptTokens: number;
@@ -143,3 +145,22 @@ export const APPROVAL_COLUMNS = `id, run_id AS runId, step_id AS stepId, tool_ca
   asked_at AS askedAt, expires_at AS expiresAt, decided_at AS decidedAt, decided_by AS decidedBy`;
 
 export type { ApprovalRecord };
+
+/** A run's `images` column read back: the images sent with its message (none when null or unreadable). */
+export function imagesOf(json: string | null): readonly ImageRef[] {
+  const images = parseJsonOr<unknown>(json, []);
+  if (!Array.isArray(images)) return [];
+  return images.filter(
+    (image): image is ImageRef =>
+      typeof image === 'object' &&
+      image !== null &&
+      typeof (image as ImageRef).path === 'string' &&
+      typeof (image as ImageRef).mimeType === 'string',
+  );
+}
+
+/** The images of a request as the `images` column keeps them: paths and types, never bytes. */
+export function imagesColumn(images: readonly ImageRef[] | undefined): string | null {
+  if (images === undefined || images.length === 0) return null;
+  return JSON.stringify(images.map(({ path, mimeType }) => ({ path, mimeType })));
+}

@@ -8,7 +8,7 @@ import type {
   SessionRun,
 } from '../../agent/journal';
 import { prepared } from '../statements';
-import { STEP_COLUMNS, toJournalStep, type StepRow } from './rows';
+import { imagesOf, STEP_COLUMNS, toJournalStep, type StepRow } from './rows';
 
 // A session's runs and compactions: the transcript is read from the journal of its runs (their
 // messages and steps), never copied, and the newest compaction says where it starts.
@@ -82,11 +82,12 @@ export function loadSession(
   const fromRun = compaction?.through.runId ?? 0;
   const runs = prepared(
     sqlite,
-    `SELECT id, message, status, answer FROM agent_runs
+    `SELECT id, message, images, status, answer FROM agent_runs
      WHERE session_id = ? AND id < ? AND id >= ? ORDER BY id`,
   ).all(sessionId, beforeRunId, fromRun) as {
     id: number;
     message: string | null;
+    images: string | null;
     status: RunStatus;
     answer: string | null;
   }[];
@@ -102,7 +103,17 @@ export function loadSession(
     list.push(toJournalStep(row));
     byRun.set(row.runId, list);
   }
-  const earlier: SessionRun[] = runs.map((run) => ({ ...run, steps: byRun.get(run.id) ?? [] }));
+  const earlier: SessionRun[] = runs.map((run) => {
+    const images = imagesOf(run.images);
+    return {
+      id: run.id,
+      message: run.message,
+      ...(images.length > 0 ? { images } : {}),
+      status: run.status,
+      answer: run.answer,
+      steps: byRun.get(run.id) ?? [],
+    };
+  });
   return { id: sessionId, compaction, earlier };
 }
 

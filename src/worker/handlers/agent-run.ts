@@ -28,9 +28,15 @@ import { withTyping } from '../typing';
 import { settlingAborts, type Handler, type Outcome } from './handler';
 import { deliverAnswer, refuseOverDailyLimit } from '../answer-delivery';
 import { redactedDocument, redactingJournal, redactingTools } from '../redacting-ports';
+import type { ImageRef } from '../../agent/ports';
+import { withProjectImages } from '../images';
+import { prepareMessage, type MessageFilesDeps } from '../message-files';
+import { sendFileToChat } from '../telegram/send-file';
 
 /** The Bot API methods a run uses. */
-export type RunTelegram = AnswerTelegram & Pick<TelegramClient, 'sendDocument'> & StatusTelegram;
+export type RunTelegram = AnswerTelegram &
+  Pick<TelegramClient, 'sendDocument' | 'sendPhoto'> &
+  StatusTelegram;
 
 /** What a run needs beyond what every answer does. */
 export interface AgentRunDeps extends AnswerDeps {
@@ -64,6 +70,10 @@ export interface AgentRunDeps extends AnswerDeps {
   readonly askApproval?: (item: InboxRow, root: string) => ApprovalPort;
   readonly statusPace: StatusPace;
   readonly sessions: SessionDeps;
+  /** Makes a message's files ready (saved, transcribed); absent, a message with a file is refused. */
+  readonly files?: MessageFilesDeps;
+  /** Whether `model` is given images (OPENAI_VISION); a model that is not is told their paths only. */
+  readonly acceptsImages: (model: string) => boolean;
 }
 
 /** What joins a run to its session: the conversation before it, and the messages during it. */
@@ -96,10 +106,21 @@ interface Project {
 /** Where a run with no tools works: nowhere, since nothing it does touches files. */
 const NO_PROJECT: Project = { name: '', root: '' };
 
+/** What a run answers: the person's words, the images they sent, and what their voice said. */
+interface RunMessage {
+  readonly text: string;
+  readonly images: readonly ImageRef[];
+  /** Transcripts of voice and video notes, quoted above the answer. */
+  readonly spoken: readonly string[];
+}
+
+/** What a person is told when a message's file arrives and the worker takes no files. */
+const FILES_OFF_NOTICE = 'I cannot take files here. Please send your message as text.';
+
 /** Where one attempt of a run happens: the item, its project, its view and its signal. */
 interface RunPlace {
   readonly item: InboxRow;
-  readonly text: string;
+  readonly message: RunMessage;
   readonly project: string;
   readonly root: string;
   readonly view: RunView;
@@ -138,8 +159,7 @@ export class AgentRunHandler implements Handler {
 
   private async answer(item: InboxRow, signal: AbortSignal): Promise<Outcome> {
     const { store, log } = this.deps;
-    const text = item.text!;
-    if (this.deps.testTriggers) await fireTestTrigger(text);
+    if (this.deps.testTriggers && item.text !== null) await fireTestTrigger(item.text);
     let reply = item.reply;
     if (reply === null) {
       const begun = store.runOfItem(item.id);
@@ -151,23 +171,52 @@ export class AgentRunHandler implements Handler {
         // only of a failed run: the write it takes is not worth making for every message)
         log.info('reopened the run of a retried message', { id: item.id });
       }
-      const end = await this.run(item, text, signal);
+      const project = (await this.deps.projectFor?.(item)) ?? NO_PROJECT;
+      const message = await this.message(item, project, signal);
+      if ('kind' in message) return message;
+      const end = await this.run(item, message, project, signal);
       if (end.kind === 'outcome') return end.outcome;
       // the answer is stored (history, resend after a crash) as it is sent: without secrets
-      reply = redact(end.answer);
+      reply = redact(quoted(message.spoken) + end.answer);
       store.storeAnswer(item, reply, end.usage, this.deps.now());
       if (end.steered) this.deps.sessions.answerSteered(end.runId, reply);
     }
     return deliverAnswer(this.deps, item, reply, signal);
   }
 
+  /**
+   * The run's message: the text, or for a message with files, what arrived and where it was saved
+   * (made ready first, each step stored); an outcome when its files cannot be taken.
+   */
+  private async message(
+    item: InboxRow,
+    project: Project,
+    signal: AbortSignal,
+  ): Promise<RunMessage | Outcome> {
+    if (item.media === null) return { text: item.text!, images: [], spoken: [] };
+    const { deps } = this;
+    const prepared =
+      deps.files === undefined
+        ? ({ kind: 'refused', notice: FILES_OFF_NOTICE, reason: 'files are not taken' } as const)
+        : await prepareMessage(deps.files, item, project.root === '' ? null : project, signal);
+    if (prepared.kind === 'message')
+      return { text: prepared.text, images: prepared.images, spoken: prepared.spoken };
+    await sendNotice(deps.telegram, deps.log, item.chatId!, item.messageId, prepared.notice, signal);
+    return { kind: 'skipped', reason: prepared.reason };
+  }
+
   /** Runs (or resumes) the item's run and maps its result. */
-  private async run(item: InboxRow, text: string, signal: AbortSignal): Promise<RunEnd> {
+  private async run(
+    item: InboxRow,
+    message: RunMessage,
+    where: Project,
+    signal: AbortSignal,
+  ): Promise<RunEnd> {
     const chatId = item.chatId!;
     const view = new RunView(item, this.deps, signal);
     try {
-      const { name: project, root } = (await this.deps.projectFor?.(item)) ?? NO_PROJECT;
-      const place: RunPlace = { item, text, project, root, view, signal };
+      const { name: project, root } = where;
+      const place: RunPlace = { item, message, project, root, view, signal };
       const result = await withTyping(this.deps.telegram, chatId, signal, () => this.runOnce(place));
       const end = this.end(item, result, view);
       // a parked run has not ended, and an interrupted one resumes: neither is committed yet
@@ -193,7 +242,7 @@ export class AgentRunHandler implements Handler {
 
   /** One attempt of the run: its session, the project's instructions, and the loop. */
   private async runOnce(place: RunPlace): Promise<AgentResult> {
-    const { item, text, project, root, view, signal } = place;
+    const { item, message, project, root, view, signal } = place;
     const { deps } = this;
     const { sessions } = deps;
     const chatId = item.chatId!;
@@ -207,7 +256,8 @@ export class AgentRunHandler implements Handler {
           inboxId: item.id,
           chatId,
           project,
-          message: text,
+          message: message.text,
+          ...(message.images.length > 0 ? { images: message.images } : {}),
           sessionFrom: sessions.sessionFrom(item),
         },
         systemPrompt,
@@ -218,7 +268,8 @@ export class AgentRunHandler implements Handler {
         model,
       },
       {
-        model: deps.model,
+        // images of the session are read from the project for each request, for a model that sees
+        model: withProjectImages(deps.model, root, deps.acceptsImages, model),
         // a secret a tool prints or the model writes reaches neither the model, the journal nor the chat
         tools: redactingTools(this.checkpointed(item, root)),
         journal: redactingJournal(deps.journal),
@@ -227,9 +278,10 @@ export class AgentRunHandler implements Handler {
           runDir: path.join(deps.runsDir, String(runId)),
           sendFile: async (file, caption) => {
             const document = redactedDocument(file.bytes, caption);
-            await deps.telegram.sendDocument(
+            await sendFileToChat(
+              deps.telegram,
               chatId,
-              { buffer: document.bytes, filename: file.name },
+              { bytes: document.bytes, name: file.name },
               document.caption,
               item.messageId,
               signal,
@@ -355,4 +407,15 @@ export class AgentRunHandler implements Handler {
         return { kind: 'outcome', outcome: { kind: 'released' } };
     }
   }
+}
+
+/** Transcripts quoted above an answer, so the person sees what was heard; empty without any. */
+function quoted(spoken: readonly string[]): string {
+  if (spoken.length === 0) return '';
+  const quote = spoken
+    .join('\n\n')
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+  return `${quote}\n\n`;
 }

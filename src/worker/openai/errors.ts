@@ -54,11 +54,14 @@ export interface ModelFault {
 /** One line of the table: when it applies, and what the failure is then. */
 export interface ModelFailureRule {
   readonly failure: ModelFailure;
-  /** The item's fate; `context_too_long` becomes a `ContextTooLongError` (permanent, marked). */
+  /**
+   * The item's fate; `context_too_long` becomes a `ContextTooLongError` (permanent, marked) for a
+   * call that compacts (`OpenAICall.compacts`).
+   */
   readonly errorClass: ErrorClass;
   readonly when: (fault: ModelFault) => boolean;
-  /** For a rule that pauses processing: what the operator must fix first. */
-  readonly fix?: string;
+  /** For a rule that pauses processing: what the operator must fix first, for the call that failed. */
+  readonly fix?: string | ((call: OpenAICall) => string);
   /** Whether a wait the server asked for (Retry-After on an HTTP error) is kept. */
   readonly waits?: boolean;
 }
@@ -160,7 +163,7 @@ export const MODEL_FAILURE_RULES: readonly ModelFailureRule[] = [
     failure: 'model_not_found',
     errorClass: 'paused',
     when: any(status(404), named('model_not_found')),
-    fix: 'OPENAI_MODEL or OPENAI_CHAT_COMPLETIONS_URL is fixed',
+    fix: (call) => `${call.modelSettings} is fixed`,
   },
   {
     failure: 'rate_limited',
@@ -193,6 +196,26 @@ export const MODEL_FAILURE_RULES: readonly ModelFailureRule[] = [
   },
 ];
 
+/** Which call failed, as its errors name it and what the operator fixes for it. */
+export interface OpenAICall {
+  /** What the sentences call the remote: "The model did not answer", "The model's server answered". */
+  readonly noun: string;
+  /** The settings that name the model and its URL, fixed when the server knows neither. */
+  readonly modelSettings: string;
+  /**
+   * Whether a refusal as too long is a `ContextTooLongError`, which a run cures by compacting its
+   * session; for a call without a session (an audio file over the size limit) it is only permanent.
+   */
+  readonly compacts: boolean;
+}
+
+/** The chat-completions call: the default of `classifyOpenAIError`. */
+export const CHAT_CALL: OpenAICall = {
+  noun: 'model',
+  modelSettings: 'OPENAI_MODEL or OPENAI_CHAT_COMPLETIONS_URL',
+  compacts: true,
+};
+
 /** The last rule: a failure with nothing to go by (mostly inside a stream) is worth another try. */
 const UNKNOWN: ModelFailureRule = { failure: 'unknown', errorClass: 'transient', when: () => true };
 
@@ -201,15 +224,15 @@ export function modelFailureRule(fault: ModelFault): ModelFailureRule {
   return MODEL_FAILURE_RULES.find((rule) => rule.when(fault)) ?? UNKNOWN;
 }
 
-/** Maps any failure of the chat-completions call to transient / permanent / paused. */
-export function classifyOpenAIError(err: unknown): EdgeError {
+/** Maps any failure of an OpenAI call (chat by default) to transient / permanent / paused. */
+export function classifyOpenAIError(err: unknown, call: OpenAICall = CHAT_CALL): EdgeError {
   if (err instanceof EdgeError) return err;
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
     return new EdgeError(
       'transient',
       'openai',
       'timeout',
-      'The model did not answer within OPENAI_TIMEOUT_SECONDS.',
+      `The ${call.noun} did not answer within OPENAI_TIMEOUT_SECONDS.`,
     );
   }
   if (err instanceof OpenAI.APIUserAbortError) {
@@ -217,7 +240,7 @@ export function classifyOpenAIError(err: unknown): EdgeError {
       'transient',
       'openai',
       'aborted',
-      'The model call was cancelled (the worker is stopping).',
+      `The ${call.noun} call was cancelled (the worker is stopping).`,
     );
   }
   if (err instanceof OpenAI.APIConnectionError) {
@@ -225,15 +248,15 @@ export function classifyOpenAIError(err: unknown): EdgeError {
       'transient',
       'openai',
       'network',
-      redact(`Cannot reach the model API: ${causeChain(err)}`),
+      redact(`Cannot reach the ${call.noun} API: ${causeChain(err)}`),
     );
   }
-  if (err instanceof OpenAI.APIError) return classifyFault(faultOf(err), err);
+  if (err instanceof OpenAI.APIError) return classifyFault(faultOf(err), err, call);
   const message = err instanceof Error ? err.message : String(err);
-  return new EdgeError('transient', 'openai', 'unknown', redact(`The model call failed: ${message}`));
+  return new EdgeError('transient', 'openai', 'unknown', redact(`The ${call.noun} call failed: ${message}`));
 }
 
-function classifyFault(fault: ModelFault, err: APIError): EdgeError {
+function classifyFault(fault: ModelFault, err: APIError, call: OpenAICall): EdgeError {
   const rule = modelFailureRule(fault);
   const said = fault.said === undefined ? undefined : redact(fault.said);
   // the SDK puts the status before a body that was not JSON ("502 <html>…"); the sentence has it already
@@ -241,17 +264,18 @@ function classifyFault(fault: ModelFault, err: APIError): EdgeError {
   const label = [fault.status, fault.code].filter((part) => part !== undefined).join(' ');
   const what =
     fault.where === 'http'
-      ? `The model's server answered ${label}: ${text}`
-      : `The model's stream carried an error${label === '' ? '' : ` (${label})`}: ${text}`;
-  if (rule.failure === 'context_too_long') return new ContextTooLongError(what, said);
+      ? `The ${call.noun}'s server answered ${label}: ${text}`
+      : `The ${call.noun}'s stream carried an error${label === '' ? '' : ` (${label})`}: ${text}`;
+  if (rule.failure === 'context_too_long' && call.compacts) return new ContextTooLongError(what, said);
   // a wait asked for on the 200 that started a stream is no answer to the error inside it
   // (Together sends retry-after with its successful answers)
   const wait = rule.waits === true && fault.where === 'http' ? retryAfterMs(err.headers) : undefined;
+  const fix = typeof rule.fix === 'function' ? rule.fix(call) : rule.fix;
   return new EdgeError(
     rule.errorClass,
     'openai',
     fault.code ?? (fault.status === undefined ? (fault.type ?? 'stream_error') : String(fault.status)),
-    rule.fix === undefined ? what : `${what} — processing is paused until ${rule.fix}.`,
+    fix === undefined ? what : `${what} — processing is paused until ${fix}.`,
     wait,
     said,
   );
