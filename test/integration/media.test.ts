@@ -13,16 +13,6 @@ import { TEST_API_KEY } from '../helpers/worker-env';
 jest.setTimeout(60_000);
 
 const h = useWorkerHarness();
-afterEach(() => {
-  if (process.env.DEBUG_MEDIA)
-    console.log(
-      h.log.lines.join('\n'),
-      JSON.stringify(h.openai.requests.map((r) => [r.status, r.body.messages])),
-      JSON.stringify(h.rows('SELECT * FROM inbox')),
-      'RUNS',
-      JSON.stringify(h.rows('SELECT id, status, message, error FROM agent_runs')),
-    );
-});
 const CHAT = 101;
 const AGENT = { AGENT_APPROVAL: 'never' };
 const TODAY = new Date().toISOString().slice(0, 10);
@@ -56,19 +46,7 @@ function imageUrls(m: ChatMessage): string[] {
 }
 
 async function answered(count: number, what: string): Promise<string[]> {
-  await h.telegram
-    .waitFor(() => h.telegram.sentTo(CHAT).length >= count, 20_000, what)
-    .catch((err) => {
-      if (process.env.DEBUG_MEDIA)
-        console.log(
-          h.log.lines.join('\n'),
-          JSON.stringify(h.openai.requests.map((r) => [r.status, r.body.messages])),
-          JSON.stringify(h.rows('SELECT * FROM inbox')),
-          'RUNS',
-          JSON.stringify(h.rows('SELECT id, status, message, error FROM agent_runs')),
-        );
-      throw err;
-    });
+  await h.telegram.waitFor(() => h.telegram.sentTo(CHAT).length >= count, 20_000, what);
   return h.telegram.sentTo(CHAT).map((m) => m.text);
 }
 
