@@ -3,6 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // the container tests need a container engine and minutes of image builds: `npm run test:container`
+  testPathIgnorePatterns: process.env.AUTONOUS_CONTAINER_TESTS
+    ? ['/node_modules/']
+    : ['/node_modules/', '/test/container/'],
   testTimeout: 30000,
   // e2e tests share the machine's two cores with PM2 and its processes
   maxWorkers: 2,

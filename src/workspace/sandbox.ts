@@ -32,12 +32,26 @@ export type SandboxDecision =
   | { readonly kind: 'plain'; readonly sandboxed: false; readonly note: string }
   | { readonly kind: 'refuse'; readonly sandboxed: false; readonly note: string };
 
-/** Picks how commands run from the mode and the working bwrap found (null: none). */
+/** What makes bwrap work in a container: its engine lets it mount a fresh /proc. */
+export const CONTAINER_SANDBOX_FLAGS =
+  'run the container with --security-opt unmask=/proc/* (podman) or --security-opt systempaths=unconfined (docker), as scripts/redeploy does';
+
+/** Whether this process runs in a container (podman's and docker's marker files). */
+export function inContainer(): boolean {
+  return fs.existsSync('/run/.containerenv') || fs.existsSync('/.dockerenv');
+}
+
+/**
+ * Picks how commands run from the mode and the working bwrap found (null: none); `container`: in a
+ * container, where a bwrap that is installed but fails needs the engine's flags, not a package.
+ */
 export function decideSandbox(
   mode: SandboxMode,
   bwrap: string | null,
   policy: SandboxPolicy = defaultSandboxPolicy(),
+  container = false,
 ): SandboxDecision {
+  const remedy = container ? CONTAINER_SANDBOX_FLAGS : 'install bubblewrap (Debian package bubblewrap)';
   if (mode === 'off') {
     return { kind: 'plain', sandboxed: false, note: 'commands run unsandboxed (AGENT_SANDBOX=off)' };
   }
@@ -54,13 +68,13 @@ export function decideSandbox(
     return {
       kind: 'refuse',
       sandboxed: false,
-      note: 'AGENT_SANDBOX=bwrap but bwrap is missing or does not work here: install bubblewrap (Debian package bubblewrap) or set AGENT_SANDBOX=auto',
+      note: `AGENT_SANDBOX=bwrap but bwrap is missing or does not work here: ${remedy}, or set AGENT_SANDBOX=auto`,
     };
   }
   return {
     kind: 'plain',
     sandboxed: false,
-    note: 'commands run unsandboxed: bwrap is missing or does not work here (install bubblewrap)',
+    note: `commands run unsandboxed: bwrap is missing or does not work here (${remedy})`,
   };
 }
 
@@ -353,5 +367,5 @@ export async function resolveSandbox(
   pathVar: string | undefined = process.env.PATH,
   policy?: SandboxPolicy,
 ): Promise<SandboxDecision> {
-  return decideSandbox(mode, mode === 'off' ? null : await detectBwrap(pathVar), policy);
+  return decideSandbox(mode, mode === 'off' ? null : await detectBwrap(pathVar), policy, inContainer());
 }

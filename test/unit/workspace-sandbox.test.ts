@@ -37,6 +37,13 @@ describe('decideSandbox', () => {
     expect(decision.note).toMatch(/unsandboxed: bwrap is missing/);
   });
 
+  it('in a container, names the engine flags that let bwrap start instead of a package to install', () => {
+    const decision = decideSandbox('auto', null, undefined, true);
+    expect(decision).toMatchObject({ kind: 'plain', sandboxed: false });
+    expect(decision.note).toMatch(/unsandboxed: .*--security-opt unmask=\/proc\/\* \(podman\)/);
+    expect(decideSandbox('bwrap', null, undefined, true).note).toMatch(/systempaths=unconfined \(docker\)/);
+  });
+
   it('refuses to run anything under AGENT_SANDBOX=bwrap without bwrap', () => {
     expect(decideSandbox('bwrap', null)).toMatchObject({ kind: 'refuse', sandboxed: false });
     expect(decideSandbox('bwrap', null).note).toMatch(/AGENT_SANDBOX=bwrap but bwrap is missing/);

@@ -1,5 +1,11 @@
 import { WORKER_SETTINGS } from '../../shared/settings';
-import { resolveSandbox, SANDBOX_MODES, type SandboxMode } from '../../workspace/sandbox';
+import {
+  CONTAINER_SANDBOX_FLAGS,
+  inContainer,
+  resolveSandbox,
+  SANDBOX_MODES,
+  type SandboxMode,
+} from '../../workspace/sandbox';
 import {
   defaultSandboxPolicy,
   describePolicy,
@@ -49,7 +55,9 @@ export async function checkSandbox(
         : warn(
             'sandbox',
             note,
-            'Install bubblewrap (apt-get install bubblewrap): commands then see only system folders and the project, without network.',
+            inContainer()
+              ? `In a container, ${CONTAINER_SANDBOX_FLAGS}: commands then see only system folders and the project, without network.`
+              : 'Install bubblewrap (apt-get install bubblewrap): commands then see only system folders and the project, without network.',
           );
     }
   }
