@@ -196,26 +196,29 @@ describe('a run', () => {
     expect(fs.existsSync(path.join(root, 'hello.txt'))).toBe(false);
   });
 
-  it('never reads an identity or hooks from a config the agent could write, nor passes on secrets', async () => {
+  it('never reads an identity or runs a filter from a config the agent could write, so passes no secret to one', async () => {
     const root = await project();
     write(root, '.gitconfig', '[user]\n\tname = evil\n\temail = evil@example.org\n'); // $HOME is the project
     write(root, '.gitattributes', '*.txt filter=probe\n');
     git(root, 'config', 'filter.probe.clean', 'sh -c "env > \\"$HOME/filter-env.out\\"; cat"');
     git(root, 'add', '.gitattributes', '.gitconfig');
     git(root, 'commit', '-qm', 'attributes');
+    // the person's own git may have run the filter (a racily clean a.txt is read again): only what
+    // the worker's git does counts
+    fs.rmSync(path.join(root, 'filter-env.out'), { force: true });
     process.env.TELEGRAM_BOT_TOKEN = '123456:fake-token-git';
     process.env.OPENAI_API_KEY = 'sk-fake-git';
     try {
-      await run(root, 'touch a', () => write(root, 'a.txt', 'new\n'));
+      const result = await run(root, 'touch a', () => write(root, 'a.txt', 'new\n'));
+      expect(result?.files).toEqual(['a.txt']);
     } finally {
       delete process.env.TELEGRAM_BOT_TOKEN;
       delete process.env.OPENAI_API_KEY;
     }
     expect(git(root, 'log', '-1', '--format=%an <%ae>').trim()).toBe('autonous <autonous@localhost>');
-    const seen = read(root, 'filter-env.out');
-    expect(seen).toContain(`HOME=${root}`);
-    expect(seen).not.toContain('fake-token-git');
-    expect(seen).not.toContain('sk-fake-git');
+    // the filter never ran, so it saw no environment at all, secrets or not; a.txt is stored as is
+    expect(fs.existsSync(path.join(root, 'filter-env.out'))).toBe(false);
+    expect(git(root, 'show', 'HEAD:a.txt')).toBe('new\n');
   });
 });
 
