@@ -179,6 +179,11 @@ export interface RunRequest {
    * (the chat's `/new`; 0: none), made if new. A resumed run keeps its own; absent: no session.
    */
   readonly sessionFrom?: number;
+  /**
+   * Which of the chat's conversations the session is (a forum topic's id; 0 or absent: the chat's
+   * own): each has its sessions.
+   */
+  readonly sessionThread?: number;
 }
 
 /** Every status an approval can be in. */

@@ -71,6 +71,8 @@ export const inbox = sqliteTable(
     media: text('media'),
     /** An album's id (`media_group_id`): its parts are one message, answered by one run. */
     mediaGroupId: text('media_group_id'),
+    /** The forum topic the message was sent in (`message_thread_id`); every message sent for it goes there. */
+    threadId: integer('thread_id'),
     /** The model's answer, stored before it is sent (one model call per message). */
     reply: text('reply'),
     /** How many parts of the reply Telegram has accepted. */
@@ -243,11 +245,20 @@ export const sessions = sqliteTable(
     id: integer('id').primaryKey({ autoIncrement: true }),
     chatId: integer('chat_id').notNull(),
     project: text('project').notNull(),
+    /** The forum topic it is the conversation of (0: the chat's own, outside any topic). */
+    threadId: integer('thread_id').notNull().default(0),
     /** The inbox id of the `/new` it starts after (0: from the chat's first message). */
     fromInboxId: integer('from_inbox_id').notNull().default(0),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [uniqueIndex('sessions_chat_project_from_unique').on(t.chatId, t.project, t.fromInboxId)],
+  (t) => [
+    uniqueIndex('sessions_chat_thread_project_from_unique').on(
+      t.chatId,
+      t.threadId,
+      t.project,
+      t.fromInboxId,
+    ),
+  ],
 );
 
 export const agentRuns = sqliteTable(

@@ -20,6 +20,8 @@ export interface NewInboxItem {
   readonly media?: string | null;
   /** An album's `media_group_id`. */
   readonly mediaGroupId?: string | null;
+  /** The forum topic it was sent in. */
+  readonly threadId?: number | null;
   /** `skipped` items carry the reason in `error`. */
   readonly status: 'queued' | 'skipped';
   readonly error?: string;
@@ -39,9 +41,9 @@ export function storeBatch(
   const insert = prepared(
     sqlite,
     `INSERT INTO inbox (update_id, chat_id, message_id, kind, text, lane, from_id, callback_id, sent_at, media, media_group_id,
-       status, available_at, error, error_class, received_at, finished_at)
+       thread_id, status, available_at, error, error_class, received_at, finished_at)
      VALUES (@updateId, @chatId, @messageId, @kind, @text, @lane, @fromId, @callbackId, @sentAt, @media, @mediaGroupId,
-       @status, @now, @error, @errorClass, @now, @finishedAt)
+       @threadId, @status, @now, @error, @errorClass, @now, @finishedAt)
      ON CONFLICT(update_id) DO NOTHING`,
   );
   const tx = sqlite.transaction(() => {
@@ -60,6 +62,7 @@ export function storeBatch(
         sentAt: item.sentAt,
         media: item.media ?? null,
         mediaGroupId: item.mediaGroupId ?? null,
+        threadId: item.threadId ?? null,
         status: item.status,
         now,
         error: item.error ?? null,

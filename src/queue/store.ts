@@ -72,8 +72,11 @@ export interface Store {
   finishRunOf(inboxId: number, outcome: RunOutcome, now: number): boolean;
   /** A dead message retried: its run, failed when the message died, goes on (see `reopenDeadRun`). */
   reopenDeadRun(inboxId: number, now: number): boolean;
-  /** The session of a chat's project after its `/new` at `fromInboxId` (0: none), made if new. */
-  sessionFor(chatId: number, project: string, fromInboxId: number, now: number): number;
+  /**
+   * The session of a chat's (or forum topic's, `threadId`; 0: none) project after its `/new` at
+   * `fromInboxId` (0: none), made if new.
+   */
+  sessionFor(chatId: number, threadId: number, project: string, fromInboxId: number, now: number): number;
   /** The session with every run past its newest compaction: what its next run starts from. */
   session(sessionId: number): JournalSession;
   /** The prompt and cached tokens of the session's newest model response (see `lastModelUsage`). */
@@ -118,7 +121,8 @@ export function sqliteStore(sqlite: Database.Database): Store {
       return run !== undefined && finishRun(sqlite, run.id, outcome, now);
     },
     reopenDeadRun: (inboxId, now) => reopenDeadRun(sqlite, inboxId, now),
-    sessionFor: (chatId, project, fromInboxId, now) => sessionFor(sqlite, chatId, project, fromInboxId, now),
+    sessionFor: (chatId, threadId, project, fromInboxId, now) =>
+      sessionFor(sqlite, chatId, threadId, project, fromInboxId, now),
     session: (sessionId) => loadSession(sqlite, sessionId, Number.MAX_SAFE_INTEGER),
     lastModelUsage: (sessionId) => lastModelUsage(sqlite, sessionId),
     steerMessages: (runId, now) => steerMessages(sqlite, runId, now),

@@ -67,13 +67,27 @@ export const KV = {
   ingressHealth: 'ingress_health',
   /** How calling the model goes (`EdgeHealth` as JSON). */
   modelHealth: 'model_health',
-  /** The inbox id of a chat's last `/new`: the model sees no turn from before it. */
-  conversationStart: (chatId: number): string => `conversation_start:${chatId}`,
-  /** The project a chat chose with `/project` (absent: the default project). */
-  chatProject: (chatId: number): string => `chat_project:${chatId}`,
+  /**
+   * The inbox id of a chat's (or a forum topic's) last `/new`: the model sees no turn from before it.
+   * A topic has its own; the chat's own is its key without a topic.
+   */
+  conversationStart: (chatId: number, threadId: number | null = null): string =>
+    `conversation_start:${chatId}${topicSuffix(threadId)}`,
+  /** The project a chat (or a forum topic) chose with `/project` (absent: the default project). */
+  chatProject: (chatId: number, threadId: number | null = null): string =>
+    `chat_project:${chatId}${topicSuffix(threadId)}`,
+  /** A group that became a supergroup: `migrated_chat:<new id>` holds the old id it was allowed as. */
+  migratedChat: (chatId: number): string => `migrated_chat:${chatId}`,
+  /** The prefix of every `migratedChat` key. */
+  migratedChatPrefix: 'migrated_chat:',
   /** The newest inbox id checked for messages waiting behind a run (each is told once). */
   waitingToldThrough: 'waiting_told_through',
 } as const;
+
+/** What a forum topic adds to a chat's key (nothing for the chat's own conversation). */
+function topicSuffix(threadId: number | null): string {
+  return threadId === null ? '' : `:topic:${threadId}`;
+}
 
 /** A setting of the supervisor's: its default and the range it must lie in. */
 export interface Threshold {

@@ -9,7 +9,8 @@ import type { SandboxDecision } from '../workspace/sandbox';
 import { startHeartbeat } from './heartbeat';
 import { startRollbackAnnouncement } from './rollback-notice';
 import { createModelPort } from './openai/chat';
-import { isAllowed, laneLoops, retryPolicy } from './policy';
+import { laneLoops, retryPolicy } from './policy';
+import { Allowlist } from './allowlist';
 import { Scheduler } from './scheduler';
 import { TelegramClient } from './telegram/client';
 import { routerFor } from './handlers/router';
@@ -69,10 +70,12 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   }
 
   const store = sqliteStore(sqlite);
-  const allowed = (chatId: number): boolean => isAllowed(config, chatId);
+  const allowlist = new Allowlist(config.telegram.allowedChatIds);
+  allowlist.load(sqlite, log);
+  const allowed = (chatId: number): boolean => allowlist.has(chatId);
   const link = new SchedulerLink();
   const profile = new BotProfile(telegram, log);
-  const ports = { config, sandbox, sqlite, store, telegram, model, log, now, isAllowed: allowed };
+  const ports = { config, sandbox, sqlite, store, telegram, model, log, now, isAllowed: allowed, allowlist };
   const work = buildWorkHandlers({ ...ports, scheduler: link, botUsername: profile.username });
   const recorder = new MetricsRecorder();
   const ingressHealth = new HealthRecorder(store, KV.ingressHealth, now, log);
@@ -113,6 +116,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   const polling = startPolling(
     config,
     { sqlite, telegram, log, now, onStored, onPoll: (r) => ingressHealth.record(r) },
+    allowed,
     abort.signal,
   );
   profile.register();

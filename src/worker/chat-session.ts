@@ -13,25 +13,40 @@ import { systemPromptWith, type ProjectInstructions } from '../workspace/project
 import { chatModel } from './chat-model';
 import { promptCacheKey } from './openai/cache-key';
 
+/** Which conversation of a chat an item belongs to: the chat's own, or a forum topic's. */
+export interface Conversation {
+  readonly chatId: number;
+  /** The forum topic (`message_thread_id`); null: the chat's own conversation. */
+  readonly threadId: number | null;
+}
+
+/** The conversation of an item of a chat: the chat, and its forum topic when it has one. */
+export function conversationOf(item: {
+  readonly chatId: number | null;
+  readonly threadId: number | null;
+}): Conversation {
+  return { chatId: item.chatId!, threadId: item.threadId };
+}
+
 /**
- * Where the sessions of the chat that its inbox item `inboxId` belongs to start: after the chat's
- * latest `/new` (its inbox id; 0: the chat never sent one).
+ * Where the sessions of the conversation that its inbox item `inboxId` belongs to start: after its
+ * latest `/new` (its inbox id; 0: it never had one).
  */
-export function sessionStart(store: Pick<Store, 'getKv'>, chatId: number, inboxId: number): number {
-  const start = Number(store.getKv(KV.conversationStart(chatId)) ?? 0);
+export function sessionStart(store: Pick<Store, 'getKv'>, at: Conversation, inboxId: number): number {
+  const start = Number(store.getKv(KV.conversationStart(at.chatId, at.threadId)) ?? 0);
   // a message sent before the chat's /new still belongs to the conversation it was part of
   return inboxId > start ? start : 0;
 }
 
-/** The session of the chat's `project` that its inbox item `inboxId` belongs to, made if new. */
+/** The session of the conversation's `project` that its inbox item `inboxId` belongs to, made if new. */
 export function chatSession(
   store: Pick<Store, 'getKv' | 'sessionFor'>,
-  chatId: number,
+  at: Conversation,
   inboxId: number,
   project: string,
   now: number,
 ): number {
-  return store.sessionFor(chatId, project, sessionStart(store, chatId, inboxId), now);
+  return store.sessionFor(at.chatId, at.threadId ?? 0, project, sessionStart(store, at, inboxId), now);
 }
 
 /** What a run of a chat is set up with, as the worker's configuration and the chat's choices say. */
@@ -41,7 +56,7 @@ export interface NextRunDeps {
    * The chat's current project, with its real path; absent when runs have no tools
    * (`AGENT_TOOLS=off`): they work in no project and read no instructions.
    */
-  readonly projectOf?: (chatId: number) => Promise<{ readonly name: string; readonly root: string }>;
+  readonly projectOf?: (at: Conversation) => Promise<{ readonly name: string; readonly root: string }>;
   /** The project's AGENTS.md (null: none). */
   readonly instructions: (root: string) => Promise<ProjectInstructions | null>;
   readonly systemPrompt: string;
@@ -79,13 +94,14 @@ export interface NextRequest {
  */
 export async function nextRequest(
   deps: NextRunDeps,
-  item: { readonly id: number; readonly chatId: number },
+  item: { readonly id: number; readonly chatId: number; readonly threadId: number | null },
 ): Promise<NextRequest> {
   const { chatId } = item;
-  const place = (await deps.projectOf?.(chatId)) ?? { name: '', root: '' };
+  const at: Conversation = { chatId, threadId: item.threadId };
+  const place = (await deps.projectOf?.(at)) ?? { name: '', root: '' };
   const instructions = place.root === '' ? null : await deps.instructions(place.root);
   const systemPrompt = systemPromptWith(deps.systemPrompt, instructions);
-  const sessionId = chatSession(deps.store, chatId, item.id, place.name, deps.now());
+  const sessionId = chatSession(deps.store, at, item.id, place.name, deps.now());
   const session = deps.store.session(sessionId);
   const entries = session.earlier.flatMap((run) => runEntries(run, false));
   const model = chatModel(deps.store, chatId, deps.defaultModel, deps.models);

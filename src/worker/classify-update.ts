@@ -58,6 +58,46 @@ const MEDIA = [
   'story',
 ] as const;
 
+// What a service message carries (Message fields of the Bot API): a topic opened, edited, closed or
+// reopened, a pin, members joining or leaving, a new title or photo, a migration, a video chat, ...
+// Nobody wrote these to the bot, so they get no reply; a message with none of them and no content
+// we know is one Telegram added since, and gets the notice that says what the bot reads.
+const SERVICE = [
+  'new_chat_members',
+  'left_chat_member',
+  'new_chat_title',
+  'new_chat_photo',
+  'delete_chat_photo',
+  'group_chat_created',
+  'supergroup_chat_created',
+  'channel_chat_created',
+  'message_auto_delete_timer_changed',
+  'migrate_to_chat_id',
+  'migrate_from_chat_id',
+  'pinned_message',
+  'forum_topic_created',
+  'forum_topic_edited',
+  'forum_topic_closed',
+  'forum_topic_reopened',
+  'general_forum_topic_hidden',
+  'general_forum_topic_unhidden',
+  'video_chat_scheduled',
+  'video_chat_started',
+  'video_chat_ended',
+  'video_chat_participants_invited',
+  'write_access_allowed',
+  'users_shared',
+  'chat_shared',
+  'boost_added',
+  'chat_background_set',
+  'proximity_alert_triggered',
+  'connected_website',
+  'giveaway_created',
+  'giveaway_completed',
+  'chat_owner_left',
+  'chat_owner_changed',
+] as const;
+
 // A bot command as Telegram marks it: a slash, a letter, then letters, digits or underscores, and
 // the bot's @username in groups. (`/__crash` and friends are test triggers, not commands.)
 const COMMAND = /^\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]+)?(?:\s|$)/;
@@ -78,8 +118,16 @@ export function isCommand(text: string): boolean {
  */
 export function messageKind(message: TgMessage): string {
   if (typeof message.text === 'string') return isCommand(message.text) ? 'command' : 'text';
+  // a group that became a supergroup: followed to its new chat id (handlers/migration.ts)
+  if (typeof message.migrate_to_chat_id === 'number') return 'migration';
   for (const kind of MEDIA) if (message[kind] !== undefined) return kind;
-  return 'service';
+  return SERVICE.some((field) => message[field] !== undefined) ? 'service' : 'unknown';
+}
+
+/** The forum topic of a message (`message_thread_id` of a topic message), else null. */
+export function topicOf(message: TgMessage): number | null {
+  const thread = message.message_thread_id;
+  return message.is_topic_message === true && typeof thread === 'number' ? thread : null;
 }
 
 /** Classifies an update; `keepText` is false for chats whose text must not be stored. */
@@ -100,14 +148,18 @@ export function classifyUpdate(update: TgUpdate, keepText: (chatId: number) => b
         ? null
         : kind === 'text' || kind === 'command'
           ? (message.text ?? null)
-          : media
-            ? caption
-            : null,
-      lane: kind === 'command' ? commandLane(message.text ?? '') : 'answer',
+          : kind === 'migration'
+            ? String(message.migrate_to_chat_id)
+            : media
+              ? caption
+              : null,
+      lane:
+        kind === 'command' ? commandLane(message.text ?? '') : kind === 'migration' ? 'control' : 'answer',
       fromId: message.from?.id ?? null,
       sentAt: typeof message.date === 'number' ? message.date * 1000 : null,
       media: media === null ? null : JSON.stringify(media),
       mediaGroupId: media !== null && typeof groupId === 'string' ? groupId : null,
+      threadId: topicOf(message),
       skipReason,
     };
   };
@@ -125,8 +177,9 @@ export function classifyUpdate(update: TgUpdate, keepText: (chatId: number) => b
       fromId: press.from?.id ?? null,
       callbackId: press.id,
       sentAt: null,
-      // a press on a message too old for Telegram to send along has no chat to act in
-      skipReason: chatId === null ? 'button press without its message' : null,
+      // a press without its message (an inline-mode one, or on a message too old for Telegram to
+      // send along) has no chat to act in, but is still answered, so its button stops spinning
+      skipReason: null,
     };
   }
   if (update.edited_message?.chat) return fromMessage(update.edited_message, 'edited_message', null);

@@ -33,8 +33,3 @@ export function retryPolicy(config: WorkerConfig): RetryPolicy {
 export function crashAttemptLimit(config: WorkerConfig): number {
   return Math.max(1, Math.min(config.worker.maxAttempts, config.worker.crashLoopRestarts - 1));
 }
-
-/** Whether the worker answers this chat. */
-export function isAllowed(config: WorkerConfig, chatId: number): boolean {
-  return config.telegram.allowedChatIds.includes(chatId);
-}

@@ -4,7 +4,6 @@
 import type { WorkerConfig } from '../shared/config';
 import { EdgeError } from './errors';
 import { Ingress, type IngressDeps } from './ingress';
-import { isAllowed } from './policy';
 import { FatalWorkerError } from './scheduler';
 
 /** Polling under way. */
@@ -16,7 +15,12 @@ export interface Polling {
 }
 
 /** Starts polling Telegram into the inbox until `signal` aborts. */
-export function startPolling(config: WorkerConfig, deps: IngressDeps, signal: AbortSignal): Polling {
+export function startPolling(
+  config: WorkerConfig,
+  deps: IngressDeps,
+  keepText: (chatId: number) => boolean,
+  signal: AbortSignal,
+): Polling {
   const ingress = new Ingress(
     {
       timeoutSeconds: config.telegram.timeoutSeconds,
@@ -24,7 +28,7 @@ export function startPolling(config: WorkerConfig, deps: IngressDeps, signal: Ab
       dropPending: config.telegram.dropPending,
       pendingWindowSeconds: config.telegram.pendingWindowSeconds,
       pendingMaxMessages: config.telegram.pendingMaxMessages,
-      keepText: (chatId) => isAllowed(config, chatId),
+      keepText,
     },
     deps,
   );

@@ -15,10 +15,14 @@ export type Route =
   /** A button press: the control lane. */
   | { readonly kind: 'callback' }
   /** A message for the model. */
-  | { readonly kind: 'chat' };
+  | { readonly kind: 'chat' }
+  /** An allowed group became a supergroup: follow it to its new id. */
+  | { readonly kind: 'migrate' };
 
 /** Routes an item: the allowlist first, then what kind of update it is. Pure. */
 export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean): Route {
+  // every press is answered, also one without its message (no chat: nothing is decided by it)
+  if (item.kind === 'callback_query' && item.chatId === null) return { kind: 'callback' };
   if (item.chatId === null || !isAllowed(item.chatId)) return { kind: 'refuse' };
   if (item.kind === 'command' && item.text !== null) return { kind: 'command' };
   if (item.kind === 'callback_query') return { kind: 'callback' };
@@ -28,6 +32,9 @@ export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean
       ? { kind: 'skip', reason: 'file not stored: the chat was not allowed when the message arrived' }
       : { kind: 'chat' };
   }
+  if (item.kind === 'migration' && item.text !== null) return { kind: 'migrate' };
+  // a topic opened, a pin, members, the supergroup's side of a migration: nobody wrote to the bot
+  if (item.kind === 'service') return { kind: 'skip', reason: 'a service message: nothing to answer' };
   if (item.kind !== 'text' && item.kind !== 'command') {
     return {
       kind: 'notice',

@@ -1,3 +1,4 @@
+import { inTopicOf } from './telegram/topic';
 import type { Logger } from '../shared/log';
 import { describeError } from '../shared/log';
 import { redact } from '../shared/redact';
@@ -172,7 +173,13 @@ export class Scheduler {
     });
   }
 
-  private async process(item: InboxRow): Promise<void> {
+  private process(item: InboxRow): Promise<void> {
+    // everything sent for an item of a forum topic, its dead notice too, goes to that topic
+    // (telegram/topic.ts)
+    return inTopicOf(item, () => this.work(item));
+  }
+
+  private async work(item: InboxRow): Promise<void> {
     const controller = new AbortController();
     this.inFlight.set(item.id, { item, controller });
     try {

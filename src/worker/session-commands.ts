@@ -40,7 +40,7 @@ export class SessionCommands implements SessionCommandsPort {
     if (item.reply !== null) return item.reply;
     const { store, now } = this.deps;
     const chatId = item.chatId!;
-    const next = await nextRequest(this.deps, { id: item.id, chatId });
+    const next = await nextRequest(this.deps, { id: item.id, chatId, threadId: item.threadId });
     const outcome = await compactSession({
       sessionId: next.sessionId,
       runId: null,
@@ -88,7 +88,7 @@ export class SessionCommands implements SessionCommandsPort {
    */
   async statusLines(item: InboxRow): Promise<string[]> {
     const { store, now } = this.deps;
-    const next = await nextRequest(this.deps, { id: item.id, chatId: item.chatId! });
+    const next = await nextRequest(this.deps, { id: item.id, chatId: item.chatId!, threadId: item.threadId });
     const { request, window, instructions } = next;
     const last = next.session.compaction;
     const usage = store.lastModelUsage(next.sessionId);

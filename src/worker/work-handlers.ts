@@ -26,12 +26,14 @@ import { projectFor, projectForRun } from './approvals/projects';
 import { checkpointRun, commitRunNote } from './approvals/run-commit';
 import type { AnswerDeps } from './answer-deps';
 import { chatModel } from './chat-model';
-import { sessionStart } from './chat-session';
+import { conversationOf, sessionStart, type Conversation } from './chat-session';
 import { DraftSupport } from './draft-stream';
 import { AgentRunHandler, type AgentRunDeps, type SessionDeps } from './handlers/agent-run';
 import { CommandHandler } from './handlers/command';
 import type { Handler } from './handlers/handler';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
+import { migrationHandler } from './handlers/migration';
+import type { Allowlist } from './allowlist';
 import type { RoutedHandlers } from './handlers/router';
 import { redactingJournal } from './redacting-ports';
 import { RunEnding } from './run-ending';
@@ -56,6 +58,8 @@ export interface WorkPorts {
   readonly log: Logger;
   readonly now: () => number;
   readonly isAllowed: (chatId: number) => boolean;
+  /** The allowlist behind `isAllowed`, which a group's migration extends. */
+  readonly allowlist: Allowlist;
   /** The scheduler, bound once it is built from these handlers. */
   readonly scheduler: SchedulerLink;
   /** The bot's @username once known (tells `/cmd@other_bot` apart in groups). */
@@ -132,6 +136,14 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
       command,
       callback: new ApprovalPressHandler(decisionDeps),
       refuse: refusalHandler(noticeDeps),
+      migrate: migrationHandler({
+        sqlite,
+        allowlist: ports.allowlist,
+        telegram,
+        adminChatIds: config.telegram.adminChatIds,
+        log,
+        now,
+      }),
       notice: (text, reason) => noticeHandler(noticeDeps, text, reason),
     },
     sweeper,
@@ -173,7 +185,8 @@ function chatHandler(
   // the same run without tools is a plain answer: one model call, no project, no approvals
   const workspace: Pick<AgentRunDeps, 'projectFor' | 'undo' | 'askApproval' | 'tools'> = config.agent.tools
     ? {
-        projectFor: (item) => projectForRun(store, config.agent, { id: item.id, chatId: item.chatId! }, git),
+        projectFor: (item) =>
+          projectForRun(store, config.agent, { id: item.id, ...conversationOf(item) }, git),
         undo: {
           checkpoint: async (item, root) => {
             await checkpointRun(sqlite, item.id, root, git);
@@ -255,7 +268,7 @@ function sessionCommands(ports: WorkPorts, tools: readonly Tool[], git: GitOptio
   return new SessionCommands({
     store,
     ...(config.agent.tools
-      ? { projectOf: (chatId: number) => projectFor(store, config.agent, chatId, git) }
+      ? { projectOf: (at: Conversation) => projectFor(store, config.agent, at, git) }
       : {}),
     instructions: (root) => readProjectInstructions(root),
     systemPrompt: config.worker.systemPrompt,
@@ -276,7 +289,7 @@ function sessionCommands(ports: WorkPorts, tools: readonly Tool[], git: GitOptio
 function sessionDeps(ports: WorkPorts): SessionDeps {
   const { config, store, now } = ports;
   return {
-    sessionFrom: (item) => sessionStart(store, item.chatId!, item.id),
+    sessionFrom: (item) => sessionStart(store, conversationOf(item), item.id),
     contextTokens: config.agent.contextTokens,
     promptCacheKey: config.openai.promptCacheKey,
     ...(config.agent.busy === 'steer' ? { steer: (runId: number) => store.steerMessages(runId, now()) } : {}),

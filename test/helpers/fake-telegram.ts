@@ -49,6 +49,8 @@ export interface SentMessage {
   keyboard?: InlineKeyboardButton[][];
   /** How many edits the message took. */
   editCount: number;
+  /** The forum topic it was sent in (`message_thread_id`), undefined outside any. */
+  threadId?: number;
 }
 
 /** One accepted editMessageText. */
@@ -90,6 +92,8 @@ export interface SentDocument {
   caption: string | undefined;
   replyToMessageId: number | undefined;
   at: number;
+  /** The forum topic it was sent in, undefined outside any. */
+  threadId?: number;
 }
 
 /** One accepted sendPhoto upload, recorded like a document. */
@@ -227,6 +231,8 @@ export interface FakeTelegram {
   pushMedia(chatId: number, media: MediaInput, opts?: PushMediaOptions): Update;
   /** Makes every download link given so far expire, as if its hour had passed; getFile gives a new one. */
   expireFileLinks(): void;
+  /** Deletes a message as its sender would: a reply to it is then refused in a forum topic. */
+  deleteMessage(chatId: number, messageId: number): void;
   /** Queues any update; `update_id` is assigned unless given. Dropped, as on Telegram, if allowed_updates excludes its kind. */
   pushUpdate(update: Partial<Update> & Record<string, unknown>): Update;
   /**
@@ -278,6 +284,11 @@ export interface PushMessageOptions {
   from?: Partial<User>;
   /** Extra Message fields (entities, reply_to_message, ...). */
   extra?: Record<string, unknown>;
+  /**
+   * Sent in this forum topic: the chat (a supergroup, id ≤ -10^12) becomes a forum, and the message
+   * carries `message_thread_id` and `is_topic_message`, as Telegram sends a topic's messages.
+   */
+  threadId?: number;
 }
 
 /** Options of `pushMedia`. */
@@ -444,6 +455,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const timers = new Set<NodeJS.Timeout>();
   const lastMessageId = new Map<number, number>();
   const knownMessages = new Map<string, Message>();
+  // supergroups that are forums (a topic message was pushed in them)
+  const forums = new Set<number>();
   let pending: Update[] = [];
   let nextUpdateId = 1000;
   let confirmedOffset = 0;
@@ -547,14 +560,32 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       language_code: 'en',
       ...options.from,
     };
+    const thread = options.threadId;
+    if (thread !== undefined) {
+      if (chatId > -1000000000000) throw new Error('pushMessage: only a supergroup can be a forum');
+      forums.add(chatId);
+    }
+    const chat = chatOf(chatId, from);
     return {
       message_id: nextMessageId(chatId),
       from,
-      chat: chatOf(chatId, from),
+      chat: forums.has(chatId) ? { ...chat, is_forum: true } : chat,
       date: options.date ?? Math.floor(Date.now() / 1000),
+      ...(thread !== undefined ? { message_thread_id: thread, is_topic_message: true } : {}),
       ...content,
       ...options.extra,
     };
+  };
+
+  /**
+   * The topic a post goes to (`message_thread_id`), refused as Telegram refuses it for a chat that
+   * is no forum.
+   */
+  const threadOf = (params: Record<string, unknown>, chatId: number): number | undefined => {
+    const thread = integer(params.message_thread_id);
+    if (thread !== undefined && !forums.has(chatId))
+      throw new ApiRefusal(400, 'Bad Request: message thread not found');
+    return thread;
   };
 
   const pushMessage = (chatId: number, text: string, options: PushMessageOptions = {}): Update =>
@@ -817,10 +848,12 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         typeof replyParameters === 'object' &&
         replyParameters.allow_sending_without_reply === true) ||
       params.allow_sending_without_reply === true;
+    const thread = threadOf(params, chatId);
     let replyTo: Message | undefined;
     if (replyToMessageId !== undefined) {
       replyTo = knownMessages.get(`${chatId}:${replyToMessageId}`);
-      if (!replyTo && !allowWithoutReply)
+      // in a forum topic a reply to a missing message is refused whatever allow_sending_without_reply says
+      if (!replyTo && (!allowWithoutReply || thread !== undefined))
         throw new ApiRefusal(400, 'Bad Request: message to be replied not found');
     }
     const keyboard = inlineKeyboard(params.reply_markup);
@@ -830,6 +863,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       chat: chatOf(chatId),
       date: Math.floor(Date.now() / 1000),
       text,
+      ...(thread !== undefined ? { message_thread_id: thread, is_topic_message: true } : {}),
       ...(replyTo ? { reply_to_message: replyTo } : {}),
       ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
     };
@@ -843,6 +877,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       at: Date.now(),
       ...(keyboard ? { keyboard } : {}),
       editCount: 0,
+      ...(thread !== undefined ? { threadId: thread } : {}),
     });
     return message;
   };
@@ -948,6 +983,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     const chatId = requireChatId(params);
     const file = uploadedFile(params, files, 'document');
     const { caption, captionText } = captionOf(params);
+    const thread = threadOf(params, chatId);
     const replyToMessageId = replyToOf(params);
     const message: Message = {
       message_id: nextMessageId(chatId),
@@ -983,6 +1019,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       caption,
       replyToMessageId,
       at: Date.now(),
+      ...(thread !== undefined ? { threadId: thread } : {}),
     });
     return message;
   };
@@ -991,6 +1028,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     const chatId = requireChatId(params);
     const file = uploadedFile(params, files, 'photo');
     const { caption, captionText } = captionOf(params);
+    const thread = threadOf(params, chatId);
     const replyToMessageId = replyToOf(params);
     if (file.data.length > MAX_PHOTO_BYTES) throw new ApiRefusal(400, 'Bad Request: PHOTO_SAVE_FILE_INVALID');
     const image = imageOf(file.data);
@@ -1030,6 +1068,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       caption,
       replyToMessageId,
       at: Date.now(),
+      ...(thread !== undefined ? { threadId: thread } : {}),
     });
     return message;
   };
@@ -1105,6 +1144,10 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
           return;
         case 'getFile':
           ok(res, call, getFile(params));
+          return;
+        case 'sendChatAction':
+          threadOf(params, requireChatId(params));
+          ok(res, call, true);
           return;
         case 'setMyCommands':
           ok(res, call, setMyCommands(params));
@@ -1254,6 +1297,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     pushMessage,
     pushUpdate,
     pushMedia,
+    deleteMessage(chatId: number, messageId: number) {
+      knownMessages.delete(`${chatId}:${messageId}`);
+    },
     expireFileLinks() {
       for (const link of fileLinks.values()) link.expiresAt = 0;
     },

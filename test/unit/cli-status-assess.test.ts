@@ -69,6 +69,14 @@ describe('assessStatus', () => {
     expect(assessStatus(snapshot({}), LIMITS)).toEqual({ problems: [], warnings: [] });
   });
 
+  it('warns of an allowed group that became a supergroup until TG_ALLOWED_CHAT_IDS names it', () => {
+    const migrated = { ...snapshot({}), migrations: new Map([[-1009876543210, -100]]) };
+    expect(assessStatus(migrated, LIMITS)).toEqual({
+      problems: [],
+      warnings: [expect.stringContaining('Replace -100 by -1009876543210 in TG_ALLOWED_CHAT_IDS')],
+    });
+  });
+
   it('calls an unreachable PM2 daemon a problem', () => {
     const result = assessStatus(
       snapshot({ pm2: { reachable: false, home: '/x', error: 'no daemon' } }),

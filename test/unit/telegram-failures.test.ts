@@ -91,6 +91,22 @@ const CASES: readonly Case[] = [
     code: 'file_too_big',
   },
   {
+    rule: 'reply_missing',
+    what: 'a reply to a deleted message in a forum topic (400 message to be replied not found)',
+    method: 'sendMessage',
+    error: refusal(400, 'Bad Request: message to be replied not found'),
+    errorClass: 'permanent',
+    code: 'reply_missing',
+  },
+  {
+    rule: 'reply_missing',
+    what: 'a photo replying to a deleted message: not a refusal of the photo',
+    method: 'sendPhoto',
+    error: refusal(400, 'Bad Request: message to be replied not found'),
+    errorClass: 'permanent',
+    code: 'reply_missing',
+  },
+  {
     rule: 'photo_refused',
     what: 'a photo Telegram will not make (400 PHOTO_INVALID_DIMENSIONS)',
     method: 'sendPhoto',

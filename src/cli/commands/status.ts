@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { countByStatus, countDeadSince, oldestWaitingAt } from '../../queue/admin/counts';
+import { migratedChats } from '../../queue/migrate-chat';
 import { SUPERVISOR_THRESHOLDS } from '../../shared/contracts';
 import { loadEnvironment, readThreshold } from '../../shared/env';
 import type { CliContext } from '../context';
@@ -78,6 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
                 polling: parseHealth(getKv(handle.sqlite, KV.ingressHealth)),
                 model: parseHealth(getKv(handle.sqlite, KV.modelHealth)),
               },
+              migrations: migratedChats(handle.sqlite),
             }))
             .deferred(),
         );

@@ -1,4 +1,5 @@
 import type { StatusCounts } from '../../queue/admin/counts';
+import { migrationAdvice } from '../../queue/migrate-chat';
 import { APPS } from '../../shared/contracts';
 import { type Pm2Snapshot } from '../pm2';
 import { formatDuration } from '../render/time';
@@ -21,6 +22,8 @@ export interface StatusSnapshot {
   readonly queue: QueueSummary;
   /** How the worker's edges are doing, as it recorded it. */
   readonly health: { readonly polling: EdgeHealth; readonly model: EdgeHealth };
+  /** Allowed groups that became supergroups (new id → old id), until TG_ALLOWED_CHAT_IDS lists them. */
+  readonly migrations?: ReadonlyMap<number, number>;
 }
 
 /** When `status` calls something wrong. */
@@ -62,6 +65,8 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
       else if (app.status !== 'online') problems.push(`${name} is ${app.status}, not online.`);
     }
   }
+
+  for (const [to, from] of snapshot.migrations ?? []) warnings.push(migrationAdvice(from, to));
 
   const worker = supervisor.worker;
   const reason = worker?.reason ? `: ${worker.reason}` : '';

@@ -35,7 +35,14 @@ export function beginRun(sqlite: Database.Database, request: RunRequest, now: nu
           request.project,
           request.sessionFrom === undefined
             ? null
-            : sessionFor(sqlite, request.chatId, request.project, request.sessionFrom, now),
+            : sessionFor(
+                sqlite,
+                request.chatId,
+                request.sessionThread ?? 0,
+                request.project,
+                request.sessionFrom,
+                now,
+              ),
           request.message,
           imagesColumn(request.images),
           now,

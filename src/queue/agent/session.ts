@@ -14,24 +14,28 @@ import { imagesOf, STEP_COLUMNS, toJournalStep, type StepRow } from './rows';
 // messages and steps), never copied, and the newest compaction says where it starts.
 
 /**
- * The session of a chat's project that starts after inbox item `fromInboxId` (the chat's `/new`,
- * 0 for none), made now if it is new.
+ * The session of a chat's (or forum topic's: `threadId`, 0 for none) project that starts after
+ * inbox item `fromInboxId` (its `/new`, 0 for none), made now if it is new.
  */
 export function sessionFor(
   sqlite: Database.Database,
   chatId: number,
+  threadId: number,
   project: string,
   fromInboxId: number,
   now: number,
 ): number {
   prepared(
     sqlite,
-    `INSERT INTO sessions (chat_id, project, from_inbox_id, created_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (chat_id, project, from_inbox_id) DO NOTHING`,
-  ).run(chatId, project, fromInboxId, now);
-  return prepared(sqlite, 'SELECT id FROM sessions WHERE chat_id = ? AND project = ? AND from_inbox_id = ?')
+    `INSERT INTO sessions (chat_id, thread_id, project, from_inbox_id, created_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (chat_id, thread_id, project, from_inbox_id) DO NOTHING`,
+  ).run(chatId, threadId, project, fromInboxId, now);
+  return prepared(
+    sqlite,
+    'SELECT id FROM sessions WHERE chat_id = ? AND thread_id = ? AND project = ? AND from_inbox_id = ?',
+  )
     .pluck()
-    .get(chatId, project, fromInboxId) as number;
+    .get(chatId, threadId, project, fromInboxId) as number;
 }
 
 interface CompactionRow {

@@ -18,17 +18,19 @@ export function steerMessages(sqlite: Database.Database, runId: number, now: num
     .transaction((): UserStep[] => {
       const run = prepared(
         sqlite,
-        'SELECT chat_id AS chatId, inbox_id AS inboxId FROM agent_runs WHERE id = ?',
-      ).get(runId) as { chatId: number; inboxId: number | null } | undefined;
+        `SELECT r.chat_id AS chatId, r.inbox_id AS inboxId, i.thread_id AS threadId
+         FROM agent_runs r LEFT JOIN inbox i ON i.id = r.inbox_id WHERE r.id = ?`,
+      ).get(runId) as { chatId: number; inboxId: number | null; threadId: number | null } | undefined;
       if (run === undefined || run.inboxId === null) return [];
+      // only the messages of the run's own conversation: a forum topic's run takes no other topic's
       const waiting = prepared(
         sqlite,
         `SELECT id, text FROM inbox
-         WHERE chat_id = ? AND lane = 'answer' AND status = 'queued' AND kind = 'text' AND attempts = 0
-           AND id > ? AND text IS NOT NULL AND trim(text) != ''
+         WHERE chat_id = ? AND thread_id IS ? AND lane = 'answer' AND status = 'queued' AND kind = 'text'
+           AND attempts = 0 AND id > ? AND text IS NOT NULL AND trim(text) != ''
            AND NOT EXISTS (SELECT 1 FROM agent_runs r WHERE r.inbox_id = inbox.id)
          ORDER BY id`,
-      ).all(run.chatId, run.inboxId) as { id: number; text: string }[];
+      ).all(run.chatId, run.threadId, run.inboxId) as { id: number; text: string }[];
       if (waiting.length === 0) return [];
       let { next } = prepared(
         sqlite,

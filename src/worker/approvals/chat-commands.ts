@@ -7,6 +7,7 @@
 // working tree and HEAD, so it goes in the answer lane (classify-update.ts): it waits for the
 // chat's run in progress, parked ones included, instead of racing it.
 
+import { conversationOf } from '../chat-session';
 import type { ApprovalDecision } from '../../agent/approval-policy';
 import type { ApprovalStore } from '../../queue/agent/approval-store';
 import { cut } from '../../shared/cut';
@@ -68,7 +69,7 @@ export class ChatCommands implements MoreCommands {
       case 'deny':
         return this.decision(item, name, args);
       case 'project':
-        return { text: await this.project(item.chatId!, args) };
+        return { text: await this.project(item, args) };
       case 'diff':
         return this.diff(item, signal);
       case 'undo':
@@ -91,11 +92,14 @@ export class ChatCommands implements MoreCommands {
     return { text: report.text, after: report.finish };
   }
 
-  private async project(chatId: number, args: string): Promise<string> {
+  private async project(item: InboxRow, args: string): Promise<string> {
     const { store, projects } = this.deps;
-    const current = currentProjectName(store, chatId);
+    const chatId = item.chatId!;
+    // in a forum, each topic has its project
+    const at = conversationOf(item);
+    const current = currentProjectName(store, at);
     if (args === '') {
-      const here = await projectFor(store, projects, chatId, this.deps.git());
+      const here = await projectFor(store, projects, at, this.deps.git());
       const names = (await listProjects(projects)).map((n) =>
         projects.projects[n] !== undefined ? `${n} (listed by the operator)` : n,
       );
@@ -111,7 +115,7 @@ export class ChatCommands implements MoreCommands {
     if (name === current) return `Already in project ${name}.`;
     const known = (await listProjects(projects)).includes(name);
     const project = await resolveProject(projects, name, this.deps.git());
-    store.setKv(KV.chatProject(chatId), name, this.deps.now());
+    store.setKv(KV.chatProject(chatId, item.threadId), name, this.deps.now());
     const open = this.deps.approvals.openRunOfChat(chatId);
     return [
       `Switched to project ${name} (${project.root})${known ? '' : ', new: an empty git repository'}.`,
@@ -122,7 +126,12 @@ export class ChatCommands implements MoreCommands {
   }
 
   private async diff(item: InboxRow, signal?: AbortSignal): Promise<CommandReply> {
-    const project = await projectFor(this.deps.store, this.deps.projects, item.chatId!, this.deps.git());
+    const project = await projectFor(
+      this.deps.store,
+      this.deps.projects,
+      conversationOf(item),
+      this.deps.git(),
+    );
     const last = await lastRunDiff(project.root, { ...this.deps.git(), signal });
     if (last === null) return { text: `No run of autonous has changed project ${project.name} yet.` };
     const head = `Last run in project ${project.name}: ${last.subject} (${shortId(last.commit)})${last.reverted ? ', undone since by /undo' : ''}`;
@@ -148,7 +157,12 @@ export class ChatCommands implements MoreCommands {
    */
   private async undo(item: InboxRow): Promise<string> {
     if (item.reply !== null) return item.reply;
-    const project = await projectFor(this.deps.store, this.deps.projects, item.chatId!, this.deps.git());
+    const project = await projectFor(
+      this.deps.store,
+      this.deps.projects,
+      conversationOf(item),
+      this.deps.git(),
+    );
     const outcome = await undoLast(project.root, this.deps.git());
     const text =
       outcome.kind === 'reverted'

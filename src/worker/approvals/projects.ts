@@ -9,6 +9,7 @@ import type { Store } from '../../queue/store';
 import type { WorkerConfig } from '../../shared/config';
 import type { GitOptions } from '../../workspace/git-runner';
 import { DEFAULT_PROJECT, projectNameError, projectPath } from '../../workspace/projects';
+import type { Conversation } from '../chat-session';
 
 /** What projects need of the configuration. */
 export type ProjectConfig = Pick<WorkerConfig['agent'], 'workspaces' | 'projects'>;
@@ -22,9 +23,12 @@ export interface Project {
   readonly listed: boolean;
 }
 
-/** The name of the chat's current project (the default until `/project NAME`). */
-export function currentProjectName(store: Pick<Store, 'getKv'>, chatId: number): string {
-  return store.getKv(KV.chatProject(chatId)) ?? DEFAULT_PROJECT;
+/**
+ * The name of the current project of a chat, or of one of its forum topics (the default until
+ * `/project NAME` there).
+ */
+export function currentProjectName(store: Pick<Store, 'getKv'>, at: Conversation): string {
+  return store.getKv(KV.chatProject(at.chatId, at.threadId)) ?? DEFAULT_PROJECT;
 }
 
 /**
@@ -55,10 +59,10 @@ const knownRoots = new Map<string, string>();
 export async function projectFor(
   store: Pick<Store, 'getKv'>,
   config: ProjectConfig,
-  chatId: number,
+  at: Conversation,
   git: GitOptions = {},
 ): Promise<Project> {
-  const name = currentProjectName(store, chatId);
+  const name = currentProjectName(store, at);
   // a stored name is always valid (it passed /project); this guards a hand-edited kv row
   return resolveProject(config, projectNameError(name) === null ? name : DEFAULT_PROJECT, git);
 }
@@ -70,13 +74,13 @@ export async function projectFor(
 export async function projectForRun(
   store: Pick<Store, 'getKv' | 'runOfItem'>,
   config: ProjectConfig,
-  item: { readonly id: number; readonly chatId: number },
+  item: { readonly id: number } & Conversation,
   git: GitOptions = {},
 ): Promise<Project> {
   const run = store.runOfItem(item.id);
   if (run !== undefined && projectNameError(run.project) === null)
     return resolveProject(config, run.project, git);
-  return projectFor(store, config, item.chatId, git);
+  return projectFor(store, config, item, git);
 }
 
 /** The project names a chat may pick: workspace folders and listed ones, sorted, without duplicates. */

@@ -259,6 +259,8 @@ export class AgentRunHandler implements Handler {
           message: message.text,
           ...(message.images.length > 0 ? { images: message.images } : {}),
           sessionFrom: sessions.sessionFrom(item),
+          // a forum topic is a conversation of its own
+          ...(item.threadId !== null ? { sessionThread: item.threadId } : {}),
         },
         systemPrompt,
         contextWindow: contextWindow(model, sessions.contextTokens),

@@ -97,7 +97,7 @@ export class CommandHandler implements Handler {
       case 'help':
         return helpText();
       case 'new':
-        this.deps.store.setKv(KV.conversationStart(chatId), String(item.id), this.deps.now());
+        this.deps.store.setKv(KV.conversationStart(chatId, item.threadId), String(item.id), this.deps.now());
         return 'Started a new conversation: I no longer see the messages before this one (they stay stored).';
       case 'stop':
         return this.stop(item);

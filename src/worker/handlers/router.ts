@@ -8,6 +8,7 @@ export interface RoutedHandlers {
   readonly command: Handler;
   readonly callback: Handler;
   readonly refuse: Handler;
+  readonly migrate: Handler;
   notice(text: string, reason: string): Handler;
 }
 
@@ -31,6 +32,8 @@ export function routerFor(
         return handlers.command;
       case 'callback':
         return handlers.callback;
+      case 'migrate':
+        return handlers.migrate;
     }
   };
 }

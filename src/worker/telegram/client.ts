@@ -31,6 +31,7 @@ import { classifyTelegramError, FILE_TOO_BIG, isTelegramFailure, TelegramError }
 import { downloadFile, type FileServer } from './files';
 import { inlineMarkup, type InlineKeyboard } from './keyboards';
 import { inputFile, type DocumentSource } from './uploads';
+import { topicThread } from './topic';
 
 /** Telegram's limit for a photo a bot sends (sendPhoto): 10 MB; a larger image goes as a document. */
 export const TELEGRAM_PHOTO_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -74,6 +75,28 @@ interface Methods {
   setMyCommands: { payload: SetMyCommandsParams; result: SetMyCommandsResult };
   sendChatAction: { payload: SendChatActionParams; result: SendChatActionResult };
   getMe: { payload: undefined; result: GetMeResult };
+}
+
+// The methods that post into a chat, and so into the topic of the work in progress
+const POSTS: ReadonlySet<string> = new Set([
+  'sendMessage',
+  'sendMessageDraft',
+  'sendChatAction',
+  'sendDocument',
+  'sendPhoto',
+]);
+
+/** The payload with the topic of the work in progress added, for a method that posts to its chat. */
+function inTopic<P>(method: string, payload: P): P {
+  if (!POSTS.has(method) || payload === undefined || payload === null) return payload;
+  const fields = payload as Record<string, unknown>;
+  const thread = topicThread(fields.chat_id);
+  if (thread === undefined || fields.message_thread_id !== undefined) return payload;
+  return { ...fields, message_thread_id: thread } as P;
+}
+
+function hasReply(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && 'reply_parameters' in payload;
 }
 
 /** The library's client with its one generic request reachable; its per-method wrappers are not used. */
@@ -325,10 +348,22 @@ export class TelegramClient {
     payload: Methods[M]['payload'],
     signal: AbortSignal | undefined,
   ): Promise<Methods[M]['result']> {
+    const sent = inTopic(method, payload);
     try {
-      return await this.api.send<Methods[M]['result']>(method, payload, signal);
+      return await this.api.send<Methods[M]['result']>(method, sent, signal);
     } catch (err) {
-      throw classifyTelegramError(err, method);
+      const failure = classifyTelegramError(err, method);
+      // in a topic, a reply to a message deleted meanwhile is refused even when sending without
+      // the reply is allowed: the message goes without it, in the same topic
+      if (hasReply(sent) && isTelegramFailure(failure, 'reply_missing')) {
+        const { reply_parameters: _gone, ...unreplied } = sent as Record<string, unknown>;
+        try {
+          return await this.api.send<Methods[M]['result']>(method, unreplied, signal);
+        } catch (again) {
+          throw classifyTelegramError(again, method);
+        }
+      }
+      throw failure;
     }
   }
 }

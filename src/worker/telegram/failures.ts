@@ -25,6 +25,8 @@ export type TelegramFailure =
   | 'message_not_modified'
   /** A callback query answered too late or twice: the press itself still counts. */
   | 'query_too_old'
+  /** A reply to a message that is gone (in a forum topic, even when sending without it is allowed). */
+  | 'reply_missing'
   /**
    * A file over a limit: Telegram's for uploads (50 MB, photos 10 MB), getFile's 20 MB, or the
    * size the caller allows a download.
@@ -177,6 +179,19 @@ export const FAILURE_RULES: readonly FailureRule[] = [
     failure: BUTTON_DATA_INVALID,
     errorClass: 'permanent',
     when: refusal((r) => r.status === 400 && /BUTTON_DATA_INVALID/.test(r.description)),
+  },
+  {
+    // a topic refuses a reply to a deleted message whatever allow_sending_without_reply says: the
+    // client sends again without the reply
+    failure: 'reply_missing',
+    errorClass: 'permanent',
+    when: refusal(
+      (r) =>
+        r.status === 400 &&
+        /message to be replied not found|REPLY_MESSAGE_ID_INVALID|reply message not found/i.test(
+          r.description,
+        ),
+    ),
   },
   {
     // PHOTO_INVALID_DIMENSIONS, IMAGE_PROCESS_FAILED, PHOTO_EXT_INVALID, PHOTO_SAVE_FILE_INVALID...:
