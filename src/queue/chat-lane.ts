@@ -8,6 +8,7 @@ import { prepared } from './statements';
 export function skipWaitingAnswers(
   sqlite: Database.Database,
   chatId: number,
+  threadId: number | null,
   beforeUpdateId: number,
   reason: string,
   now: number,
@@ -15,11 +16,12 @@ export function skipWaitingAnswers(
   return prepared(
     sqlite,
     `UPDATE inbox SET status = 'skipped', error = ?, error_class = 'skipped', finished_at = ?
-     WHERE chat_id = ? AND lane = 'answer' AND update_id < ? AND status IN ('queued', 'failed', 'parked')
+     WHERE chat_id = ? AND thread_id IS ? AND lane = 'answer' AND update_id < ?
+       AND status IN ('queued', 'failed', 'parked')
      RETURNING id`,
   )
     .pluck()
-    .all(reason, now, chatId, beforeUpdateId) as number[];
+    .all(reason, now, chatId, threadId, beforeUpdateId) as number[];
 }
 
 /** A chat's answer lane at a glance, for `/status`. */

@@ -53,8 +53,14 @@ export interface Store {
   unpark(id: number, now: number): boolean;
   /** Parked items whose time has come go back to work; returns how many. */
   unparkDue(now: number): number;
-  /** `/stop`: the chat's waiting answers end skipped; returns how many. */
-  skipWaitingAnswers(chatId: number, beforeUpdateId: number, reason: string, now: number): number[];
+  /** `/stop`: the waiting answers of the chat's forum topic (null: none) end skipped; returns them. */
+  skipWaitingAnswers(
+    chatId: number,
+    threadId: number | null,
+    beforeUpdateId: number,
+    reason: string,
+    now: number,
+  ): number[];
   chatLaneState(chatId: number): ChatLaneState;
   recordUsage(record: UsageRecord, now: number): void;
   usageSince(since: number, chatId?: number): UsageTotal[];
@@ -104,8 +110,8 @@ export function sqliteStore(sqlite: Database.Database): Store {
     park: (id, until, reason) => parkItem(sqlite, id, until, reason),
     unpark: (id, now) => unparkItem(sqlite, id, now),
     unparkDue: (now) => unparkDue(sqlite, now),
-    skipWaitingAnswers: (chatId, before, reason, now) =>
-      skipWaitingAnswers(sqlite, chatId, before, reason, now),
+    skipWaitingAnswers: (chatId, threadId, before, reason, now) =>
+      skipWaitingAnswers(sqlite, chatId, threadId, before, reason, now),
     chatLaneState: (chatId) => chatLaneState(sqlite, chatId),
     recordUsage: (record, now) => recordUsage(sqlite, record, now),
     usageSince: (since, chatId) => usageSince(sqlite, since, chatId),

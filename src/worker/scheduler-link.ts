@@ -20,9 +20,9 @@ export class SchedulerLink implements AnswerLanes {
     this.target().wake();
   }
 
-  /** Aborts the chat's answer in flight; whether there was one. */
-  cancel(chatId: number): boolean {
-    return this.target().cancel(chatId, 'answer');
+  /** Aborts the answer in flight of the chat's forum topic `threadId` (null: none); whether there was one. */
+  cancel(chatId: number, threadId: number | null): boolean {
+    return this.target().cancel(chatId, 'answer', threadId);
   }
 
   /** The items in flight now. */

@@ -90,11 +90,13 @@ export class Scheduler {
 
   /**
    * Aborts the item of `chatId`'s `lane` in flight, if any, as stopped by its person: it ends
-   * `skipped` unless its handler had already finished. Returns whether one was aborted.
+   * `skipped` unless its handler had already finished. Given a `threadId` (null: outside any
+   * topic), only an item of that forum topic. Returns whether one was aborted.
    */
-  cancel(chatId: number, lane: Lane = 'answer'): boolean {
+  cancel(chatId: number, lane: Lane = 'answer', threadId?: number | null): boolean {
     for (const { item, controller } of this.inFlight.values()) {
-      if (item.chatId === chatId && item.lane === lane && !controller.signal.aborted) {
+      const inTopic = threadId === undefined || item.threadId === threadId;
+      if (item.chatId === chatId && item.lane === lane && inTopic && !controller.signal.aborted) {
         controller.abort(new AbortReason('stopped-by-user'));
         return true;
       }

@@ -166,6 +166,32 @@ describe('groups and forum topics', () => {
     ]);
   });
 
+  it("stops with /stop only its own topic's work", async () => {
+    h.openai.failNext({ hang: true });
+    await h.start(ENV);
+    h.telegram.pushMessage(FORUM, 'a long one', { threadId: 7 });
+    await h.openai.waitFor(
+      () => h.openai.requests.length === 1,
+      20_000,
+      'the run of topic 7 asking the model',
+    );
+    h.telegram.pushMessage(FORUM, 'waits in topic 8', { threadId: 8 });
+    h.telegram.pushMessage(FORUM, '/stop', { threadId: 8 });
+    await h.telegram.waitFor(() => h.telegram.sentTo(FORUM).length >= 1, 20_000, "topic 8's /stop answered");
+    expect(h.telegram.sentTo(FORUM)[0]).toMatchObject({ threadId: 8, text: 'Stopped 1 waiting message.' });
+    h.telegram.pushMessage(FORUM, '/stop', { threadId: 7 });
+    await h.telegram.waitFor(() => h.telegram.sentTo(FORUM).length >= 2, 20_000, "topic 7's /stop answered");
+    expect(h.telegram.sentTo(FORUM)[1]).toMatchObject({
+      threadId: 7,
+      text: 'Stopped the answer in progress.',
+    });
+    await h.settled();
+    expect(h.rows(`SELECT text, status FROM inbox WHERE kind = 'text' ORDER BY id`)).toEqual([
+      { text: 'a long one', status: 'skipped' },
+      { text: 'waits in topic 8', status: 'skipped' },
+    ]);
+  });
+
   it('follows an allowed group that became a supergroup: the new id is answered, with its project, and the operator told', async () => {
     const SUPER = -1009876543210;
     const first = await h.start({ ...ENV, TG_ADMIN_CHAT_IDS: '101' });

@@ -15,8 +15,8 @@ import { chatModel } from '../chat-model';
 
 /** What a command may ask of the answers being worked on. */
 export interface AnswerLanes {
-  /** Aborts the chat's answer in flight; whether there was one. */
-  cancel(chatId: number): boolean;
+  /** Aborts the answer in flight of the chat's forum topic `threadId` (null: none); whether there was one. */
+  cancel(chatId: number, threadId: number | null): boolean;
   /** The items in flight now. */
   running(): InboxRow[];
 }
@@ -116,9 +116,11 @@ export class CommandHandler implements Handler {
 
   private stop(item: InboxRow): string {
     const chatId = item.chatId!;
-    const running = this.deps.lanes.cancel(chatId);
+    // in a forum, /stop stops its own topic's work only
+    const running = this.deps.lanes.cancel(chatId, item.threadId);
     const stopped = this.deps.store.skipWaitingAnswers(
       chatId,
+      item.threadId,
       item.updateId,
       abortText('stopped-by-user'),
       this.deps.now(),
