@@ -9,10 +9,14 @@ import { getKv, KV, setKv } from '../queue/kv';
 import { newestInboxId, waitingSince } from '../queue/waiting';
 import type { Logger } from '../shared/log';
 import { sendNotice, type SendTelegram } from './replier';
+import { inTopicOf } from './telegram/topic';
 
 /** What a message waiting behind a run is told. */
 export const WAITING_NOTICE =
   'This waits for the run in progress and is answered after it. /stop ends that run.';
+/** What a message in one forum topic waiting behind another topic's run is told. */
+export const WAITING_OTHER_TOPIC_NOTICE =
+  "This waits for a run in another topic of this chat and is answered after it (a chat's runs go one at a time).";
 /** What a message waiting behind a run parked for an approval is told. */
 export const WAITING_PARKED_NOTICE =
   'This waits: the run in progress waits for an approval, and this message is answered after it. /stop ends that run.';
@@ -48,13 +52,21 @@ export class WaitingNotices {
     const from = Number(getKv(sqlite, KV.waitingToldThrough) ?? 0);
     const through = newestInboxId(sqlite);
     if (through <= from) return;
-    const waiting = waitingSince(sqlite, from).filter((m) => busy === 'queue' || m.behindParked);
+    // a run of another forum topic never takes a message in, whatever AGENT_BUSY says
+    const waiting = waitingSince(sqlite, from).filter(
+      (m) => busy === 'queue' || m.behindParked || m.behindOtherTopic,
+    );
     setKv(sqlite, KV.waitingToldThrough, String(through), now());
     for (const message of waiting) {
-      const text = message.behindParked ? WAITING_PARKED_NOTICE : WAITING_NOTICE;
-      await sendNotice(this.deps.telegram, log, message.chatId, message.messageId, text).catch(
-        (err: unknown) =>
-          log.warn('could not tell a message that it waits', { id: message.id, error: String(err) }),
+      const text = message.behindOtherTopic
+        ? WAITING_OTHER_TOPIC_NOTICE
+        : message.behindParked
+          ? WAITING_PARKED_NOTICE
+          : WAITING_NOTICE;
+      await inTopicOf(message, () =>
+        sendNotice(this.deps.telegram, log, message.chatId, message.messageId, text),
+      ).catch((err: unknown) =>
+        log.warn('could not tell a message that it waits', { id: message.id, error: String(err) }),
       );
     }
   }

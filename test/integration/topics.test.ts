@@ -1,3 +1,4 @@
+import { WAITING_OTHER_TOPIC_NOTICE } from '../../src/worker/waiting-notices';
 import { openAIErrors } from '../helpers/fake-openai';
 import { useWorkerHarness } from '../helpers/worker-harness';
 
@@ -176,20 +177,38 @@ describe('groups and forum topics', () => {
       'the run of topic 7 asking the model',
     );
     h.telegram.pushMessage(FORUM, 'waits in topic 8', { threadId: 8 });
+    const stops = (): { threadId?: number; text: string }[] =>
+      h.telegram
+        .sentTo(FORUM)
+        .filter((m) => m.text.startsWith('Stopped') || m.text.startsWith('Nothing to stop'))
+        .map((m) => ({ threadId: m.threadId, text: m.text }));
     h.telegram.pushMessage(FORUM, '/stop', { threadId: 8 });
-    await h.telegram.waitFor(() => h.telegram.sentTo(FORUM).length >= 1, 20_000, "topic 8's /stop answered");
-    expect(h.telegram.sentTo(FORUM)[0]).toMatchObject({ threadId: 8, text: 'Stopped 1 waiting message.' });
+    await h.telegram.waitFor(() => stops().length >= 1, 20_000, "topic 8's /stop answered");
     h.telegram.pushMessage(FORUM, '/stop', { threadId: 7 });
-    await h.telegram.waitFor(() => h.telegram.sentTo(FORUM).length >= 2, 20_000, "topic 7's /stop answered");
-    expect(h.telegram.sentTo(FORUM)[1]).toMatchObject({
-      threadId: 7,
-      text: 'Stopped the answer in progress.',
-    });
+    await h.telegram.waitFor(() => stops().length >= 2, 20_000, "topic 7's /stop answered");
+    expect(stops()).toEqual([
+      { threadId: 8, text: 'Stopped 1 waiting message.' },
+      { threadId: 7, text: 'Stopped the answer in progress.' },
+    ]);
     await h.settled();
     expect(h.rows(`SELECT text, status FROM inbox WHERE kind = 'text' ORDER BY id`)).toEqual([
       { text: 'a long one', status: 'skipped' },
       { text: 'waits in topic 8', status: 'skipped' },
     ]);
+  });
+
+  it("tells a message in one topic, in its topic, that it waits for another topic's run", async () => {
+    h.openai.failNext({ hang: true });
+    await h.start({ ...ENV, OPENAI_TIMEOUT_SECONDS: '600' });
+    h.telegram.pushMessage(FORUM, 'a long one', { threadId: 7 });
+    await h.openai.waitFor(
+      () => h.openai.requests.length === 1,
+      20_000,
+      'the run of topic 7 asking the model',
+    );
+    h.telegram.pushMessage(FORUM, 'meanwhile in topic 8', { threadId: 8 });
+    await h.telegram.waitFor(() => h.telegram.sentTo(FORUM).length >= 1, 20_000, 'the waiting notice');
+    expect(h.telegram.sentTo(FORUM)[0]).toMatchObject({ threadId: 8, text: WAITING_OTHER_TOPIC_NOTICE });
   });
 
   it('follows an allowed group that became a supergroup: the new id is answered, with its project, and the operator told', async () => {
