@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lastUserText } from '../helpers/fake-openai';
-import { usePm2World } from '../helpers/pm2-world';
+import { killAndRespawn, usePm2World } from '../helpers/pm2-world';
 import { waitUntil } from '../helpers/wait-until';
 
 // Voice and files under the real PM2 (a temporary PM2_HOME, always reaped) with the built worker:
@@ -16,14 +16,8 @@ jest.setTimeout(90_000);
 const w = usePm2World();
 
 /** SIGKILLs the worker (it must be running now) and waits for PM2's new one. */
-async function killWorker(): Promise<void> {
-  const sandbox = w.pm2;
-  const pid = await sandbox.killProcess(WORKER, 'SIGKILL');
-  await sandbox.waitFor(
-    (ps) => ps.some((p) => p.name === WORKER && p.pid > 0 && p.pid !== pid),
-    20_000,
-    'a new worker',
-  );
+function killWorker(): Promise<void> {
+  return killAndRespawn(w.pm2, WORKER);
 }
 
 describe('files and voice under PM2', () => {

@@ -6,7 +6,7 @@ import { SUMMARY_OPENING } from '../../src/agent/context-builder';
 import { INTERRUPTED_RESULT } from '../../src/agent/ports';
 import { STEERED_NOTICE } from '../../src/worker/handlers/agent-run';
 import { lastUserText, type ChatCompletionRequest, type ChatMessage } from '../helpers/fake-openai';
-import { usePm2World } from '../helpers/pm2-world';
+import { killAndRespawn, usePm2World } from '../helpers/pm2-world';
 import { waitUntil } from '../helpers/wait-until';
 
 // Sessions under the real PM2 (a temporary PM2_HOME, always reaped) with the built worker: a
@@ -78,14 +78,8 @@ function filesRead(req: ChatCompletionRequest): string[] {
 }
 
 /** SIGKILLs the worker (it must be running now) and waits for PM2's new one. */
-async function killWorker(): Promise<void> {
-  const sandbox = w.pm2;
-  const pid = await sandbox.killProcess(WORKER, 'SIGKILL');
-  await sandbox.waitFor(
-    (ps) => ps.some((p) => p.name === WORKER && p.pid > 0 && p.pid !== pid),
-    20_000,
-    'a new worker',
-  );
+function killWorker(): Promise<void> {
+  return killAndRespawn(w.pm2, WORKER);
 }
 
 describe('sessions under PM2', () => {

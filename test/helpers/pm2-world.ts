@@ -120,3 +120,13 @@ export function usePm2World(): Pm2World {
   });
   return world;
 }
+
+/** SIGKILLs app `name` (it must be running now) and waits for the new process PM2 starts. */
+export async function killAndRespawn(sandbox: Pm2Sandbox, name: string): Promise<void> {
+  const pid = await sandbox.killProcess(name, 'SIGKILL');
+  await sandbox.waitFor(
+    (ps) => ps.some((p) => p.name === name && p.pid > 0 && p.pid !== pid),
+    20_000,
+    `a new ${name}`,
+  );
+}

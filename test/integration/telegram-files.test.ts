@@ -17,6 +17,7 @@ import {
   PHOTO_REFUSED,
   TelegramError,
 } from '../../src/worker/telegram/failures';
+import { downloadFile, readsLocalPaths } from '../../src/worker/telegram/files';
 import { sendFileToChat } from '../../src/worker/telegram/send-file';
 import { edgeError } from '../helpers/edge-error';
 import {
@@ -359,6 +360,18 @@ describe('Telegram files', () => {
       expect(stored?.kind).toBe('photo');
       const { filePath } = await client.getFile(stored?.fileId ?? '');
       expect((await client.downloadFile(filePath, MB)).equals(image)).toBe(true);
+    });
+  });
+});
+
+describe('a path on this disk', () => {
+  it("is read from a local Bot API server only, never because Telegram's own server named it", async () => {
+    const telegram = { apiRoot: 'https://api.telegram.org', token: '1:secret', timeoutMs: 1000 };
+    expect(readsLocalPaths(telegram)).toBe(false);
+    expect(readsLocalPaths({ apiRoot: 'http://127.0.0.1:8081' })).toBe(true);
+    await expect(downloadFile(telegram, '/etc/passwd', 1_000_000)).rejects.toMatchObject({
+      failure: 'file_unreadable',
+      errorClass: 'permanent',
     });
   });
 });

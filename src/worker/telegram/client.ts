@@ -95,6 +95,11 @@ function inTopic<P>(method: string, payload: P): P {
   return { ...fields, message_thread_id: thread } as P;
 }
 
+/** A reply to message `replyTo` that still goes when that message is gone (none without one). */
+function replyParameters(replyTo: number | null | undefined) {
+  return replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {};
+}
+
 function hasReply(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && 'reply_parameters' in payload;
 }
@@ -150,9 +155,7 @@ export class TelegramClient {
         chat_id: chatId,
         text,
         ...(options.html ? { parse_mode: 'HTML' as const } : {}),
-        ...(options.replyTo
-          ? { reply_parameters: { message_id: options.replyTo, allow_sending_without_reply: true } }
-          : {}),
+        ...replyParameters(options.replyTo),
         link_preview_options: { is_disabled: true },
         ...(markup ? { reply_markup: markup } : {}),
       },
@@ -248,7 +251,7 @@ export class TelegramClient {
         chat_id: chatId,
         document,
         ...(caption ? { caption } : {}),
-        ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+        ...replyParameters(replyTo),
       },
       signal,
     );
@@ -285,7 +288,7 @@ export class TelegramClient {
         chat_id: chatId,
         photo,
         ...(caption ? { caption } : {}),
-        ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+        ...replyParameters(replyTo),
       },
       signal,
     );

@@ -38,10 +38,18 @@ const OPEN_ERROR_REASONS: Readonly<Record<string, string>> = {
   EPERM: 'permission denied',
 };
 
+// Telegram's own Bot API server, which never answers a path on a disk of ours
+const TELEGRAM_HOST = 'api.telegram.org';
+
+/** Whether `server` may answer paths on this machine's disk: a local Bot API server, not Telegram's. */
+export function readsLocalPaths(server: Pick<FileServer, 'apiRoot'>): boolean {
+  return new URL(server.apiRoot).hostname !== TELEGRAM_HOST;
+}
+
 /**
  * The bytes of the file at `filePath` as getFile gave it, at most `maxBytes`: read from disk when
- * the path is absolute (a local Bot API server answers those and serves nothing under /file/),
- * else fetched from `/file/bot<token>/<file_path>`.
+ * the path is absolute and the server is a local Bot API server (it answers those and serves
+ * nothing under /file/), else fetched from `/file/bot<token>/<file_path>`.
  */
 export function downloadFile(
   server: FileServer,
@@ -49,9 +57,18 @@ export function downloadFile(
   maxBytes: number,
   signal?: AbortSignal,
 ): Promise<Buffer> {
-  return nodePath.isAbsolute(filePath)
-    ? readLocalFile(server, filePath, maxBytes)
-    : fetchFile(server, filePath, maxBytes, signal);
+  if (!nodePath.isAbsolute(filePath)) return fetchFile(server, filePath, maxBytes, signal);
+  if (!readsLocalPaths(server)) {
+    return Promise.reject(
+      new TelegramError(
+        FILE_UNREADABLE,
+        'permanent',
+        FILE_UNREADABLE,
+        "Telegram's Bot API answered a path on this machine's disk for a file; only a local Bot API server (TELEGRAM_API_ROOT) may.",
+      ),
+    );
+  }
+  return readLocalFile(server, filePath, maxBytes);
 }
 
 async function fetchFile(
