@@ -69,6 +69,12 @@ describe('files and voice under PM2', () => {
       'echo',
       'echo',
     ]);
+    // the answer is sent before its item is marked done: wait for the mark, never for time
+    await waitUntil(
+      () => w.inbox().every((r) => ['done', 'skipped', 'dead'].includes(r.status)),
+      10_000,
+      () => JSON.stringify(w.inbox()),
+    );
     expect(w.inbox().map((r) => r.status)).toEqual(['skipped', 'done', 'done']);
     const project = path.join(path.dirname(w.dbPath), 'workspaces', 'default');
     expect(fs.existsSync(path.join(project, 'uploads'))).toBe(false);
