@@ -157,6 +157,13 @@ export const supervisorState = sqliteTable('supervisor_state', {
   revision: text('revision'),
   since: integer('since'),
   heartbeatAt: integer('heartbeat_at'),
+  /**
+   * The worker's own row only: when the running process became ready (its database migrated, a
+   * poll of Telegram answered, a self-test item through its scheduler), ms; null until then.
+   */
+  readyAt: integer('ready_at'),
+  /** The worker's own row only: the parts of readiness reached so far (`Readiness` as JSON). */
+  readiness: text('readiness'),
   updatedAt: integer('updated_at')
     .notNull()
     .default(sql`(unixepoch() * 1000)`),
@@ -175,7 +182,72 @@ export const supervisorRevisions = sqliteTable('supervisor_revisions', {
   createdAt: integer('created_at').notNull(),
   promotedAt: integer('promoted_at'),
   badAt: integer('bad_at'),
+  /** Who made it: `cli`, `first-start`, or `self-release` (a chat's `/release`). */
+  origin: text('origin'),
+  /** The git commit it was built from, when known. */
+  commit: text('commit'),
+  /** What its checks said before it was released (`CheckSummary` as JSON), for a self-release. */
+  checks: text('checks'),
 });
+
+export const SELF_RELEASE_STATUSES = [
+  /** Building and checking in the sandbox. */
+  'checking',
+  /** Checks passed; the card with Release / Cancel waits for an approver. */
+  'ready',
+  /** Refused before anything ran, or the checks failed: `reason` says why. */
+  'refused',
+  'failed',
+  'cancelled',
+  /** An approver pressed Release: the supervisor makes the candidate. */
+  'requested',
+  /** The supervisor made it revision `revision` and restarted the worker on it. */
+  'released',
+  'promoted',
+  'rolled_back',
+] as const;
+export type SelfReleaseStatus = (typeof SELF_RELEASE_STATUSES)[number];
+
+/**
+ * A chat's release of project `self`: the worker builds, checks and asks; an approver's press makes
+ * it a request; the supervisor (the judge) releases it and records the outcome here. The
+ * supervisor reads only the build folder, the commit and the checks, never the chat.
+ */
+export const selfReleases = sqliteTable(
+  'self_releases',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    chatId: integer('chat_id').notNull(),
+    threadId: integer('thread_id'),
+    /** Who asked (the approver's user id). */
+    fromId: integer('from_id'),
+    status: text('status', { enum: SELF_RELEASE_STATUSES }).notNull(),
+    /** The commit of project self that was built. */
+    commit: text('commit'),
+    /** The running revision when it was asked for, and its commit (the diff's base). */
+    baseRevision: text('base_revision'),
+    baseCommit: text('base_commit'),
+    /** The built worker (`dist/`, `drizzle/`), copied out of the project where no command reaches. */
+    buildDir: text('build_dir'),
+    /** `CheckSummary` as JSON. */
+    checks: text('checks'),
+    /** What the card showed: commits and diff stat. */
+    summary: text('summary'),
+    /** The card's message id, to edit it when decided. */
+    cardMessageId: integer('card_message_id'),
+    revision: text('revision'),
+    /** Why it was refused, failed or rolled back: a sentence. */
+    reason: text('reason'),
+    /** The revision running again after a rollback. */
+    rolledBackTo: text('rolled_back_to'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    /** When the chat was told it was released, and its outcome (each once, across restarts). */
+    releasedToldAt: integer('released_told_at'),
+    outcomeToldAt: integer('outcome_told_at'),
+  },
+  (t) => [index('self_releases_status_idx').on(t.status)],
+);
 
 /** Audit log of the supervisor: lifecycle events, decisions, rollbacks. */
 export const supervisorEvents = sqliteTable(

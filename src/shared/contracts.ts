@@ -51,6 +51,65 @@ export function parseRollbackDetail(json: string | null): Partial<RollbackDetail
   return detail;
 }
 
+/**
+ * What the worker reports of its readiness in its own `supervisor_state` row (`readiness`, JSON):
+ * when the running process (started at `startedAt`, ms) reached each part, ms. The supervisor
+ * promotes a candidate only once all three hold for the run it watches; it reads nothing else.
+ */
+export interface Readiness {
+  readonly pid: number;
+  readonly startedAt: number;
+  /** The database opened and migrated. */
+  readonly database: number | null;
+  /** A poll of Telegram answered. */
+  readonly poll: number | null;
+  /** A self-test item went through the worker's own scheduler (no Telegram, no model). */
+  readonly selftest: number | null;
+}
+
+/** The parts of readiness, in the order a start reaches them, with how a sentence names each. */
+export const READINESS_PARTS = {
+  database: 'open and migrate its database',
+  poll: 'answer a poll of Telegram',
+  selftest: 'take a self-test item through its scheduler',
+} as const;
+
+/** Reads a stored `Readiness`; anything unreadable is null. */
+export function parseReadiness(json: string | null | undefined): Readiness | null {
+  if (json === null || json === undefined) return null;
+  try {
+    const value = JSON.parse(json) as Record<string, unknown>;
+    const num = (k: string): number | null => (typeof value[k] === 'number' ? value[k] : null);
+    const pid = num('pid');
+    const startedAt = num('startedAt');
+    if (pid === null || startedAt === null) return null;
+    return { pid, startedAt, database: num('database'), poll: num('poll'), selftest: num('selftest') };
+  } catch {
+    return null;
+  }
+}
+
+/** A revision id: `r<sequence>-<7 hex of the content hash>`, also its folder's name under `releases/`. */
+export const REVISION_ID = /^r(\d+)-[0-9a-f]{7}$/;
+
+/** The inbox `kind` of the worker's self-test item: no update from Telegram, no chat, no text. */
+export const SELFTEST_KIND = 'selftest';
+
+/** `supervisor_revisions.origin` of a revision a chat's `/release` made. */
+export const SELF_RELEASE_ORIGIN = 'self-release';
+
+/** What a self-release's checks said (`self_releases.checks`, `supervisor_revisions.checks`). */
+export interface CheckSummary {
+  readonly passed: boolean;
+  /** The command that ran (SELF_RELEASE_CHECK after the build). */
+  readonly command: string;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly seconds: number;
+  /** Test counts when the output named them (jest's `Tests:` line). */
+  readonly tests: { readonly passed: number; readonly failed: number; readonly total: number } | null;
+}
+
 /** Every `kv` key: a name for each fixed one, a builder for each family. */
 export const KV = {
   /** The next Telegram update id to ask for; advances only with the updates it covers. */
@@ -82,6 +141,11 @@ export const KV = {
   migratedChatPrefix: 'migrated_chat:',
   /** The newest inbox id checked for messages waiting behind a run (each is told once). */
   waitingToldThrough: 'waiting_told_through',
+  /**
+   * Self-release was turned on again (`/release on`) after the rollbacks up to this
+   * `self_releases` id: they no longer count towards the circuit breaker.
+   */
+  selfReleaseOnAfter: 'self_release_on_after',
 } as const;
 
 /** What a forum topic adds to a chat's key (nothing for the chat's own conversation). */
@@ -111,6 +175,8 @@ export const SUPERVISOR_THRESHOLDS = {
   /** 0 turns the watchdog off. */
   SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS: { default: 90, min: 0, max: DAY_SECONDS },
   SUPERVISOR_KEEP_REVISIONS: { default: 5, min: 1, max: 100 },
+  /** A candidate that has not reported itself ready this long after it started is rolled back. */
+  SUPERVISOR_READY_SECONDS: { default: 60, min: 1, max: DAY_SECONDS },
 } as const satisfies Record<string, Threshold>;
 
 /** The name of one of the supervisor's thresholds. */

@@ -8,10 +8,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { REVISION_ID } from '../shared/contracts';
 
 /** The name of the link that PM2's worker app runs through. */
 export const CURRENT = 'current';
-const ID = /^r(\d+)-[0-9a-f]{7}$/;
+const ID = REVISION_ID;
 
 /** True for a revision id (`r<sequence>-<7 hex of the content hash>`). */
 export function isRevisionId(value: string): boolean {
