@@ -3,6 +3,7 @@ CREATE TABLE `self_releases` (
 	`chat_id` integer NOT NULL,
 	`thread_id` integer,
 	`from_id` integer,
+	`inbox_id` integer,
 	`status` text NOT NULL,
 	`commit` text,
 	`base_revision` text,
@@ -21,6 +22,7 @@ CREATE TABLE `self_releases` (
 );
 --> statement-breakpoint
 CREATE INDEX `self_releases_status_idx` ON `self_releases` (`status`);--> statement-breakpoint
+CREATE UNIQUE INDEX `self_releases_inbox_unique` ON `self_releases` (`inbox_id`);--> statement-breakpoint
 ALTER TABLE `supervisor_revisions` ADD `origin` text;--> statement-breakpoint
 ALTER TABLE `supervisor_revisions` ADD `commit` text;--> statement-breakpoint
 ALTER TABLE `supervisor_revisions` ADD `checks` text;--> statement-breakpoint

@@ -221,6 +221,8 @@ export const selfReleases = sqliteTable(
     threadId: integer('thread_id'),
     /** Who asked (the approver's user id). */
     fromId: integer('from_id'),
+    /** The `/release` message (or the run's message, for the tool) it answers: one release per message. */
+    inboxId: integer('inbox_id'),
     status: text('status', { enum: SELF_RELEASE_STATUSES }).notNull(),
     /** The commit of project self that was built. */
     commit: text('commit'),
@@ -246,7 +248,10 @@ export const selfReleases = sqliteTable(
     releasedToldAt: integer('released_told_at'),
     outcomeToldAt: integer('outcome_told_at'),
   },
-  (t) => [index('self_releases_status_idx').on(t.status)],
+  (t) => [
+    index('self_releases_status_idx').on(t.status),
+    uniqueIndex('self_releases_inbox_unique').on(t.inboxId),
+  ],
 );
 
 /** Audit log of the supervisor: lifecycle events, decisions, rollbacks. */

@@ -28,6 +28,7 @@ export const PROTECTED_PATHS: readonly ProtectedPath[] = [
   { path: 'src/supervisor-hooks/', why: JUDGE },
   { path: 'src/self-release/', why: JUDGE },
   { path: 'src/cli/commands/revisions.ts', why: JUDGE },
+  { path: 'src/cli/render/revisions.ts', why: JUDGE },
   { path: 'src/cli/commands/supervisor.ts', why: JUDGE },
 ];
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SELF_NODE_MODULES, selfProjectPath } from '../workspace/self-project';
 import {
   ConfigError,
   dbPath,
@@ -128,6 +129,12 @@ export interface WorkerConfig {
     readonly approvers: readonly number[];
     /** AGENT_PROJECTS: projects outside the workspaces folder, by name (real absolute paths). */
     readonly projects: Readonly<Record<string, string>>;
+    /** AGENT_SELF, SELF_RELEASE_CHECK, SELF_RELEASE_SECONDS: project `self` and `/release`. */
+    readonly self: {
+      readonly on: boolean;
+      readonly check: string;
+      readonly checkSeconds: number;
+    };
   };
   readonly dbPath: string;
 }
@@ -368,6 +375,11 @@ function readAgent(env: Env, database: string): WorkerConfig['agent'] {
     sandboxRead: readSandboxRead(env),
     approvers: readApprovers(env, readChatIds(env, 'TG_ALLOWED_CHAT_IDS')),
     projects: readProjects(env),
+    self: {
+      on: read.choice('AGENT_SELF') === 'on',
+      check: readString(env, 'SELF_RELEASE_CHECK', WORKER_SETTINGS.SELF_RELEASE_CHECK.default),
+      checkSeconds: read.number('SELF_RELEASE_SECONDS'),
+    },
   };
   checkProtectedPlaces(agent, path.dirname(database));
   return agent;
@@ -385,9 +397,21 @@ function protectedPaths(agent: WorkerConfig['agent'], stateDir: string): Protect
 
 /** What commands may see under this configuration: the mount policy of the sandbox. */
 export function sandboxPolicyOf(config: WorkerConfig): SandboxPolicy {
+  const { agent } = config;
   return sandboxPolicy({
-    extraRead: config.agent.sandboxRead,
-    protect: protectedPaths(config.agent, path.dirname(config.dbPath)),
+    extraRead: agent.sandboxRead,
+    protect: protectedPaths(agent, path.dirname(config.dbPath)),
+    // project self builds and tests with the checkout's packages, which it may read, not change
+    projectReads: agent.self.on
+      ? {
+          [selfProjectPath(agent.workspaces)]: [
+            {
+              source: path.join(agent.checkout, 'node_modules'),
+              target: path.join(selfProjectPath(agent.workspaces), SELF_NODE_MODULES),
+            },
+          ],
+        }
+      : {},
   });
 }
 

@@ -359,6 +359,27 @@ export const WORKER_SETTINGS = {
     documented: 'the positive ids of TG_ALLOWED_CHAT_IDS',
     meaning: 'Telegram user ids whose presses and /approve, /deny decide',
   },
+  AGENT_SELF: {
+    kind: 'choice',
+    default: 'off',
+    choices: ['off', 'on'],
+    meaning:
+      "`on`: approvers' chats may pick project `self` (a clone of the checkout) and ship it with `/release`",
+  },
+  SELF_RELEASE_CHECK: {
+    kind: 'string',
+    default:
+      'node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit && node node_modules/eslint/bin/eslint.js src test && node node_modules/jest/bin/jest.js --ci test/unit',
+    documented: 'the type-check, lint and the unit tests',
+    meaning: "what `/release` runs in the sandbox after the build; it must exit 0 for the card's Release",
+  },
+  SELF_RELEASE_SECONDS: {
+    kind: 'number',
+    default: 900,
+    min: 10,
+    max: 6 * 3600,
+    meaning: "how long `/release`'s build and checks may run together",
+  },
   TG_DB_PATH: {
     kind: 'path',
     default: 'state/agent.db',

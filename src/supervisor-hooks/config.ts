@@ -13,6 +13,11 @@ export interface SupervisorConfig {
   readonly promoteAfterMs: number;
   /** No heartbeat for this long → the worker is restarted; 0 turns the watchdog off. */
   readonly heartbeatTimeoutMs: number;
+  /**
+   * A candidate whose run has not reported itself ready (database, poll, self-test) this long
+   * after it started is rolled back.
+   */
+  readonly readyTimeoutMs: number;
   /** How many revisions are kept besides those `current` or a rollback may need. */
   readonly keepRevisions: number;
   /** The project folder (AUTONOUS_HOME): its `dist/` is the first revision. */
@@ -46,6 +51,7 @@ export function loadSupervisorConfig(env: Env): SupervisorConfig {
     minUptimeMs: seconds('SUPERVISOR_MIN_UPTIME_SECONDS'),
     promoteAfterMs: seconds('SUPERVISOR_PROMOTE_AFTER_SECONDS'),
     heartbeatTimeoutMs: seconds('SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS'),
+    readyTimeoutMs: seconds('SUPERVISOR_READY_SECONDS'),
     keepRevisions: readThreshold(env, 'SUPERVISOR_KEEP_REVISIONS'),
     home: projectHome(env),
     dbPath: file,

@@ -1,6 +1,8 @@
 // The supervisor's decisions besides the crash loop itself. Pure functions of what was recorded
 // and the clock, so each edge is a unit test.
 import type { RevisionStatus } from '../db/schema';
+import { READINESS_PARTS, type Readiness } from '../shared/contracts';
+import { seconds } from '../shared/seconds';
 
 /** What an `exit` event of the worker was. */
 export type ExitKind =
@@ -66,37 +68,50 @@ export type CrashLoopDecision =
   | { readonly action: 'halt'; readonly markBad: boolean; readonly reason: string };
 
 /**
- * A crash loop on a revision that is not yet good → mark it bad and roll back to `target`. On a
- * good revision the code is not to blame (or not only), so going back cannot be trusted to help:
- * halt. With nothing to go back to: halt, and a candidate is still marked bad. Code that is not a
- * recorded revision (`failing` null) cannot be judged: halt. Pure.
+ * What went wrong with a revision: a clause that the revision's id follows (`crashed 3 times ...`
+ * + ` on r7-…`), or a sentence that names the revision itself where that reads better.
+ */
+export type Symptom = string | ((revision: string) => string);
+
+/** The symptom as a sentence about `revision`. Pure. */
+export function describeSymptom(symptom: Symptom, revision: string): string {
+  return typeof symptom === 'string' ? `${symptom} on ${revision}` : symptom(revision);
+}
+
+/**
+ * A crash loop (or another failure that condemns the code) on a revision that is not yet good →
+ * mark it bad and roll back to `target`. On a good revision the code is not to blame (or not
+ * only), so going back cannot be trusted to help: halt. With nothing to go back to: halt, and a
+ * candidate is still marked bad. Code that is not a recorded revision (`failing` null) cannot be
+ * judged: halt. Pure.
  */
 export function decideOnCrashLoop(
   failing: RevisionFacts | null,
   target: string | null,
-  symptom: string,
+  symptom: Symptom,
 ): CrashLoopDecision {
   if (failing === null) {
     return {
       action: 'halt',
       markBad: false,
-      reason: `${symptom} on code that is not a recorded revision; fix it and run \`autonous supervisor resume\`, or \`autonous release\` a fix`,
+      reason: `${describeSymptom(symptom, 'code that is not a recorded revision')}; fix it and run \`autonous supervisor resume\`, or \`autonous release\` a fix`,
     };
   }
+  const what = describeSymptom(symptom, failing.id);
   if (failing.status === 'good') {
     return {
       action: 'halt',
       markBad: false,
-      reason: `${symptom} on ${failing.id}, a revision that had run well (look at the environment, the database and the logs); fix it and run \`autonous supervisor resume\``,
+      reason: `${what}, a revision that had run well (look at the environment, the database and the logs); fix it and run \`autonous supervisor resume\``,
     };
   }
   if (target !== null) {
-    return { action: 'rollback', to: target, markBad: true, reason: `${symptom} on ${failing.id}` };
+    return { action: 'rollback', to: target, markBad: true, reason: what };
   }
   return {
     action: 'halt',
     markBad: failing.status === 'candidate',
-    reason: `${symptom} on ${failing.id} and there is no good revision to roll back to; \`autonous release\` a fix, or \`autonous supervisor resume\` to try again`,
+    reason: `${what} and there is no good revision to roll back to; \`autonous release\` a fix, or \`autonous supervisor resume\` to try again`,
   };
 }
 
@@ -120,13 +135,41 @@ export function isHung(run: RunFacts, timeoutMs: number): boolean {
   return run.now - lastSign > timeoutMs;
 }
 
+/** One part of the readiness a worker reports (its database, a poll, a self-test). */
+export type ReadinessPart = keyof typeof READINESS_PARTS;
+
+const PARTS = Object.keys(READINESS_PARTS) as ReadinessPart[];
+
+/**
+ * The parts of readiness that the process `pid` has not reached. A row written by another process
+ * (an earlier run, or no row at all) says nothing about this one, so then every part is missing;
+ * so is every part of a process whose pid PM2 did not give (0). Pure.
+ */
+export function missingReadiness(readiness: Readiness | null, pid: number): ReadinessPart[] {
+  if (readiness === null || pid <= 0 || readiness.pid !== pid) return [...PARTS];
+  return PARTS.filter((part) => readiness[part] === null);
+}
+
+/** A candidate's run as promotion and the readiness deadline see it. */
+export interface CandidateRun extends RunFacts {
+  readonly revisionStatus: RevisionStatus;
+  /** When `current` was pointed at the revision (a run started before runs older code). */
+  readonly pointedAt: number;
+  /** The running process's pid, as PM2 lists it (0 when not known). */
+  readonly pid: number;
+  /** What the worker's row says of readiness (it may be an earlier process's). */
+  readonly readiness: Readiness | null;
+}
+
 /**
  * A candidate becomes good once the run started from it (after `current` pointed at it) has lived
- * `promoteAfterMs` and is alive: it wrote a heartbeat during this run, and a recent one when the
- * watchdog is on. Pure.
+ * `promoteAfterMs`, is alive (it wrote a heartbeat during this run, and a recent one when the
+ * watchdog is on), and has reported itself ready: its readiness row is this process's and has
+ * every part. Living alone is not enough, since a worker that never polls Telegram or never takes
+ * an item can live for ever while doing nothing. Pure.
  */
 export function shouldPromote(
-  run: RunFacts & { readonly revisionStatus: RevisionStatus; readonly pointedAt: number },
+  run: CandidateRun,
   promoteAfterMs: number,
   heartbeatTimeoutMs: number,
 ): boolean {
@@ -134,7 +177,34 @@ export function shouldPromote(
   if (run.startedAt < run.pointedAt) return false;
   if (run.now - run.startedAt < promoteAfterMs) return false;
   if (run.heartbeatAt === null || run.heartbeatAt < run.startedAt) return false;
-  return heartbeatTimeoutMs <= 0 || run.now - run.heartbeatAt <= heartbeatTimeoutMs;
+  if (heartbeatTimeoutMs > 0 && run.now - run.heartbeatAt > heartbeatTimeoutMs) return false;
+  return missingReadiness(run.readiness, run.pid).length === 0;
+}
+
+/**
+ * The parts a candidate's run still lacks once `readyTimeoutMs` have passed since it started
+ * (exactly at the deadline counts as late), or null when there is nothing to judge: the revision
+ * is not a candidate (a good revision is never judged on readiness), the run started before
+ * `current` pointed at it, its start is not known, time is not up, or it is ready. Pure.
+ */
+export function overdueReadiness(run: CandidateRun, readyTimeoutMs: number): ReadinessPart[] | null {
+  if (run.revisionStatus !== 'candidate') return null;
+  if (run.startedAt <= 0 || run.startedAt < run.pointedAt) return null;
+  if (run.now - run.startedAt < readyTimeoutMs) return null;
+  const missing = missingReadiness(run.readiness, run.pid);
+  return missing.length === 0 ? null : missing;
+}
+
+/**
+ * Why a candidate is rolled back for not being ready, naming what it did not reach:
+ * `r7-… was not ready 60 s after it started: it did not answer a poll of Telegram`. Pure.
+ */
+export function notReadySymptom(missing: readonly ReadinessPart[], readyTimeoutMs: number): Symptom {
+  const parts = missing.map((part) => READINESS_PARTS[part]);
+  const last = parts.pop();
+  const list = parts.length === 0 ? (last ?? 'report itself ready') : `${parts.join(', ')} or ${last}`;
+  return (revision) =>
+    `${revision} was not ready ${seconds(readyTimeoutMs, true)} after it started: it did not ${list}`;
 }
 
 /**

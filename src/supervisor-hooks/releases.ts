@@ -5,6 +5,7 @@
 //   <releases>/r3-1a2b3c4/dist/**          (the built worker, read-only files)
 //   <releases>/r3-1a2b3c4/drizzle/**       (its migrations: dist/db/open.js looks two folders up)
 //   <releases>/node_modules -> <home>/node_modules   (only when the folder is outside the project)
+//   <releases>/r3-1a2b3c4.pre-migrate.db  (the database as it was before r3's new migrations)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,14 @@ export function workerScriptPath(releasesDir: string): string {
 /** A revision's folder. */
 export function revisionPath(releasesDir: string, id: string): string {
   return path.join(releasesDir, id);
+}
+
+/**
+ * Where the copy of the database taken before a revision's new migrations goes: beside the
+ * revision's folder, not in it (the folder is immutable and hashed), and gone with it.
+ */
+export function preMigrateCopyPath(releasesDir: string, id: string): string {
+  return path.join(releasesDir, `${id}.pre-migrate.db`);
 }
 
 /** True when the revision's folder holds a runnable worker. */
@@ -162,10 +171,11 @@ export function snapshot(releasesDir: string, source: SnapshotSource, sequence: 
   }
 }
 
-/** Deletes a revision's folder (missing is fine). */
+/** Deletes a revision's folder and its pre-migration copy of the database (missing is fine). */
 export function removeRevision(releasesDir: string, id: string): void {
   if (!isRevisionId(id)) throw new Error(`${id} is not a revision id.`);
   fs.rmSync(revisionPath(releasesDir, id), { recursive: true, force: true });
+  fs.rmSync(preMigrateCopyPath(releasesDir, id), { force: true });
 }
 
 /**

@@ -5,20 +5,28 @@
 // (the newest `release` or `rollback` event) before the link is re-pointed, so whoever comes next
 // (the restarted supervisor) can finish the move; the link never points at a folder that is not
 // complete.
+import fs from 'node:fs';
 import path from 'node:path';
 import { chooseRollbackTarget, type RevisionFacts, revisionsToPrune } from './policy';
 import {
   ensureReleasesDir,
   nextSequence,
   pointCurrentAt,
+  preMigrateCopyPath,
   readCurrent,
   removeRevision,
   revisionAvailable,
+  type Snapshot,
   type SnapshotSource,
   snapshot,
 } from './releases';
 import { ROLLBACK_EVENT, type RollbackDetail } from '../shared/contracts';
 import { type RevisionRecord, SWAP_EVENTS, type SupervisorStore } from './store';
+
+/** `supervisor_revisions.origin` of a revision `autonous release` made. */
+export const CLI_ORIGIN = 'cli';
+/** `supervisor_revisions.origin` of the revision recorded at the supervisor's first start. */
+export const FIRST_START_ORIGIN = 'first-start';
 
 /** Where revisions are kept and recorded. */
 export interface RevisionContext {
@@ -110,6 +118,7 @@ export function ensureInitialRevision(ctx: RevisionContext, now: number): Revisi
       status: 'good',
       source,
       createdAt: now,
+      origin: FIRST_START_ORIGIN,
     });
     ctx.store.record({ at: now, event: 'initial_revision', revision: id, detail: { source } });
     if (ctx.store.state()?.revision == null) ctx.store.updateState({ revision: id }, now);
@@ -130,18 +139,44 @@ export interface Released {
   readonly revision: RevisionRecord;
   /** What `current` pointed at before. */
   readonly previous: string | null;
+  /** The copy of the database taken before the revision's new migrations, or null when it had none. */
+  readonly preMigrateCopy: string | null;
+}
+
+/** Where a release comes from, and what must happen with it. */
+export interface ReleaseOptions {
+  /** Who makes it: `cli`, `self-release` (see `supervisor_revisions.origin`). */
+  readonly origin?: string | null;
+  /** The git commit it was built from, when known. */
+  readonly commit?: string | null;
+  /** What its checks said (`CheckSummary` as JSON). */
+  readonly checks?: string | null;
+  /**
+   * Looks at the snapshot before anything is recorded, and throws to refuse it: what is judged is
+   * the very copy that would run, which nothing can change after the judgement.
+   */
+  readonly judge?: (made: Snapshot) => void;
+  /**
+   * Runs inside the transaction that records the revision, for what must be recorded together
+   * with it or not at all; throwing undoes the release.
+   */
+  readonly onRecorded?: (revision: RevisionRecord) => void;
 }
 
 /**
- * Releases a built worker: snapshot, record a `candidate` and a `release` event (the state goes to
- * `starting`, which also ends a halt), re-point `current`, prune old revisions. The caller
- * restarts the worker.
+ * Releases a built worker: snapshot, judge (when asked), copy the database when the snapshot
+ * brings migrations it has not applied (the new worker migrates as it opens it, and a rollback
+ * keeps the newer schema, so this copy is the operator's way back), record a `candidate` and a
+ * `release` event (the state goes to `starting`, which also ends a halt; a self-release still
+ * waiting for its outcome on the revision replaced ends rolled back), re-point `current`, prune
+ * old revisions. The caller restarts the worker.
  */
 export function releaseRevision(
   ctx: RevisionContext,
   source: SnapshotSource,
   label: string,
   now: number,
+  options: ReleaseOptions = {},
 ): Released {
   ensureReleasesDir(ctx.releasesDir, ctx.home);
   ensureInitialRevision(ctx, now);
@@ -154,26 +189,93 @@ export function releaseRevision(
     ),
   );
   const previous = currentRevision(ctx);
-  const revision = ctx.store.transaction(() => {
-    ctx.store.addRevision({
-      id: made.id,
-      path: made.path,
-      status: 'candidate',
-      source: label,
-      createdAt: now,
+  let revision: RevisionRecord;
+  let preMigrateCopy: string | null = null;
+  try {
+    options.judge?.(made);
+    if (ctx.store.hasPendingMigrations(path.join(made.path, 'drizzle'))) {
+      preMigrateCopy = copyDatabaseBeforeMigrations(ctx, made.id);
+    }
+    revision = ctx.store.transaction(() => {
+      ctx.store.addRevision({
+        id: made.id,
+        path: made.path,
+        status: 'candidate',
+        source: label,
+        createdAt: now,
+        origin: options.origin ?? null,
+        commit: options.commit ?? null,
+        checks: options.checks ?? null,
+      });
+      ctx.store.record({
+        at: now,
+        event: 'release',
+        revision: made.id,
+        detail: {
+          from: previous,
+          to: made.id,
+          source: label,
+          ...(preMigrateCopy === null ? {} : { preMigrateCopy }),
+        },
+      });
+      ctx.store.updateState({ status: 'starting', reason: `released ${made.id}`, restartsInWindow: 0 }, now);
+      // A self-release replaced before it was judged will never be: it ends here, or its chat
+      // would wait for an outcome (and hold back every later request) for ever.
+      if (previous !== null) {
+        ctx.store.settleSelfRelease(
+          previous,
+          {
+            status: 'rolled_back',
+            reason: `replaced by ${made.id} (${label}) before it was judged`,
+            rolledBackTo: made.id,
+          },
+          now,
+        );
+      }
+      const recorded = ctx.store.revision(made.id) as RevisionRecord;
+      options.onRecorded?.(recorded);
+      return recorded;
     });
-    ctx.store.record({
-      at: now,
-      event: 'release',
-      revision: made.id,
-      detail: { from: previous, to: made.id, source: label },
-    });
-    ctx.store.updateState({ status: 'starting', reason: `released ${made.id}`, restartsInWindow: 0 }, now);
-    return ctx.store.revision(made.id) as RevisionRecord;
-  });
+  } catch (err) {
+    // nothing recorded: the folder (and any copy) would only be found as an unknown revision
+    removeRevision(ctx.releasesDir, made.id);
+    throw err;
+  }
   pointCurrentAt(ctx.releasesDir, made.id);
   pruneRevisions(ctx);
-  return { revision, previous };
+  return { revision, previous, preMigrateCopy };
+}
+
+/** Copies the database beside the revision `id` (readable by its owner only, as the database). */
+function copyDatabaseBeforeMigrations(ctx: RevisionContext, id: string): string {
+  const file = preMigrateCopyPath(ctx.releasesDir, id);
+  fs.rmSync(file, { force: true }); // VACUUM INTO refuses a file that is there
+  try {
+    ctx.store.copyDatabaseTo(file);
+  } catch (err) {
+    fs.rmSync(file, { force: true });
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `Could not copy the database to ${file} before the release's new migrations (${why}); free space there and release again.`,
+    );
+  }
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+/** Marks a candidate good (recording `promote`, and the outcome of the self-release that made it); false when it was not a candidate. */
+export function promoteRevision(
+  ctx: RevisionContext,
+  id: string,
+  detail: Record<string, unknown>,
+  now: number,
+): boolean {
+  return ctx.store.transaction(() => {
+    if (!ctx.store.promote(id, now)) return false;
+    ctx.store.record({ at: now, event: 'promote', revision: id, detail });
+    ctx.store.settleSelfRelease(id, { status: 'promoted' }, now);
+    return true;
+  });
 }
 
 /** What a rollback needs. */
@@ -187,8 +289,9 @@ export interface RollbackRequest {
 
 /**
  * Rolls back: marks the failing revision bad, records the `rollback` event (detail: `from`, `to`,
- * `reason`: the worker announces it) and the `rolled_back` state, re-points `current`. The
- * caller restarts the worker.
+ * `reason`: the worker announces it), the `rolled_back` state, and the outcome of the
+ * self-release that made the failing revision, then re-points `current`. The caller restarts
+ * the worker.
  */
 export function rollbackRevision(ctx: RevisionContext, request: RollbackRequest, now: number): void {
   if (!revisionAvailable(ctx.releasesDir, request.to)) {
@@ -197,6 +300,13 @@ export function rollbackRevision(ctx: RevisionContext, request: RollbackRequest,
   const detail: RollbackDetail = { from: request.from, to: request.to, reason: request.reason };
   ctx.store.transaction(() => {
     if (request.markBad && request.from !== null) ctx.store.markBad(request.from, request.reason, now);
+    if (request.from !== null) {
+      ctx.store.settleSelfRelease(
+        request.from,
+        { status: 'rolled_back', reason: request.reason, rolledBackTo: request.to },
+        now,
+      );
+    }
     ctx.store.record({ at: now, event: ROLLBACK_EVENT, revision: request.to, detail: { ...detail } });
     ctx.store.updateState(
       {
@@ -210,7 +320,10 @@ export function rollbackRevision(ctx: RevisionContext, request: RollbackRequest,
   pointCurrentAt(ctx.releasesDir, request.to);
 }
 
-/** Records a halt (the caller stops the worker); a failing candidate may be marked bad too. */
+/**
+ * Records a halt (the caller stops the worker); a failing candidate may be marked bad too. A
+ * self-release that made the halted revision ends rolled back to nothing: it no longer runs.
+ */
 export function haltWorker(
   ctx: RevisionContext,
   halt: { readonly revision: string | null; readonly reason: string; readonly markBad: boolean },
@@ -218,6 +331,13 @@ export function haltWorker(
 ): void {
   ctx.store.transaction(() => {
     if (halt.markBad && halt.revision !== null) ctx.store.markBad(halt.revision, halt.reason, now);
+    if (halt.revision !== null) {
+      ctx.store.settleSelfRelease(
+        halt.revision,
+        { status: 'rolled_back', reason: halt.reason, rolledBackTo: null },
+        now,
+      );
+    }
     ctx.store.record({ at: now, event: 'halt', revision: halt.revision, detail: { reason: halt.reason } });
     ctx.store.updateState({ status: 'halted', reason: halt.reason }, now);
   });

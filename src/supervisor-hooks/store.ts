@@ -1,10 +1,18 @@
-// The supervisor's tables: `supervisor_state`, `supervisor_events`, `supervisor_revisions`.
-// Nothing here touches another table. Plain statements, prepared once per connection: drizzle
-// would be the largest thing the supervisor loads, for a dozen queries (its idle memory counts).
-import type { DbHandle } from '../db/open';
+// The supervisor's tables: `supervisor_state`, `supervisor_events`, `supervisor_revisions`, and
+// the judge's columns of `self_releases` (what was built, and what became of it; never the chat's
+// columns, so nothing here can learn who asked or what the release said). Nothing here touches
+// another table. Plain statements, prepared once per connection: drizzle would be the largest
+// thing the supervisor loads, for a dozen queries (its idle memory counts).
+import { type DbHandle, isMigrated } from '../db/open';
 import type { RevisionStatus } from '../db/schema';
 import { prepared } from '../db/statements';
-import { HEARTBEAT_ROW, ROLLBACK_EVENT, WORKER_APP } from '../shared/contracts';
+import {
+  HEARTBEAT_ROW,
+  parseReadiness,
+  type Readiness,
+  ROLLBACK_EVENT,
+  WORKER_APP,
+} from '../shared/contracts';
 import type { ExitRecord } from './crash-loop';
 
 /** The worker's condition as `supervisor_state.status` shows it. */
@@ -51,6 +59,9 @@ export type SupervisorEventName =
   | 'release'
   | 'promote'
   | 'crash_loop'
+  | 'not_ready'
+  | 'config_exit'
+  | 'self_release_failed'
   | typeof ROLLBACK_EVENT
   | 'halt'
   | 'resume'
@@ -97,7 +108,51 @@ export interface RevisionRecord {
   readonly createdAt: number;
   readonly promotedAt: number | null;
   readonly badAt: number | null;
+  /** Who made it (`cli`, `first-start`, `self-release`); null for revisions from before this was kept. */
+  readonly origin: string | null;
+  /** The git commit it was built from, when known. */
+  readonly commit: string | null;
+  /** What its checks said before it was released (`CheckSummary` as JSON), for a self-release. */
+  readonly checks: string | null;
 }
+
+/** A revision to record: `origin`, `commit` and `checks` say where it came from, when known. */
+export type NewRevision = Omit<
+  RevisionRecord,
+  'promotedAt' | 'badAt' | 'reason' | 'origin' | 'commit' | 'checks'
+> & {
+  readonly reason?: string | null;
+  readonly origin?: string | null;
+  readonly commit?: string | null;
+  readonly checks?: string | null;
+};
+
+/** A self-release an approver asked for, as far as the judge reads it (never the chat's columns). */
+export interface SelfReleaseRequest {
+  readonly id: number;
+  readonly commit: string | null;
+  /** The folder holding the built `dist/` and `drizzle/` (absolute). */
+  readonly buildDir: string | null;
+  /** `CheckSummary` as JSON. */
+  readonly checks: string | null;
+  /** The revision that ran when it was asked for. */
+  readonly baseRevision: string | null;
+}
+
+/** What became of a self-release, as the judge recorded it. */
+export interface SelfReleaseOutcome {
+  readonly id: number;
+  readonly status: string;
+  readonly commit: string | null;
+  readonly revision: string | null;
+  readonly reason: string | null;
+  readonly rolledBackTo: string | null;
+}
+
+/** How a released self-release ended: promoted, or rolled back (to nothing when halted). */
+export type SelfReleaseSettlement =
+  | { readonly status: 'promoted' }
+  | { readonly status: 'rolled_back'; readonly reason: string; readonly rolledBackTo: string | null };
 
 /** Events after which crash counting starts again, and after which `current` was re-pointed. */
 export const RESET_EVENTS: readonly SupervisorEventName[] = ['release', ROLLBACK_EVENT, 'resume'];
@@ -175,6 +230,15 @@ export class SupervisorStore {
     return row?.at ?? null;
   }
 
+  /** What the worker reports of its readiness in its own row, or null (none, or unreadable). */
+  readiness(): Readiness | null {
+    const row = prepared<[string], { readiness: string | null }>(
+      this.sqlite,
+      'SELECT readiness FROM supervisor_state WHERE name = ?',
+    ).get(HEARTBEAT_ROW);
+    return parseReadiness(row?.readiness);
+  }
+
   /** Appends an event; returns its id. */
   record(event: NewEvent): number {
     const detail =
@@ -235,6 +299,24 @@ export class SupervisorStore {
     return row === undefined ? null : toEvent(row);
   }
 
+  /**
+   * Every event about `revision`, oldest first, for the CLI: those recorded under it, and the
+   * rollbacks away from it (recorded under the revision they went to).
+   */
+  eventsOf(revision: string): EventRecord[] {
+    // CASE, because SQLite may evaluate both sides of an AND: json_extract fails on a non-JSON detail
+    return prepared<{ revision: string }, RawEvent>(
+      this.sqlite,
+      `SELECT ${EVENT_COLUMNS} FROM supervisor_events
+       WHERE revision = @revision
+          OR CASE WHEN event = '${ROLLBACK_EVENT}' AND json_valid(detail)
+               THEN json_extract(detail, '$.from') END = @revision
+       ORDER BY id`,
+    )
+      .all({ revision })
+      .map(toEvent);
+  }
+
   /** The worker's recorded exits since `since` (ms), oldest first, as the detector reads them. */
   exitsSince(since: number): ExitRecord[] {
     return prepared<[string, number], RawExit>(
@@ -269,13 +351,12 @@ export class SupervisorStore {
   }
 
   /** Records a new revision. */
-  addRevision(
-    revision: Omit<RevisionRecord, 'promotedAt' | 'badAt' | 'reason'> & { reason?: string | null },
-  ): void {
+  addRevision(revision: NewRevision): void {
     prepared(
       this.sqlite,
-      `INSERT INTO supervisor_revisions (id, path, status, reason, source, created_at, promoted_at, bad_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`,
+      `INSERT INTO supervisor_revisions
+         (id, path, status, reason, source, created_at, promoted_at, bad_at, origin, "commit", checks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
     ).run(
       revision.id,
       revision.path,
@@ -284,6 +365,9 @@ export class SupervisorStore {
       revision.source,
       revision.createdAt,
       revision.status === 'good' ? revision.createdAt : null,
+      revision.origin ?? null,
+      revision.commit ?? null,
+      revision.checks ?? null,
     );
   }
 
@@ -308,12 +392,93 @@ export class SupervisorStore {
   deleteRevision(id: string): void {
     prepared(this.sqlite, 'DELETE FROM supervisor_revisions WHERE id = ?').run(id);
   }
+
+  /** The oldest self-release waiting for the judge, or null. */
+  requestedSelfRelease(): SelfReleaseRequest | null {
+    return (
+      prepared<[], SelfReleaseRequest>(
+        this.sqlite,
+        `SELECT id, "commit", build_dir AS buildDir, checks, base_revision AS baseRevision
+         FROM self_releases WHERE status = 'requested' ORDER BY id LIMIT 1`,
+      ).get() ?? null
+    );
+  }
+
+  /**
+   * Marks a requested self-release released as `revision`; false when it is no longer requested
+   * (then the caller must not release it).
+   */
+  markSelfReleaseReleased(id: number, revision: string, now: number): boolean {
+    return (
+      prepared(
+        this.sqlite,
+        `UPDATE self_releases SET status = 'released', revision = ?, reason = NULL, updated_at = ?
+         WHERE id = ? AND status = 'requested'`,
+      ).run(revision, now, id).changes > 0
+    );
+  }
+
+  /** Marks a requested self-release failed with the reason (a sentence); false when it was not requested. */
+  markSelfReleaseFailed(id: number, reason: string, now: number): boolean {
+    return (
+      prepared(
+        this.sqlite,
+        `UPDATE self_releases SET status = 'failed', reason = ?, updated_at = ?
+         WHERE id = ? AND status = 'requested'`,
+      ).run(reason, now, id).changes > 0
+    );
+  }
+
+  /**
+   * Records how the self-release that made `revision` ended, if one did and it was still waiting
+   * for its outcome (`released`); false otherwise.
+   */
+  settleSelfRelease(revision: string, outcome: SelfReleaseSettlement, now: number): boolean {
+    const rolledBack = outcome.status === 'rolled_back';
+    return (
+      prepared(
+        this.sqlite,
+        `UPDATE self_releases SET status = ?, reason = ?, rolled_back_to = ?, updated_at = ?
+         WHERE revision = ? AND status = 'released'`,
+      ).run(
+        outcome.status,
+        rolledBack ? outcome.reason : null,
+        rolledBack ? outcome.rolledBackTo : null,
+        now,
+        revision,
+      ).changes > 0
+    );
+  }
+
+  /** The self-release that made `revision`, or null. */
+  selfReleaseOf(revision: string): SelfReleaseOutcome | null {
+    return (
+      prepared<[string], SelfReleaseOutcome>(
+        this.sqlite,
+        `SELECT id, status, "commit", revision, reason, rolled_back_to AS rolledBackTo
+         FROM self_releases WHERE revision = ? ORDER BY id DESC LIMIT 1`,
+      ).get(revision) ?? null
+    );
+  }
+
+  /** True when the migrations of `drizzleDir` include some this database has not applied. */
+  hasPendingMigrations(drizzleDir: string): boolean {
+    return !isMigrated(this.sqlite, drizzleDir);
+  }
+
+  /**
+   * Writes a consistent copy of the whole database to `file` (`VACUUM INTO`): readers and the
+   * worker go on meanwhile. Not inside a transaction (SQLite refuses).
+   */
+  copyDatabaseTo(file: string): void {
+    prepared<[string]>(this.sqlite, 'VACUUM INTO ?').run(file);
+  }
 }
 
 const EVENT_COLUMNS =
   'id, at, app, event, exit_code AS exitCode, uptime_ms AS uptimeMs, manual, revision, detail';
-const REVISION_COLUMNS =
-  'id, path, status, reason, source, created_at AS createdAt, promoted_at AS promotedAt, bad_at AS badAt';
+const REVISION_COLUMNS = `id, path, status, reason, source, created_at AS createdAt, promoted_at AS promotedAt,
+  bad_at AS badAt, origin, "commit", checks`;
 
 // `manual` is stored as 0/1 (or NULL when not known)
 type RawEvent = Omit<EventRecord, 'manual'> & { readonly manual: number | null };

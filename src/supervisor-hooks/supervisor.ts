@@ -1,5 +1,7 @@
 // The supervisor's state machine: PM2's lifecycle events and a periodic check in, decisions
-// (pure, in crash-loop.ts and policy.ts) out, every step recorded in the supervisor tables.
+// (pure, in crash-loop.ts and policy.ts) out, every step recorded in the supervisor tables. It is
+// also the judge of self-release requests (self-release.ts): the release of its own code that a
+// chat asked for is made here, never by the worker that asked.
 //
 // Everything runs one step at a time (a promise chain), so an event, a check and a catch-up
 // never interleave. All that matters survives a restart of the supervisor: the exits are counted
@@ -10,7 +12,17 @@ import { EXIT } from '../shared/exit-codes';
 import { seconds } from '../shared/seconds';
 import type { SupervisorConfig } from './config';
 import { type CrashLoopPolicy, type CrashLoopVerdict, detectCrashLoop } from './crash-loop';
-import { classifyExit, decideOnCrashLoop, isHung, shouldPromote } from './policy';
+import {
+  type CandidateRun,
+  classifyExit,
+  decideOnCrashLoop,
+  describeSymptom,
+  isHung,
+  notReadySymptom,
+  overdueReadiness,
+  shouldPromote,
+  type Symptom,
+} from './policy';
 import type { AppInfo, LifecycleEvent, ProcessManager } from './process-manager';
 import { pointCurrentAt, removeLeftovers, revisionAvailable, workerScriptPath } from './releases';
 import {
@@ -18,12 +30,14 @@ import {
   ensureInitialRevision,
   haltWorker,
   intendedRevision,
+  promoteRevision,
   pruneRevisions,
   type RevisionContext,
   revisionFacts,
   rollbackRevision,
   rollbackTargetFor,
 } from './revisions';
+import { handleSelfReleaseRequest } from './self-release';
 import { RESET_EVENTS, type SupervisorStore, type WorkerStatus } from './store';
 
 /** What the supervisor works with; the clock and PM2 are injected so tests can drive them. */
@@ -47,6 +61,25 @@ const STALE_GRACE_MS = 30_000;
 
 /** The detector's answer, and whether it judged a candidate. */
 type Verdict = CrashLoopVerdict & { readonly candidate: boolean };
+
+/** A failure that condemns the code that runs: what it is recorded as, and what was seen. */
+interface Failure {
+  /** A crash loop (also the state's status until the rollback or halt), or a candidate's failure. */
+  readonly event: 'crash_loop' | 'not_ready' | 'config_exit';
+  readonly symptom: Symptom;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** A candidate's exit with 78: bad configuration that PM2 will not retry, so it is judged at once. */
+function configExit(uptimeMs: number | null): Failure {
+  const lived = uptimeMs === null ? '' : ` after ${seconds(uptimeMs, true)}`;
+  return {
+    event: 'config_exit',
+    symptom: (revision) =>
+      `${revision} exited with ${EXIT.config} (bad configuration)${lived}, which PM2 does not restart`,
+    detail: { exitCode: EXIT.config, uptimeMs },
+  };
+}
 
 /** Watches `autonous-worker` over the PM2 bus; see docs/supervisor.md. */
 export class Supervisor {
@@ -99,6 +132,7 @@ export class Supervisor {
         minUptimeSeconds: config.minUptimeMs / 1000,
         promoteAfterSeconds: config.promoteAfterMs / 1000,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutMs / 1000,
+        readySeconds: config.readyTimeoutMs / 1000,
         releasesDir: config.releasesDir,
       },
     });
@@ -129,7 +163,10 @@ export class Supervisor {
     return this.serial('event', () => this.onEvent(event));
   }
 
-  /** The periodic check: watchdog, promotion, the crash count as the window slides. */
+  /**
+   * The periodic check: a self-release request, watchdog, readiness and promotion of a candidate,
+   * the crash count as the window slides.
+   */
   tick(): Promise<void> {
     this.tickQueued = true;
     return this.serial('check', async () => {
@@ -179,10 +216,10 @@ export class Supervisor {
         store.record({ at: event.at, event: event.event, revision: state?.revision ?? null });
         log.warn('PM2 gave up restarting the worker (too many unstable restarts)');
         if (state?.status === 'halted') return;
-        return this.onCrashLoop(
-          state?.revision ?? null,
-          'PM2 stopped restarting it after too many unstable restarts',
-        );
+        return this.onFailure(state?.revision ?? null, {
+          event: 'crash_loop',
+          symptom: 'PM2 stopped restarting it after too many unstable restarts',
+        });
       }
       case 'stop': {
         store.record({
@@ -237,10 +274,18 @@ export class Supervisor {
       // counts only against a candidate (see isCrash); the watchdog already set the status
       const verdict = this.evaluate(revision, now());
       store.updateState({ lastExitCode: app.exitCode, restartsInWindow: verdict.count }, now());
-      if (verdict.loop) await this.onCrashLoop(revision, this.symptom(verdict));
+      if (verdict.loop) await this.onFailure(revision, this.crashLoop(verdict));
       return;
     }
     const code = app.exitCode;
+    if (code === EXIT.config && revision !== null && store.revision(revision)?.status === 'candidate') {
+      // PM2 will not start it again, and a release that cannot start is the release's fault:
+      // waiting for the operator would leave the worker down for nothing
+      log.error(`candidate ${revision} exited with ${EXIT.config} (bad configuration): rolling it back`);
+      store.updateState({ lastExitCode: code }, now());
+      await this.onFailure(revision, configExit(uptimeMs));
+      return;
+    }
     if (code === EXIT.config) {
       log.error(`the worker exited with ${EXIT.config} (bad configuration); PM2 does not restart it`);
       store.updateState(
@@ -264,7 +309,11 @@ export class Supervisor {
       now(),
     );
     log.warn(`the worker ${reason}`, { revision, crashesInWindow: verdict.count });
-    if (verdict.loop) await this.onCrashLoop(revision, this.symptom(verdict));
+    if (verdict.loop) await this.onFailure(revision, this.crashLoop(verdict));
+  }
+
+  private crashLoop(verdict: Verdict): Failure {
+    return { event: 'crash_loop', symptom: this.symptom(verdict) };
   }
 
   private symptom(verdict: Verdict): string {
@@ -287,23 +336,37 @@ export class Supervisor {
     return { ...detectCrashLoop(exits, { now, revision, since, candidate }, this.policy), candidate };
   }
 
-  private async onCrashLoop(revision: string | null, symptom: string): Promise<void> {
+  /**
+   * The code that runs failed (a crash loop, or a candidate not ready in time or exiting 78):
+   * roll back to a good revision, or halt (see `decideOnCrashLoop`).
+   */
+  private async onFailure(revision: string | null, failure: Failure): Promise<void> {
     const { store, now, log, pm } = this.deps;
     const current = this.linkedRevision();
-    // The loop is of a revision that no longer runs (a rollback is already under way).
+    // The failure is of a revision that no longer runs (a rollback is already under way).
     if (revision !== null && current !== null && revision !== current) return;
     const record = revision === null ? null : store.revision(revision);
     const failing =
       record === null ? null : (revisionFacts(this.ctx).find((r) => r.id === record.id) ?? null);
     const target = this.linked && failing !== null ? rollbackTargetFor(this.ctx, failing.id) : null;
-    const decision = decideOnCrashLoop(failing, target, symptom);
+    const decision = decideOnCrashLoop(failing, target, failure.symptom);
+    const symptom =
+      typeof failure.symptom === 'string'
+        ? failure.symptom
+        : describeSymptom(failure.symptom, revision ?? 'code that is not a recorded revision');
     const at = now();
     store.transaction(() => {
-      store.record({ at, event: 'crash_loop', revision, detail: { symptom, decision: decision.action } });
-      store.updateState({ status: 'crash_loop', reason: symptom }, at);
+      store.record({
+        at,
+        event: failure.event,
+        revision,
+        detail: { symptom, decision: decision.action, ...failure.detail },
+      });
+      if (failure.event === 'crash_loop') store.updateState({ status: 'crash_loop', reason: symptom }, at);
     });
+    const what = failure.event.replace('_', ' ');
     if (decision.action === 'rollback') {
-      log.error(`crash loop: rolling back from ${revision ?? '?'} to ${decision.to}`, { symptom });
+      log.error(`${what}: rolling back from ${revision ?? '?'} to ${decision.to}`, { symptom });
       rollbackRevision(
         this.ctx,
         { from: revision, to: decision.to, reason: decision.reason, markBad: true },
@@ -312,9 +375,27 @@ export class Supervisor {
       await pm.restart(WORKER_APP);
       return;
     }
-    log.error('crash loop: halting the worker', { reason: decision.reason });
+    log.error(`${what}: halting the worker`, { reason: decision.reason });
     haltWorker(this.ctx, { revision, reason: decision.reason, markBad: decision.markBad }, at);
     await pm.stop(WORKER_APP);
+  }
+
+  /**
+   * Judges the oldest self-release request, if any (see `handleSelfReleaseRequest`), and restarts
+   * the worker on what it released. True when it released.
+   */
+  private async serveSelfRelease(): Promise<boolean> {
+    const { now, log, pm } = this.deps;
+    const handled = handleSelfReleaseRequest(this.ctx, now(), this.linked);
+    if (handled === null || handled.action === 'waiting') return false;
+    if (handled.action === 'failed') {
+      log.warn(`self-release #${handled.request.id} was not released: ${handled.reason}`);
+      return false;
+    }
+    const id = handled.released.revision.id;
+    log.info(`self-release #${handled.request.id} released as ${id}: restarting the worker on it`);
+    await pm.restart(WORKER_APP);
+    return true;
   }
 
   private async enforceHalt(why: string): Promise<void> {
@@ -326,6 +407,8 @@ export class Supervisor {
 
   private async onTick(): Promise<void> {
     const { store, now, pm, config, log } = this.deps;
+    // before the halt check: a release ends a halt
+    if (await this.serveSelfRelease()) return;
     const app = (await pm.list()).find((a) => a.name === WORKER_APP);
     if (!app) return;
     const state = store.state();
@@ -367,17 +450,28 @@ export class Supervisor {
     // when `current` was pointed at it (by the records, whose clock is the supervisor's)
     const intended = intendedRevision(this.ctx);
     const pointedAt = intended === null ? 0 : intended.id === current ? intended.at : null;
+    if (revision === null || revision.status !== 'candidate' || pointedAt === null) return;
+    const candidate: CandidateRun = {
+      ...run,
+      revisionStatus: revision.status,
+      pointedAt,
+      pid: app.pid,
+      readiness: store.readiness(),
+    };
+    // unlinked, PM2 runs something else than the candidate: its readiness says nothing of it
+    const overdue = this.linked ? overdueReadiness(candidate, config.readyTimeoutMs) : null;
+    if (overdue !== null) {
+      await this.onFailure(revision.id, {
+        event: 'not_ready',
+        symptom: notReadySymptom(overdue, config.readyTimeoutMs),
+        detail: { missing: overdue, pid: app.pid, startedAt: app.startedAt },
+      });
+      return;
+    }
     if (
-      revision !== null &&
-      pointedAt !== null &&
-      shouldPromote(
-        { ...run, revisionStatus: revision.status, pointedAt },
-        config.promoteAfterMs,
-        config.heartbeatTimeoutMs,
-      ) &&
-      store.promote(revision.id, at)
+      shouldPromote(candidate, config.promoteAfterMs, config.heartbeatTimeoutMs) &&
+      promoteRevision(this.ctx, revision.id, { ranFor: at - app.startedAt }, at)
     ) {
-      store.record({ at, event: 'promote', revision: revision.id, detail: { ranFor: at - app.startedAt } });
       log.info(`revision ${revision.id} ran well for ${seconds(at - app.startedAt, true)}: it is good now`);
       pruneRevisions(this.ctx);
     }
@@ -404,6 +498,7 @@ export class Supervisor {
       if (app && state?.status !== 'halted') await pm.restart(WORKER_APP);
       return;
     }
+    if (await this.serveSelfRelease()) return;
     if (!app) return;
     if (state?.status === 'halted') {
       if (RUNNING.has(app.status) || app.status === 'waiting restart')
@@ -418,7 +513,24 @@ export class Supervisor {
     }
     const verdict = this.evaluate(state?.revision ?? null, now());
     if (verdict.loop) {
-      await this.onCrashLoop(state?.revision ?? null, this.symptom(verdict));
+      await this.onFailure(state?.revision ?? null, this.crashLoop(verdict));
+      return;
+    }
+    // A candidate's exit with 78 that was recorded but not acted on (the supervisor was killed
+    // in between): PM2 does not restart it, so nothing else would.
+    const exit = store.lastEvent(['exit']);
+    if (
+      !RUNNING.has(app.status) &&
+      app.status !== 'waiting restart' &&
+      exit !== null &&
+      exit.exitCode === EXIT.config &&
+      exit.manual !== true &&
+      exit.revision !== null &&
+      exit.revision === current &&
+      exit.at > (store.lastEvent(RESET_EVENTS)?.at ?? 0) &&
+      store.revision(exit.revision)?.status === 'candidate'
+    ) {
+      await this.onFailure(exit.revision, configExit(exit.uptimeMs));
       return;
     }
     if (state === null || state.status === null) {

@@ -1,5 +1,5 @@
 import type { WorkerConfig } from '../shared/config';
-import { createLogger, describeError, type Logger } from '../shared/log';
+import { createLogger, type Logger } from '../shared/log';
 import { registerSecret } from '../shared/redact';
 import { openDatabase, type DbHandle } from '../db/open';
 import { sqliteStore } from '../queue/store';
@@ -7,7 +7,9 @@ import { KV } from '../queue/kv';
 import type { ModelPort } from '../agent/ports';
 import type { SandboxDecision } from '../workspace/sandbox';
 import { startHeartbeat } from './heartbeat';
+import { startReadiness } from './readiness';
 import { startRollbackAnnouncement } from './rollback-notice';
+import { startSelfReleaseAnnouncer } from '../self-release/flow';
 import { createModelPort } from './openai/chat';
 import { laneLoops, retryPolicy } from './policy';
 import { Allowlist } from './allowlist';
@@ -35,6 +37,8 @@ export interface WorkerOptions {
   readonly log?: Logger;
   /** Called after every answered message. */
   readonly onCompleted?: (count: number) => void;
+  /** The revision this process runs (null: none); when not given, the running code's folder says. */
+  readonly revision?: string | null;
 }
 
 /** A running worker. */
@@ -63,6 +67,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   const sandbox = await startSandbox(config, log);
   const db = openDatabase(config.dbPath);
   const { sqlite } = db;
+  const readiness = startReadiness({ sqlite, log, now, revision: options.revision });
   const telegram = new TelegramClient(config.telegram.token, config.telegram.apiRoot);
   const model = options.model ?? openAiModel(config);
   if (config.telegram.allowedChatIds.length === 0) {
@@ -94,7 +99,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
         outcomes.dead();
         work.ending.dead(item, error);
       },
-      onSettled: (item, outcome) => outcomes.settled(item, outcome),
+      onSettled: (item, outcome) => [outcomes, readiness].forEach((o) => o.settled(item, outcome)),
     }),
   );
 
@@ -105,9 +110,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     now,
     onDead: (item) => work.ending.dead(item),
   });
-  const stopHeartbeat = startHeartbeat(sqlite, config.worker.heartbeatSeconds, now, (err) =>
-    log.warn('heartbeat write failed', { error: describeError(err) }),
-  );
+  const stopHeartbeat = startHeartbeat(sqlite, config.worker.heartbeatSeconds, now, log);
   const abort = new AbortController();
   const onStored = (): void => {
     scheduler.wake();
@@ -121,7 +124,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
   );
   profile.register();
   const loops = new WorkLoops([scheduler, work.sweeper]);
-  loops.startWhen(polling.ready, abort.signal);
+  loops.startWhen(readiness.follow(polling), abort.signal);
   const announcement = startRollbackAnnouncement(sqlite, telegram, config.telegram.adminChatIds, log, now());
   const metrics = await publishMetrics(
     {
@@ -145,6 +148,7 @@ export async function startWorker(config: WorkerConfig, options: WorkerOptions =
     polled: polling.done,
     loops,
     announcement,
+    releases: config.agent.self.on ? startSelfReleaseAnnouncer(work.selfRelease) : undefined,
     metrics,
     stopHeartbeat,
     db,

@@ -38,6 +38,12 @@ export const COMMANDS: readonly CommandInfo[] = [
     lane: 'control',
   },
   { command: 'deny', description: 'Deny an approval: /deny ID', lane: 'control' },
+  {
+    command: 'release',
+    description: 'Build, check and release project self (approvers; AGENT_SELF=on)',
+    // it builds in project self and must not race a run there
+    lane: 'answer',
+  },
 ];
 
 /** The menu `setMyCommands` registers: every command with its description, nothing else. */

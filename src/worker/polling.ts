@@ -10,6 +10,8 @@ import { FatalWorkerError } from './scheduler';
 export interface Polling {
   /** Resolves after the first poll stored what Telegram held (then the scheduler may claim). */
   readonly ready: Promise<void>;
+  /** Resolves at the first poll that Telegram answered and whose updates were stored. */
+  readonly polled: Promise<void>;
   /** Settles when polling ends: rejects with `FatalWorkerError` when Telegram refused for good. */
   readonly done: Promise<void>;
 }
@@ -21,6 +23,12 @@ export function startPolling(
   keepText: (chatId: number) => boolean,
   signal: AbortSignal,
 ): Polling {
+  let answered!: () => void;
+  const polled = new Promise<void>((resolve) => (answered = resolve));
+  const onPoll: IngressDeps['onPoll'] = (result) => {
+    if (result.ok) answered();
+    deps.onPoll?.(result);
+  };
   const ingress = new Ingress(
     {
       timeoutSeconds: config.telegram.timeoutSeconds,
@@ -30,11 +38,11 @@ export function startPolling(
       pendingMaxMessages: config.telegram.pendingMaxMessages,
       keepText,
     },
-    deps,
+    { ...deps, onPoll },
   );
   const done = ingress.run(signal).catch((err: unknown) => {
     if (err instanceof EdgeError && err.errorClass === 'fatal') throw new FatalWorkerError(err);
     throw err;
   });
-  return { ready: ingress.ready, done };
+  return { ready: ingress.ready, polled, done };
 }

@@ -1,4 +1,5 @@
 import type { InboxRow } from '../queue/row';
+import { SELFTEST_KIND } from '../shared/contracts';
 import { isMediaKind } from './media';
 import { EMPTY_NOTICE, unsupportedNotice } from './notices';
 
@@ -17,10 +18,14 @@ export type Route =
   /** A message for the model. */
   | { readonly kind: 'chat' }
   /** An allowed group became a supergroup: follow it to its new id. */
-  | { readonly kind: 'migrate' };
+  | { readonly kind: 'migrate' }
+  /** The worker's own self-test item: through the scheduler and done, nothing sent. */
+  | { readonly kind: 'selftest' };
 
 /** Routes an item: the allowlist first, then what kind of update it is. Pure. */
 export function routeItem(item: InboxRow, isAllowed: (chatId: number) => boolean): Route {
+  // no chat to allow; only the worker writes negative update ids, so no update can pass for one
+  if (item.kind === SELFTEST_KIND && item.updateId < 0) return { kind: 'selftest' };
   // every press is answered, also one without its message (no chat: nothing is decided by it)
   if (item.kind === 'callback_query' && item.chatId === null) return { kind: 'callback' };
   if (item.chatId === null || !isAllowed(item.chatId)) return { kind: 'refuse' };

@@ -14,6 +14,8 @@ export interface StopParts {
   readonly loops: { stop(graceMs: number): Promise<void> };
   /** The rollback announcement, which may be sending a notice. */
   readonly announcement: { readonly done: Promise<unknown>; abort(): void };
+  /** Tells chats of their releases' steps; stopped with the loops (a send under way finishes). */
+  readonly releases?: { stop(): Promise<void> };
   /** Unpublishes the figures and closes the `/metrics` endpoint. */
   readonly metrics: { stop(): Promise<void> };
   readonly stopHeartbeat: () => void;
@@ -28,7 +30,7 @@ export function stopSequence(parts: StopParts): (graceMs?: number) => Promise<vo
     (stopping ??= (async () => {
       const deadline = Date.now() + graceMs;
       parts.polling.abort();
-      await parts.loops.stop(graceMs);
+      await Promise.all([parts.loops.stop(graceMs), parts.releases?.stop()]);
       await parts.polled.catch(() => undefined);
       // the same grace as the scheduler's, not another one on top: PM2's kill_timeout is fixed
       const timer = setTimeout(() => parts.announcement.abort(), Math.max(0, deadline - Date.now()));

@@ -29,7 +29,14 @@ import { chatModel } from './chat-model';
 import { conversationOf, sessionStart, type Conversation } from './chat-session';
 import { DraftSupport } from './draft-stream';
 import { AgentRunHandler, type AgentRunDeps, type SessionDeps } from './handlers/agent-run';
-import { CommandHandler } from './handlers/command';
+import { CommandHandler, moreCommands } from './handlers/command';
+import {
+  decodeReleasePress,
+  ReleasePressHandler,
+  SelfReleaseCommands,
+  type SelfReleaseDeps,
+  selfReleaseStatusLine,
+} from '../self-release/flow';
 import type { Handler } from './handlers/handler';
 import { noticeHandler, refusalHandler, sendDeadNotice } from './handlers/notice';
 import { migrationHandler } from './handlers/migration';
@@ -77,6 +84,8 @@ export interface WorkHandlers {
   readonly runsDir: string;
   /** Tells a message stored behind a run that it waits (checked after each stored batch). */
   readonly waiting: WaitingNotices;
+  /** `/release`'s flow, whose steps the worker announces while it runs. */
+  readonly selfRelease: SelfReleaseDeps;
 }
 
 /** Builds the handlers of every route. */
@@ -113,6 +122,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   // every git the worker runs on a project: sandboxed like a command, bounded in time
   const git: GitOptions = { sandbox, timeoutMs: config.agent.gitTimeoutSeconds * 1000 };
   const runsDir = path.join(path.dirname(config.dbPath), 'runs');
+  const selfRelease = selfReleaseDeps(ports, git);
   // one list for runs and /compact, so the summary call offers the tools a run does, in its order
   const tools = config.agent.tools ? createTools({ sandbox, gitTimeoutMs: git.timeoutMs }) : [];
   const command = new CommandHandler({
@@ -127,14 +137,26 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
     sessions: sessionCommands(ports, tools, git),
     botUsername: ports.botUsername,
     onStopped: (inboxIds) => ending.stopped(inboxIds),
-    more: new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => git }),
+    more: moreCommands(
+      new ChatCommands({ ...decisionDeps, projects: config.agent, git: () => git }),
+      new SelfReleaseCommands(selfRelease),
+    ),
     sandboxNote: config.agent.tools ? sandbox.note : null,
+    statusLines: () => {
+      const line = selfReleaseStatusLine(sqlite, config.agent.self.on);
+      return line === null ? [] : [line];
+    },
   });
+  const approvalPress = new ApprovalPressHandler(decisionDeps);
+  const releasePress = new ReleasePressHandler(selfRelease);
   return {
     handlers: {
       chat: chatHandler(ports, { approvals, git, runsDir, sweeper, tools }),
       command,
-      callback: new ApprovalPressHandler(decisionDeps),
+      callback: {
+        handle: (item, signal) =>
+          (decodeReleasePress(item.text) !== null ? releasePress : approvalPress).handle(item, signal),
+      },
       refuse: refusalHandler(noticeDeps),
       migrate: migrationHandler({
         sqlite,
@@ -150,6 +172,26 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
     ending,
     runsDir,
     waiting: new WaitingNotices({ sqlite, telegram, log, now, busy: config.agent.busy }),
+    selfRelease,
+  };
+}
+
+/** What `/release`, its card and its announcements work with. */
+export function selfReleaseDeps(ports: WorkPorts, git: GitOptions): SelfReleaseDeps {
+  const { config } = ports;
+  return {
+    sqlite: ports.sqlite,
+    telegram: ports.telegram,
+    log: ports.log,
+    now: ports.now,
+    self: config.agent.self,
+    approvers: config.agent.approvers,
+    workspaces: config.agent.workspaces,
+    checkout: config.agent.checkout,
+    stateDir: path.dirname(config.dbPath),
+    sandbox: ports.sandbox,
+    git,
+    decideWithinMs: config.agent.approvalTimeoutSeconds * 1000,
   };
 }
 

@@ -49,6 +49,18 @@ export interface SandboxPolicy {
   readonly protect: ProtectedPaths;
   /** The worker runs as root: commands run as SANDBOX_UID in a user namespace of their own. */
   readonly asRoot: boolean;
+  /**
+   * Folders a project's commands also read, mounted read-only inside it, by the project's real
+   * path: project self gets the checkout's `node_modules` (and nothing else of the checkout).
+   */
+  readonly projectReads: Readonly<Record<string, readonly ProjectRead[]>>;
+}
+
+/** A folder mounted read-only inside one project. */
+export interface ProjectRead {
+  readonly source: string;
+  /** Inside the project. */
+  readonly target: string;
 }
 
 /**
@@ -77,6 +89,7 @@ export function sandboxPolicy(options: {
   readonly extraRead?: readonly string[];
   readonly protect: ProtectedPaths;
   readonly asRoot?: boolean;
+  readonly projectReads?: Readonly<Record<string, readonly ProjectRead[]>>;
 }): SandboxPolicy {
   const p = options.protect;
   return {
@@ -90,6 +103,12 @@ export function sandboxPolicy(options: {
       home: realAbsolute(p.home),
     },
     asRoot: options.asRoot ?? process.getuid?.() === 0,
+    projectReads: Object.fromEntries(
+      Object.entries(options.projectReads ?? {}).map(([root, reads]) => [
+        realAbsolute(root),
+        reads.map((r) => ({ source: realAbsolute(r.source), target: realAbsolute(r.target) })),
+      ]),
+    ),
   };
 }
 

@@ -205,6 +205,18 @@ function mountSystem(args: string[], dir: string): void {
   else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
 }
 
+function ensureMountFolder(target: string): void {
+  let stat: fs.Stats | null = null;
+  try {
+    stat = fs.lstatSync(target);
+  } catch {
+    stat = null;
+  }
+  if (stat?.isDirectory()) return;
+  if (stat !== null) fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(target, { recursive: true });
+}
+
 function hidePath(args: string[], place: string): void {
   let stat: fs.Stats;
   try {
@@ -265,6 +277,11 @@ export function bwrapArgs(options: BwrapOptions): string[] {
   } else if (gitStat !== undefined) {
     // a `gitdir:` file (a worktree or submodule): it may not be pointed elsewhere
     args.push('--ro-bind', dotGit, dotGit);
+  }
+  for (const read of policy.projectReads[options.root] ?? []) {
+    // the mount point must be a folder of the project's own: a link put there would lead it elsewhere
+    ensureMountFolder(read.target);
+    args.push('--ro-bind', read.source, read.target);
   }
   args.push('--chdir', options.root, '--clearenv');
   for (const [name, value] of Object.entries(options.env)) args.push('--setenv', name, value);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type DbHandle } from '../../src/db/open';
-import { WORKER_APP } from '../../src/shared/contracts';
+import { type Readiness, WORKER_APP } from '../../src/shared/contracts';
 import { loadSupervisorConfig } from '../../src/supervisor-hooks/config';
 import type { AppInfo, LifecycleEvent, ProcessManager } from '../../src/supervisor-hooks/process-manager';
 import { pointCurrentAt, readCurrent, workerScriptPath } from '../../src/supervisor-hooks/releases';
@@ -164,6 +164,38 @@ async function releaseAndRestart(w: World, main: string): Promise<string> {
 
 const eventNames = (w: World): string[] => w.store.events().map((e) => e.event);
 
+/** The worker's heartbeat, as it writes it into its own row. */
+function beat(w: World, at = w.clock.t): void {
+  w.handle.sqlite
+    .prepare(
+      `INSERT INTO supervisor_state (name, heartbeat_at, updated_at) VALUES ('worker-heartbeat', ?, ?)
+       ON CONFLICT(name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+    )
+    .run(at, at);
+}
+
+/**
+ * The worker's readiness, as it writes it into its own row: by default the running process (PM2's
+ * pid) with every part reached.
+ */
+function reportReadiness(w: World, readiness: Partial<Readiness> = {}): void {
+  const full: Readiness = {
+    pid: w.pm.worker.pid,
+    startedAt: w.pm.worker.startedAt,
+    database: w.clock.t,
+    poll: w.clock.t,
+    selftest: w.clock.t,
+    ...readiness,
+  };
+  const ready = full.database !== null && full.poll !== null && full.selftest !== null;
+  w.handle.sqlite
+    .prepare(
+      `INSERT INTO supervisor_state (name, readiness, ready_at, updated_at) VALUES ('worker-heartbeat', ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET readiness = excluded.readiness, ready_at = excluded.ready_at`,
+    )
+    .run(JSON.stringify(full), ready ? w.clock.t : null, w.clock.t);
+}
+
 describe('supervisor state machine', () => {
   it('records what runs at the first start as the first good revision and points current at it', async () => {
     const w = await world();
@@ -269,6 +301,48 @@ describe('supervisor state machine', () => {
     expect(exits.filter((e) => e.exitCode === 75 && !e.manual)).toHaveLength(6);
   });
 
+  it('rolls a candidate that exits with 78 back at once, and starts the worker on the good revision', async () => {
+    const w = await world();
+    const good = w.store.revisions()[0]?.id as string;
+    const misconfigured = await releaseAndRestart(w, 'process.exit(78);\n');
+    const startedAt = w.pm.worker.startedAt;
+    w.clock.t = startedAt + 400;
+    w.pm.worker = { ...w.pm.worker, status: 'stopped', pid: 0, exitCode: 78 };
+    await w.sup.handleEvent(event(w, 'exit', { status: 'stopped', startedAt, exitCode: 78 }));
+    const reason = `${misconfigured} exited with 78 (bad configuration) after 0.4 s, which PM2 does not restart`;
+    expect(w.store.revision(misconfigured)).toMatchObject({ status: 'bad', reason });
+    expect(readCurrent(w.releases)?.revision).toBe(good);
+    // PM2 would leave it stopped: the supervisor starts it on the revision it went back to
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+    expect(w.store.state()).toMatchObject({ status: 'rolled_back', lastExitCode: 78 });
+    expect(eventNames(w).slice(-3)).toEqual(['exit', 'config_exit', 'rollback']);
+  });
+
+  it('rolls back a candidate whose exit with 78 was recorded before the supervisor was killed', async () => {
+    const w = await world();
+    const good = w.store.revisions()[0]?.id as string;
+    const misconfigured = await releaseAndRestart(w, 'process.exit(78);\n');
+    const startedAt = w.pm.worker.startedAt;
+    w.clock.t = startedAt + 400;
+    // recorded, then killed before it acted: PM2 keeps the worker stopped
+    w.store.record({
+      at: w.clock.t,
+      event: 'exit',
+      exitCode: 78,
+      uptimeMs: 400,
+      manual: false,
+      revision: misconfigured,
+    });
+    w.pm.worker = { ...w.pm.worker, status: 'stopped', pid: 0, exitCode: 78 };
+    await w.sup.reconcile();
+    expect(w.store.revision(misconfigured)?.status).toBe('bad');
+    expect(readCurrent(w.releases)?.revision).toBe(good);
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+    // and only once: the rollback starts the count afresh
+    await w.sup.reconcile();
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+  });
+
   it('shows an exit with 78 as stopped, not as a crash loop', async () => {
     const w = await world();
     const startedAt = w.pm.worker.startedAt;
@@ -279,6 +353,9 @@ describe('supervisor state machine', () => {
       lastExitCode: 78,
       reason: expect.stringMatching(/bad configuration/),
     });
+    // a good revision is not to blame: nothing is rolled back or restarted
+    expect(w.pm.calls).toEqual([]);
+    expect(w.store.revisions()[0]?.status).toBe('good');
   });
 
   it('kills a worker whose heartbeat stopped, and does not count that exit', async () => {
@@ -360,25 +437,97 @@ describe('supervisor state machine', () => {
     expect(w.store.state()?.restartsInWindow).toBe(0);
   });
 
-  it('promotes a candidate that ran with heartbeats for the promotion time', async () => {
+  it('promotes a candidate that ran with heartbeats and reported itself ready for the promotion time', async () => {
     const w = await world();
     const candidate = await releaseAndRestart(w, '// fine\n');
     const startedAt = w.pm.worker.startedAt;
-    const beat = (): void => {
-      w.handle.sqlite
-        .prepare(
-          `INSERT OR REPLACE INTO supervisor_state (name, heartbeat_at, updated_at) VALUES ('worker-heartbeat', ?, ?)`,
-        )
-        .run(w.clock.t, w.clock.t);
-    };
+    w.clock.t = startedAt + 2_000;
+    reportReadiness(w);
     w.clock.t = startedAt + 9_999;
-    beat();
+    beat(w);
     await w.sup.tick();
     expect(w.store.revision(candidate)?.status).toBe('candidate');
     w.clock.t = startedAt + 10_000;
     await w.sup.tick();
     expect(w.store.revision(candidate)).toMatchObject({ status: 'good', promotedAt: startedAt + 10_000 });
     expect(eventNames(w)).toContain('promote');
+  });
+
+  it('does not promote a candidate that lives with heartbeats but has not reported itself ready', async () => {
+    const w = await world();
+    const candidate = await releaseAndRestart(w, '// lives, never polls\n');
+    const startedAt = w.pm.worker.startedAt;
+    // the previous process was ready: its row says nothing of this one
+    reportReadiness(w, { pid: w.pm.worker.pid + 1 });
+    w.clock.t = startedAt + 20_000;
+    beat(w);
+    await w.sup.tick();
+    expect(w.store.revision(candidate)?.status).toBe('candidate');
+    // this process, but without its self-test
+    reportReadiness(w, { selftest: null });
+    w.clock.t += 1000;
+    beat(w);
+    await w.sup.tick();
+    expect(w.store.revision(candidate)?.status).toBe('candidate');
+    expect(eventNames(w)).not.toContain('promote');
+    expect(w.pm.calls).toEqual([]);
+    // once ready, it is promoted at the next check
+    reportReadiness(w);
+    await w.sup.tick();
+    expect(w.store.revision(candidate)?.status).toBe('good');
+  });
+
+  it('rolls back a candidate that is not ready within SUPERVISOR_READY_SECONDS, naming what it did not reach', async () => {
+    const w = await world({ SUPERVISOR_READY_SECONDS: '15', SUPERVISOR_PROMOTE_AFTER_SECONDS: '30' });
+    const good = w.store.revisions()[0]?.id as string;
+    const slow = await releaseAndRestart(w, '// never polls\n');
+    const startedAt = w.pm.worker.startedAt;
+    reportReadiness(w, { poll: null, selftest: null });
+    w.clock.t = startedAt + 14_999;
+    beat(w);
+    await w.sup.tick();
+    expect(w.pm.calls).toEqual([]);
+    w.clock.t = startedAt + 15_000;
+    await w.sup.tick();
+    const reason = `${slow} was not ready 15 s after it started: it did not answer a poll of Telegram or take a self-test item through its scheduler`;
+    expect(w.store.revision(slow)).toMatchObject({ status: 'bad', reason });
+    expect(readCurrent(w.releases)?.revision).toBe(good);
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+    expect(w.store.state()?.status).toBe('rolled_back');
+    expect(JSON.parse(w.store.lastEvent(['rollback'])?.detail ?? '{}')).toEqual({
+      from: slow,
+      to: good,
+      reason,
+    });
+    const notReady = w.store.lastEvent(['not_ready']);
+    expect(notReady?.revision).toBe(slow);
+    expect(JSON.parse(notReady?.detail ?? '{}')).toMatchObject({
+      decision: 'rollback',
+      missing: ['poll', 'selftest'],
+    });
+    // the good revision it went back to is never judged on readiness
+    w.clock.t += 120_000;
+    beat(w);
+    await w.sup.tick();
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
+    expect(w.store.revision(good)?.status).toBe('good');
+  });
+
+  it('judges each run of a candidate on its own readiness deadline', async () => {
+    const w = await world({ SUPERVISOR_READY_SECONDS: '15', SUPERVISOR_PROMOTE_AFTER_SECONDS: '30' });
+    const candidate = await releaseAndRestart(w, '// ready\n');
+    reportReadiness(w);
+    w.clock.t = w.pm.worker.startedAt + 8_000;
+    await crash(w, 8_000); // PM2 restarts it: a new process, whose row is not written yet
+    w.pm.worker = { ...w.pm.worker, pid: w.pm.worker.pid + 1 };
+    w.clock.t = w.pm.worker.startedAt + 14_000;
+    beat(w);
+    await w.sup.tick();
+    expect(w.pm.calls).toEqual([]);
+    w.clock.t = w.pm.worker.startedAt + 15_000;
+    await w.sup.tick();
+    expect(w.store.revision(candidate)?.status).toBe('bad');
+    expect(w.pm.calls).toEqual([`restart ${WORKER_APP}`]);
   });
 
   it('continues the count after a restart of the supervisor itself', async () => {

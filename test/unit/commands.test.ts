@@ -36,7 +36,11 @@ describe('the command registry', () => {
   });
 
   it('puts the commands that change what a run works on (its files, its session) behind the run', () => {
-    expect(COMMANDS.filter((c) => c.lane === 'answer').map((c) => c.command)).toEqual(['compact', 'undo']);
+    expect(COMMANDS.filter((c) => c.lane === 'answer').map((c) => c.command)).toEqual([
+      'compact',
+      'undo',
+      'release',
+    ]);
   });
 
   it('parses every registered command, case-insensitively, and leaves other bots their commands', () => {

@@ -63,6 +63,16 @@ describe('supervisor import boundary', () => {
     expect(offending).toEqual([]);
   });
 
+  it("reads none of the chat's columns of self_releases (who asked, where, what the card said)", () => {
+    const chatColumns =
+      /\b(chat_id|thread_id|from_id|inbox_id|summary|card_message_id|released_told_at|outcome_told_at)\b/;
+    const offending = supervisorFiles.filter((file) => {
+      const code = fs.readFileSync(file, 'utf8');
+      return chatColumns.test(code) || /select\s+\*/i.test(code) || /\bselfReleases\b/.test(code);
+    });
+    expect(offending).toEqual([]);
+  });
+
   it('does catch a file that reaches the worker and its configuration (the check itself works)', () => {
     const graph = importGraph([path.join(SRC, 'worker', 'main.ts')]);
     const bad = [...graph.keys()].filter((f) => FORBIDDEN.some((r) => r.test(f)));

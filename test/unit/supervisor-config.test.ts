@@ -14,6 +14,7 @@ describe('supervisor configuration', () => {
       minUptimeMs: 60_000,
       promoteAfterMs: 120_000,
       heartbeatTimeoutMs: 90_000,
+      readyTimeoutMs: 60_000,
       keepRevisions: 5,
       home: '/srv/autonous',
       dbPath: '/srv/autonous/state/agent.db',
@@ -34,6 +35,7 @@ describe('supervisor configuration', () => {
     ['SUPERVISOR_PROMOTE_AFTER_SECONDS', '1.5'],
     ['SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS', '9999999'],
     ['SUPERVISOR_KEEP_REVISIONS', '0'],
+    ['SUPERVISOR_READY_SECONDS', '0'],
   ])('names %s when it is %p', (name, value) => {
     let error: unknown;
     try {

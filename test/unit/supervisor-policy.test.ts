@@ -126,6 +126,9 @@ describe('shouldPromote', () => {
     heartbeatAt: 199_000,
     revisionStatus: 'candidate' as const,
     pointedAt: 40_000,
+    pid: 4242,
+    // this process reported every part of readiness
+    readiness: { pid: 4242, startedAt: 50_000, database: 50_100, poll: 51_000, selftest: 52_000 },
   };
   it('promotes a candidate that ran healthy long enough', () => {
     expect(shouldPromote(run, 120_000, 90_000)).toBe(true);
@@ -146,6 +149,23 @@ describe('shouldPromote', () => {
   it('only promotes candidates', () => {
     expect(shouldPromote({ ...run, revisionStatus: 'bad' }, 120_000, 90_000)).toBe(false);
     expect(shouldPromote({ ...run, revisionStatus: 'good' }, 120_000, 90_000)).toBe(false);
+  });
+  it('does not promote a run that has not reported every part of its readiness', () => {
+    expect(shouldPromote({ ...run, readiness: null }, 120_000, 90_000)).toBe(false);
+    for (const part of ['database', 'poll', 'selftest'] as const) {
+      expect(shouldPromote({ ...run, readiness: { ...run.readiness, [part]: null } }, 120_000, 90_000)).toBe(
+        false,
+      );
+    }
+  });
+  it("does not promote on another process's readiness", () => {
+    expect(shouldPromote({ ...run, readiness: { ...run.readiness, pid: 4241 } }, 120_000, 90_000)).toBe(
+      false,
+    );
+    // a pid PM2 did not give matches nothing, not even a row that says 0
+    expect(shouldPromote({ ...run, pid: 0, readiness: { ...run.readiness, pid: 0 } }, 120_000, 90_000)).toBe(
+      false,
+    );
   });
 });
 

@@ -6,6 +6,7 @@ import { type Env, loadEnvironment, projectHome, readThreshold } from '../../sha
 import { releasesDirFor } from '../../supervisor-hooks/config';
 import { buildWorker, readCurrent, type SnapshotSource } from '../../supervisor-hooks/releases';
 import {
+  CLI_ORIGIN,
   releaseRevision,
   type RevisionContext,
   rollbackRevision,
@@ -16,10 +17,8 @@ import type { CliContext } from '../context';
 import { globalOptions } from '../context';
 import { resolveDbPath, withDatabase } from '../database';
 import { CliError } from '../errors';
-import { type Paint, paint } from '../render/colour';
-import { renderTable } from '../render/table';
-import { cut } from '../render/text';
-import { formatAge } from '../render/time';
+import { paint } from '../render/colour';
+import { renderRevisionDetail, renderRevisions, type RevisionView, revisionsJson } from '../render/revisions';
 import {
   register as registerSupervisor,
   reportNotRestarted,
@@ -32,6 +31,7 @@ Examples:
   $ autonous release                      # build the working tree and release it
   $ autonous release --from /tmp/build/dist
   $ autonous revisions ls
+  $ autonous revisions show r3            # where it came from, its checks, its events
   $ autonous rollback                     # back to the newest good revision
   $ autonous rollback --to r3-1a2b3c4
 
@@ -71,6 +71,16 @@ function describeCheckout(home: string): string {
   return `a build of ${home} at ${commit}${dirty ? ' with uncommitted changes' : ''}`;
 }
 
+/**
+ * The commit checked out where `dir` lies, when it is in a git checkout and git is there; null
+ * otherwise (a release does not need it, so nothing fails for want of it).
+ */
+function checkoutCommit(dir: string): string | null {
+  const result = spawnSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 10000 });
+  const commit = result.status === 0 ? result.stdout.trim() : '';
+  return /^[0-9a-f]{7,64}$/.test(commit) ? commit : null;
+}
+
 /** The migrations that go with a dist folder: its sibling `drizzle/`, else the project's. */
 function drizzleFor(distDir: string, home: string): string {
   const sibling = path.join(path.dirname(distDir), 'drizzle');
@@ -87,54 +97,9 @@ function findRevision(revisions: readonly RevisionRecord[], wanted: string): Rev
   throw new CliError(`There is no revision ${wanted} (known: ${known}); see \`autonous revisions ls\`.`);
 }
 
-/** One revision as `revisions ls --json` prints it. */
-export interface RevisionJson {
-  readonly id: string;
-  readonly status: string;
-  readonly current: boolean;
-  readonly reason: string | null;
-  readonly source: string | null;
-  readonly path: string;
-  readonly createdAt: number;
-  readonly promotedAt: number | null;
-  readonly badAt: number | null;
-}
-
-/** The JSON of `revisions ls`. Pure. */
-export function revisionsJson(revisions: readonly RevisionRecord[], current: string | null): RevisionJson[] {
-  return revisions.map((r) => ({
-    id: r.id,
-    status: r.status,
-    current: r.id === current,
-    reason: r.reason,
-    source: r.source,
-    path: r.path,
-    createdAt: r.createdAt,
-    promotedAt: r.promotedAt,
-    badAt: r.badAt,
-  }));
-}
-
-/** The table of `revisions ls`, newest first, `current` marked with `*`. Pure. */
-export function renderRevisions(
-  revisions: readonly RevisionRecord[],
-  current: string | null,
-  now: number,
-  p: Paint,
-): string {
-  if (revisions.length === 0) {
-    return 'No revisions yet: the supervisor records the first one when it starts, `autonous release` adds more.';
-  }
-  const status = (s: string): string => (s === 'good' ? p.green(s) : s === 'bad' ? p.red(s) : p.yellow(s));
-  const rows = revisions.map((r) => [
-    r.id === current ? '*' : '',
-    r.id,
-    status(r.status),
-    formatAge(r.createdAt, now),
-    r.status === 'bad' ? formatAge(r.badAt, now) : formatAge(r.promotedAt, now),
-    cut(r.status === 'bad' ? (r.reason ?? '') : (r.source ?? ''), 70),
-  ]);
-  return renderTable(['', 'REVISION', 'STATUS', 'CREATED', 'GOOD/BAD', 'SOURCE OR REASON'], rows, p);
+/** Each revision with the self-release that made it, if one did. */
+function revisionViews(store: SupervisorStore, revisions: readonly RevisionRecord[]): RevisionView[] {
+  return revisions.map((revision) => ({ revision, selfRelease: store.selfReleaseOf(revision.id) }));
 }
 
 /** Registers `release`, `rollback`, `revisions ls`, and the `supervisor` group. */
@@ -152,10 +117,12 @@ export function register(program: Command, ctx: CliContext): void {
         let source: SnapshotSource;
         let label: string;
         let buildDir: string | null = null;
+        let commit: string | null;
         if (opts.from !== undefined) {
           const distDir = path.resolve(opts.from);
           source = { distDir, drizzleDir: drizzleFor(distDir, rc.home) };
           label = distDir;
+          commit = checkoutCommit(fs.existsSync(distDir) ? distDir : path.dirname(distDir));
         } else {
           fs.mkdirSync(rc.releasesDir, { recursive: true, mode: 0o700 });
           // `.staging-` so that a killed build is tidied by the supervisor
@@ -164,9 +131,10 @@ export function register(program: Command, ctx: CliContext): void {
           buildWorker(rc.home, path.join(buildDir, 'dist'));
           source = { distDir: path.join(buildDir, 'dist'), drizzleDir: path.join(rc.home, 'drizzle') };
           label = describeCheckout(rc.home);
+          commit = checkoutCommit(rc.home);
         }
         try {
-          return releaseRevision(rc, source, label, ctx.now());
+          return releaseRevision(rc, source, label, ctx.now(), { origin: CLI_ORIGIN, commit });
         } catch (err) {
           throw err instanceof CliError
             ? err
@@ -179,15 +147,19 @@ export function register(program: Command, ctx: CliContext): void {
       const id = released.revision.id;
       if (g.json) {
         ctx.out.json({
-          revision: revisionsJson([released.revision], id)[0],
+          revision: revisionsJson([{ revision: released.revision, selfRelease: null }], id)[0],
           previous: released.previous,
+          preMigrateCopy: released.preMigrateCopy,
           ...restart,
         });
       } else {
         ctx.out.print(
           `Released ${id} (candidate) from ${released.revision.source}; current pointed at it` +
             `${released.previous ? ` (was ${released.previous})` : ''}.\n` +
-            'It becomes good after it has run healthy for SUPERVISOR_PROMOTE_AFTER_SECONDS; a crash loop before that rolls it back.',
+            'It becomes good after it has run healthy and reported itself ready for SUPERVISOR_PROMOTE_AFTER_SECONDS; a crash loop, or no readiness within SUPERVISOR_READY_SECONDS, rolls it back.' +
+            (released.preMigrateCopy === null
+              ? ''
+              : `\nIt brings new migrations: the database as it was before them is in ${released.preMigrateCopy} (a rollback keeps the newer schema).`),
         );
       }
       reportRestart(ctx, restart, `${id} is released (a candidate) and current points at it`, id, g.json);
@@ -275,13 +247,37 @@ export function register(program: Command, ctx: CliContext): void {
     .action((_opts: unknown, command: Command) => {
       const g = globalOptions(command);
       const file = resolveDbPath(g.db, ctx.env);
-      const { rows, current } = withDatabase(file, (handle) => {
+      const { views, current } = withDatabase(file, (handle) => {
         const store = new SupervisorStore(handle);
         const rc = revisionContext(file, ctx.env, store);
-        return { rows: store.revisions(), current: readCurrent(rc.releasesDir)?.revision ?? null };
+        return {
+          views: revisionViews(store, store.revisions()),
+          current: readCurrent(rc.releasesDir)?.revision ?? null,
+        };
       });
-      if (g.json) ctx.out.json(revisionsJson(rows, current));
-      else ctx.out.print(renderRevisions(rows, current, ctx.now(), paint(ctx.out.colour)));
+      if (g.json) ctx.out.json(revisionsJson(views, current));
+      else ctx.out.print(renderRevisions(views, current, ctx.now(), paint(ctx.out.colour)));
+    });
+
+  revisions
+    .command('show')
+    .argument('<revision>', 'its id, or just rN')
+    .description('one revision: where it came from, what its checks said, and its events')
+    .action((wanted: string, _opts: unknown, command: Command) => {
+      const g = globalOptions(command);
+      const file = resolveDbPath(g.db, ctx.env);
+      const detail = withDatabase(file, (handle) => {
+        const store = new SupervisorStore(handle);
+        const rc = revisionContext(file, ctx.env, store);
+        const revision = findRevision(store.revisions(), wanted);
+        const [view] = revisionViews(store, [revision]) as [RevisionView];
+        const current = readCurrent(rc.releasesDir)?.revision ?? null;
+        return { ...view, current: revision.id === current, events: store.eventsOf(revision.id) };
+      });
+      if (g.json) {
+        const [json] = revisionsJson([detail], detail.current ? detail.revision.id : null);
+        ctx.out.json({ ...json, selfRelease: detail.selfRelease, events: detail.events });
+      } else ctx.out.print(renderRevisionDetail(detail, ctx.now(), paint(ctx.out.colour)));
     });
 
   registerSupervisor(program, ctx);

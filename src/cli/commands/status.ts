@@ -15,6 +15,8 @@ import { paint } from '../render/colour';
 import { renderStatus, statusJson } from '../render/status';
 import { assessStatus, type StatusThresholds } from '../status/assess';
 import { readSupervisor } from '../status/supervisor';
+import { breakerState } from '../../self-release/breaker';
+import type { DbHandle } from '../../db/open';
 
 const HEARTBEAT_VARIABLE = 'SUPERVISOR_HEARTBEAT_TIMEOUT_SECONDS' as const;
 
@@ -80,6 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
                 model: parseHealth(getKv(handle.sqlite, KV.modelHealth)),
               },
               migrations: migratedChats(handle.sqlite),
+              selfReleaseOff: selfReleaseOff(handle.sqlite),
             }))
             .deferred(),
         );
@@ -111,4 +114,14 @@ function heartbeatTimeoutMs(ctx: CliContext): number | null {
     seconds = SUPERVISOR_THRESHOLDS[HEARTBEAT_VARIABLE].default;
   }
   return seconds === 0 ? null : seconds * 1000;
+}
+
+/** The breaker's sentence when self-release is off; null when on (or the table is not there yet). */
+function selfReleaseOff(sqlite: DbHandle['sqlite']): string | null {
+  try {
+    const state = breakerState(sqlite);
+    return state.off ? state.reason : null;
+  } catch {
+    return null;
+  }
 }

@@ -33,6 +33,7 @@ export function statusJson(
       deadWindowMs: limits.deadWindowMs,
     },
     health: snapshot.health,
+    selfReleaseOff: snapshot.selfReleaseOff ?? null,
   };
 }
 

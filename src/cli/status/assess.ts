@@ -24,6 +24,8 @@ export interface StatusSnapshot {
   readonly health: { readonly polling: EdgeHealth; readonly model: EdgeHealth };
   /** Allowed groups that became supergroups (new id → old id), until TG_ALLOWED_CHAT_IDS lists them. */
   readonly migrations?: ReadonlyMap<number, number>;
+  /** Self-release turned off by its circuit breaker (the sentence), or null. */
+  readonly selfReleaseOff?: string | null;
 }
 
 /** When `status` calls something wrong. */
@@ -67,6 +69,7 @@ export function assessStatus(snapshot: StatusSnapshot, limits: StatusThresholds)
   }
 
   for (const [to, from] of snapshot.migrations ?? []) warnings.push(migrationAdvice(from, to));
+  if (snapshot.selfReleaseOff) warnings.push(snapshot.selfReleaseOff);
 
   const worker = supervisor.worker;
   const reason = worker?.reason ? `: ${worker.reason}` : '';

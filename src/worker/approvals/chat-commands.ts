@@ -27,7 +27,9 @@ import {
   projectFor,
   resolveProject,
   type ProjectConfig,
+  SELF_OFF,
 } from './projects';
+import { SELF_PROJECT } from '../../workspace/self-project';
 
 /** What the commands need. */
 export interface ChatCommandsDeps extends DecisionDeps {
@@ -112,6 +114,12 @@ export class ChatCommands implements MoreCommands {
     const name = args.trim();
     const error = projectChoiceError(name);
     if (error !== null) return error;
+    if (name === SELF_PROJECT) {
+      if (projects.self?.on !== true) return SELF_OFF;
+      // its commands build the code the worker runs: an approver's own chat only
+      if (!this.deps.approvers.includes(chatId))
+        return 'Project self (autonous’s own code) may be picked only in the private chat of an approver (AGENT_APPROVERS).';
+    }
     if (name === current) return `Already in project ${name}.`;
     const known = (await listProjects(projects)).includes(name);
     const project = await resolveProject(projects, name, this.deps.git());

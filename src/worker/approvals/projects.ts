@@ -9,10 +9,16 @@ import type { Store } from '../../queue/store';
 import type { WorkerConfig } from '../../shared/config';
 import type { GitOptions } from '../../workspace/git-runner';
 import { DEFAULT_PROJECT, projectNameError, projectPath } from '../../workspace/projects';
+import { ensureSelfClone, SELF_PROJECT } from '../../workspace/self-project';
 import type { Conversation } from '../chat-session';
 
 /** What projects need of the configuration. */
-export type ProjectConfig = Pick<WorkerConfig['agent'], 'workspaces' | 'projects'>;
+export type ProjectConfig = Pick<WorkerConfig['agent'], 'workspaces' | 'projects'> &
+  Partial<Pick<WorkerConfig['agent'], 'self' | 'checkout' | 'gitTimeoutSeconds'>>;
+
+/** The answer to `/project self` (or a run in it) while AGENT_SELF is off. */
+export const SELF_OFF =
+  'Project self (autonous’s own code) is off: the operator turns it on with AGENT_SELF=on.';
 
 /** A project as a run uses it. */
 export interface Project {
@@ -40,6 +46,15 @@ export async function resolveProject(
   name: string,
   git: GitOptions = {},
 ): Promise<Project> {
+  if (name === SELF_PROJECT) {
+    if (config.self?.on !== true || config.checkout === undefined) throw new Error(SELF_OFF);
+    const clone = await ensureSelfClone(
+      config.workspaces,
+      config.checkout,
+      (config.gitTimeoutSeconds ?? 60) * 1000 * 5,
+    );
+    return { name, root: clone.root, listed: false };
+  }
   const listed = config.projects[name];
   if (listed !== undefined) return { name, root: listed, listed: true };
   // every answer asks: a folder made once is remembered while it still has its repository
@@ -88,8 +103,10 @@ export async function listProjects(config: ProjectConfig): Promise<string[]> {
   const entries = await fs.readdir(config.workspaces, { withFileTypes: true }).catch(() => []);
   const folders = entries
     .filter((e) => e.isDirectory() && projectNameError(e.name) === null)
-    .map((e) => e.name);
-  return [...new Set([...folders, ...Object.keys(config.projects), DEFAULT_PROJECT])].sort();
+    .map((e) => e.name)
+    .filter((n) => n !== SELF_PROJECT || config.self?.on === true);
+  const self = config.self?.on === true ? [SELF_PROJECT] : [];
+  return [...new Set([...folders, ...Object.keys(config.projects), DEFAULT_PROJECT, ...self])].sort();
 }
 
 /** Why `/project ARG` cannot switch to ARG, or null when it can. */

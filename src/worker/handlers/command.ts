@@ -11,6 +11,7 @@ import type { UsageTotal } from '../../queue/usage';
 import { helpText, parseCommand } from '../commands';
 import { sendNotice, type SendTelegram } from '../replier';
 import { settlingAborts, type Handler, type Outcome } from './handler';
+import type { InlineKeyboard } from '../telegram/keyboards';
 import { chatModel } from '../chat-model';
 
 /** What a command may ask of the answers being worked on. */
@@ -25,6 +26,11 @@ export interface AnswerLanes {
 export interface CommandReply {
   readonly text: string;
   readonly after?: (signal: AbortSignal) => Promise<void>;
+  /** Buttons under the reply (a card), and what to do with the sent message's id. */
+  readonly card?: {
+    readonly keyboard: InlineKeyboard;
+    readonly sent: (messageId: number) => void;
+  };
 }
 
 /** The chat's session as `/compact` and `/status` see it (src/worker/session-commands.ts). */
@@ -38,6 +44,19 @@ export interface SessionCommandsPort {
 /** Commands answered by another module (approvals, projects, undo); null: not one of theirs. */
 export interface MoreCommands {
   run(item: InboxRow, name: string, args: string, signal: AbortSignal): Promise<CommandReply | null>;
+}
+
+/** Several modules' commands, asked in order. */
+export function moreCommands(...modules: readonly MoreCommands[]): MoreCommands {
+  return {
+    async run(item, name, args, signal) {
+      for (const module of modules) {
+        const reply = await module.run(item, name, args, signal);
+        if (reply !== null) return reply;
+      }
+      return null;
+    },
+  };
 }
 
 export interface CommandDeps {
@@ -58,6 +77,8 @@ export interface CommandDeps {
   readonly more?: MoreCommands;
   /** How the agent's commands run (the sandbox's note), or null when runs are off (AGENT_TOOLS=off). */
   readonly sandboxNote?: string | null;
+  /** More lines of `/status` about the whole bot (self-release), or none. */
+  readonly statusLines?: () => readonly string[];
 }
 
 /**
@@ -79,7 +100,17 @@ export class CommandHandler implements Handler {
     if (parsed.kind === 'other-bot') return { kind: 'skipped', reason: 'a command for another bot' };
     const more = await this.deps.more?.run(item, parsed.name, parsed.args, signal);
     const reply = more?.text ?? (await this.run(item, parsed.name, parsed.args, signal));
-    await sendNotice(this.deps.telegram, this.deps.log, item.chatId!, item.messageId, reply, signal);
+    if (more?.card) {
+      const messageId = await this.deps.telegram.sendMessage(
+        item.chatId!,
+        reply,
+        { html: false, replyTo: item.messageId, keyboard: more.card.keyboard },
+        signal,
+      );
+      more.card.sent(messageId);
+    } else {
+      await sendNotice(this.deps.telegram, this.deps.log, item.chatId!, item.messageId, reply, signal);
+    }
     await more?.after?.(signal);
     this.deps.log.info('command answered', { id: item.id, chatId: item.chatId, command: parsed.name });
     return { kind: 'done' };
@@ -158,6 +189,7 @@ export class CommandHandler implements Handler {
           ]
         : []),
       ...(this.deps.sandboxNote ? [`Sandbox: ${this.deps.sandboxNote}`] : []),
+      ...(this.deps.statusLines?.() ?? []),
       lane.lastError
         ? `Last error: ${lane.lastError.message} (${seconds(now() - lane.lastError.at)} ago)`
         : 'Last error: none',

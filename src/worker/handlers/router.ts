@@ -1,6 +1,7 @@
 import type { InboxRow } from '../../queue/row';
 import { routeItem } from '../route';
 import type { Handler, Outcome } from './handler';
+import { selftestHandler } from './selftest';
 
 /** The handlers a router dispatches to, one per route. */
 export interface RoutedHandlers {
@@ -34,6 +35,8 @@ export function routerFor(
         return handlers.callback;
       case 'migrate':
         return handlers.migrate;
+      case 'selftest':
+        return selftestHandler;
     }
   };
 }
