@@ -493,6 +493,7 @@ describe('status', () => {
         'revision',
         'queue',
         'health',
+        'selfReleaseOff',
       ].sort(),
     );
     expect(status.ok).toBe(false);
