@@ -143,6 +143,11 @@ export interface ToolContext {
   readonly sendFile: (file: OutgoingFile, caption?: string) => Promise<void>;
   /** Progress of a long tool ("running 12 s"), for the status message. */
   readonly onProgress?: (text: string) => void;
+  /**
+   * Prepares a release of project self for this run's message (`release`): builds and checks it,
+   * then sends the approver's card; what to tell the model. Absent where self-release is off.
+   */
+  readonly release?: () => Promise<{ readonly ok: boolean; readonly text: string }>;
 }
 
 /**

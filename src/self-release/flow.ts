@@ -26,7 +26,7 @@ import { cut } from '../shared/cut';
 import { describeError, type Logger } from '../shared/log';
 import type { GitOptions } from '../workspace/git-runner';
 import type { SandboxDecision } from '../workspace/sandbox';
-import { ensureSelfClone, selfBaseCommit } from '../workspace/self-project';
+import { ensureSelfClone, SELF_PROJECT, selfBaseCommit } from '../workspace/self-project';
 import type { CommandReply, MoreCommands } from '../worker/handlers/command';
 import type { Handler, Outcome } from '../worker/handlers/handler';
 import type { TelegramClient } from '../worker/telegram/client';
@@ -103,109 +103,160 @@ export class SelfReleaseCommands implements MoreCommands {
       : 'Self-release is on.';
   }
 
-  private async release(item: InboxRow, signal: AbortSignal): Promise<CommandReply> {
-    const { deps } = this;
-    const { sqlite, now } = deps;
-    const existing = selfReleaseOfItem(sqlite, item.id);
-    // a retry of this message (the worker was killed): what was decided stays decided
-    if (existing !== undefined && existing.status !== 'checking') return this.replyFor(existing);
-    if (existing === undefined) {
-      const breaker = breakerState(sqlite);
-      if (breaker.off) return { text: `${capital(breaker.reason)}.` };
-      const inFlight = selfReleaseInFlight(sqlite);
-      if (inFlight !== undefined) {
-        return {
-          text: `Release #${inFlight.id}${inFlight.revision ? ` (${inFlight.revision})` : ''} is under way: wait for its outcome, then /release again.`,
-        };
-      }
+  private release(item: InboxRow, signal: AbortSignal): Promise<CommandReply> {
+    return prepareRelease(this.deps, item, signal);
+  }
+}
+
+/**
+ * A release of project self for message `item` (`/release`, or a run's `release` tool): refused
+ * before anything runs, or built and checked in the sandbox; the reply is the card while it waits
+ * for an approver, else what became of it. A retry of the same message finds its release again.
+ */
+export async function prepareRelease(
+  deps: SelfReleaseDeps,
+  item: Pick<InboxRow, 'id' | 'chatId' | 'threadId' | 'fromId'>,
+  signal: AbortSignal,
+): Promise<CommandReply> {
+  const { sqlite, now } = deps;
+  const existing = selfReleaseOfItem(sqlite, item.id);
+  // a retry of this message (the worker was killed): what was decided stays decided, and a card
+  // Telegram took already is not sent twice
+  if (existing?.status === 'ready' && existing.cardMessageId !== null) {
+    return { text: `Release #${existing.id} waits for an approver on its card.` };
+  }
+  if (existing !== undefined && existing.status !== 'checking') return replyFor(deps, existing);
+  if (existing === undefined) {
+    const breaker = breakerState(sqlite);
+    if (breaker.off) return { text: `${capital(breaker.reason)}.` };
+    const inFlight = selfReleaseInFlight(sqlite);
+    if (inFlight !== undefined) {
+      return {
+        text: `Release #${inFlight.id}${inFlight.revision ? ` (${inFlight.revision})` : ''} is under way: wait for its outcome, then /release again.`,
+      };
     }
-    const running = runningRevision(sqlite, WORKER_APP);
-    const clone = await ensureSelfClone(deps.workspaces, deps.checkout, deps.git.timeoutMs ?? 60_000);
-    const base = running.commit ?? selfBaseCommit(deps.workspaces);
-    const id = beginSelfRelease(
+  }
+  const running = runningRevision(sqlite, WORKER_APP);
+  const clone = await ensureSelfClone(deps.workspaces, deps.checkout, deps.git.timeoutMs ?? 60_000);
+  const base = running.commit ?? selfBaseCommit(deps.workspaces);
+  const id = beginSelfRelease(
+    sqlite,
+    {
+      inboxId: item.id,
+      chatId: item.chatId!,
+      threadId: item.threadId,
+      fromId: item.fromId,
+      baseRevision: running.id,
+      baseCommit: base,
+    },
+    now(),
+  );
+  const git = { ...deps.git, signal };
+  const verdict = await inspectChanges(clone.root, base, git);
+  if (verdict.kind === 'refused') {
+    updateSelfRelease(sqlite, id, { status: 'refused', reason: verdict.reason }, now());
+    return replyFor(deps, selfRelease(sqlite, id)!);
+  }
+  const { changes } = verdict;
+  const since = running.id ?? 'the revision running now';
+  const summary = [
+    `${changes.commitCount} commit${changes.commitCount === 1 ? '' : 's'} since ${since} (${changes.base.slice(0, 7)}..${changes.head.slice(0, 7)}):`,
+    ...changes.commits,
+    ...(changes.commitCount > changes.commits.length
+      ? [`… and ${changes.commitCount - changes.commits.length} more`]
+      : []),
+    '',
+    changes.stat,
+  ].join('\n');
+  updateSelfRelease(sqlite, id, { status: 'checking', commit: changes.head, summary }, now());
+  deps.log.info('self-release: building and checking', { id, commit: changes.head.slice(0, 12) });
+  const result = await buildAndCheck(clone.root, id, {
+    sandbox: deps.sandbox,
+    git: deps.git,
+    check: deps.self.check,
+    timeoutMs: deps.self.checkSeconds * 1000,
+    outputDir: path.join(deps.stateDir, 'runs'),
+    signal,
+  });
+  const checks = JSON.stringify(result.checks);
+  if (!result.checks.passed) {
+    const what = result.built ? 'The checks' : 'The build';
+    const reason = `${what} ${describeChecks(result.checks)}`;
+    updateSelfRelease(
       sqlite,
-      {
-        inboxId: item.id,
-        chatId: item.chatId!,
-        threadId: item.threadId,
-        fromId: item.fromId,
-        baseRevision: running.id,
-        baseCommit: base,
-      },
+      id,
+      { status: 'failed', checks, reason: `${reason}:\n${lastLines(result.tail, 15)}` },
       now(),
     );
-    const git = { ...deps.git, signal };
-    const verdict = await inspectChanges(clone.root, base, git);
-    if (verdict.kind === 'refused') {
-      updateSelfRelease(sqlite, id, { status: 'refused', reason: verdict.reason }, now());
-      return this.replyFor(selfRelease(sqlite, id)!);
-    }
-    const { changes } = verdict;
-    const since = running.id ?? 'the revision running now';
-    const summary = [
-      `${changes.commitCount} commit${changes.commitCount === 1 ? '' : 's'} since ${since} (${changes.base.slice(0, 7)}..${changes.head.slice(0, 7)}):`,
-      ...changes.commits,
-      ...(changes.commitCount > changes.commits.length
-        ? [`… and ${changes.commitCount - changes.commits.length} more`]
-        : []),
-      '',
-      changes.stat,
-    ].join('\n');
-    updateSelfRelease(sqlite, id, { status: 'checking', commit: changes.head, summary }, now());
-    deps.log.info('self-release: building and checking', { id, commit: changes.head.slice(0, 12) });
-    const result = await buildAndCheck(clone.root, id, {
-      sandbox: deps.sandbox,
-      git: deps.git,
-      check: deps.self.check,
-      timeoutMs: deps.self.checkSeconds * 1000,
-      outputDir: path.join(deps.stateDir, 'runs'),
-      signal,
-    });
-    const checks = JSON.stringify(result.checks);
-    if (!result.checks.passed) {
-      const what = result.built ? 'The checks' : 'The build';
-      const reason = `${what} ${describeChecks(result.checks)}`;
-      updateSelfRelease(
-        sqlite,
-        id,
-        { status: 'failed', checks, reason: `${reason}:\n${lastLines(result.tail, 15)}` },
-        now(),
-      );
-      return this.replyFor(selfRelease(sqlite, id)!);
-    }
-    const buildDir = path.join(deps.stateDir, 'self-builds', String(id));
-    try {
-      copyBuild(clone.root, buildDir);
-    } catch (err) {
-      updateSelfRelease(sqlite, id, { status: 'refused', checks, reason: describeError(err) }, now());
-      return this.replyFor(selfRelease(sqlite, id)!);
-    }
-    updateSelfRelease(sqlite, id, { status: 'ready', checks, buildDir }, now());
-    deps.log.info('self-release: checks passed, asking', { id });
-    return this.replyFor(selfRelease(sqlite, id)!);
+    return replyFor(deps, selfRelease(sqlite, id)!);
   }
+  const buildDir = path.join(deps.stateDir, 'self-builds', String(id));
+  try {
+    copyBuild(clone.root, buildDir);
+  } catch (err) {
+    updateSelfRelease(sqlite, id, { status: 'refused', checks, reason: describeError(err) }, now());
+    return replyFor(deps, selfRelease(sqlite, id)!);
+  }
+  updateSelfRelease(sqlite, id, { status: 'ready', checks, buildDir }, now());
+  deps.log.info('self-release: checks passed, asking', { id });
+  return replyFor(deps, selfRelease(sqlite, id)!);
+}
 
-  /** The reply a release's state calls for: the card while it waits, else what became of it. */
-  private replyFor(release: SelfReleaseRow): CommandReply {
-    switch (release.status) {
-      case 'ready':
-        return {
-          text: cardText(release),
-          card: {
-            keyboard: releaseKeyboard(release.id),
-            sent: (messageId) => setSelfReleaseCard(this.deps.sqlite, release.id, messageId),
-          },
-        };
-      case 'refused':
-        return {
-          text: `Release #${release.id} refused before anything ran: ${release.reason ?? 'no reason recorded'}.`,
-        };
-      case 'failed':
-        return { text: `Release #${release.id} not offered. ${release.reason ?? ''}`.trim() };
-      default:
-        return { text: `Release #${release.id}: ${release.status.replace('_', ' ')}.` };
-    }
+/** The reply a release's state calls for: the card while it waits, else what became of it. */
+function replyFor(deps: SelfReleaseDeps, release: SelfReleaseRow): CommandReply {
+  switch (release.status) {
+    case 'ready':
+      return {
+        text: cardText(release),
+        card: {
+          keyboard: releaseKeyboard(release.id),
+          sent: (messageId) => setSelfReleaseCard(deps.sqlite, release.id, messageId),
+        },
+      };
+    case 'refused':
+      return {
+        text: `Release #${release.id} refused before anything ran: ${release.reason ?? 'no reason recorded'}.`,
+      };
+    case 'failed':
+      return { text: `Release #${release.id} not offered. ${release.reason ?? ''}`.trim() };
+    default:
+      return { text: `Release #${release.id}: ${release.status.replace('_', ' ')}.` };
   }
+}
+
+/**
+ * The `release` tool's port: prepares the release for the run's message and sends the card itself
+ * (a run has no reply to carry it); what the model is told. Project self only.
+ */
+export async function releaseFromRun(
+  deps: SelfReleaseDeps,
+  item: InboxRow,
+  project: string,
+  signal: AbortSignal,
+): Promise<{ readonly ok: boolean; readonly text: string }> {
+  if (project !== SELF_PROJECT) {
+    return { ok: false, text: `release releases project self; this run works in project ${project}.` };
+  }
+  const before = selfReleaseOfItem(deps.sqlite, item.id);
+  if (before !== undefined && before.status !== 'checking') {
+    return {
+      ok: false,
+      text: `This message's release #${before.id} was prepared already: it is ${before.status}.`,
+    };
+  }
+  const reply = await prepareRelease(deps, item, signal);
+  if (reply.card === undefined) return { ok: false, text: reply.text };
+  const messageId = await deps.telegram.sendMessage(
+    item.chatId!,
+    reply.text,
+    { html: false, replyTo: item.messageId, keyboard: reply.card.keyboard },
+    signal,
+  );
+  reply.card.sent(messageId);
+  return {
+    ok: true,
+    text: `${reply.text}\n\nThe card was sent to the chat: an approver decides with Release or Cancel, and the chat is told each step. Nothing more happens in this run.`,
+  };
 }
 
 function capital(text: string): string {

@@ -33,6 +33,7 @@ import { CommandHandler, moreCommands } from './handlers/command';
 import {
   decodeReleasePress,
   ReleasePressHandler,
+  releaseFromRun,
   SelfReleaseCommands,
   type SelfReleaseDeps,
   selfReleaseStatusLine,
@@ -124,7 +125,9 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   const runsDir = path.join(path.dirname(config.dbPath), 'runs');
   const selfRelease = selfReleaseDeps(ports, git);
   // one list for runs and /compact, so the summary call offers the tools a run does, in its order
-  const tools = config.agent.tools ? createTools({ sandbox, gitTimeoutMs: git.timeoutMs }) : [];
+  const tools = config.agent.tools
+    ? createTools({ sandbox, gitTimeoutMs: git.timeoutMs, selfRelease: config.agent.self.on })
+    : [];
   const command = new CommandHandler({
     store,
     telegram,
@@ -151,7 +154,7 @@ export function buildWorkHandlers(ports: WorkPorts): WorkHandlers {
   const releasePress = new ReleasePressHandler(selfRelease);
   return {
     handlers: {
-      chat: chatHandler(ports, { approvals, git, runsDir, sweeper, tools }),
+      chat: chatHandler(ports, { approvals, git, runsDir, sweeper, tools, selfRelease }),
       command,
       callback: {
         handle: (item, signal) =>
@@ -204,6 +207,7 @@ function chatHandler(
     readonly runsDir: string;
     readonly sweeper: ApprovalSweeper;
     readonly tools: readonly Tool[];
+    readonly selfRelease: SelfReleaseDeps;
   },
 ): Handler {
   const { config, sandbox, sqlite, store, telegram, model, log, now } = ports;
@@ -273,6 +277,9 @@ function chatHandler(
     sessions: sessionDeps(ports),
     files: filesDeps(ports),
     acceptsImages: (model) => acceptsImages(model, config.openai.vision),
+    ...(config.agent.self.on
+      ? { release: (item, project, signal) => releaseFromRun(shared.selfRelease, item, project, signal) }
+      : {}),
   });
 }
 

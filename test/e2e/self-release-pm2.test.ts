@@ -10,13 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
+import { type ChatCompletionRequest, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { startFakeTelegram, type FakeTelegram, type SentMessage } from '../helpers/fake-telegram';
 import { startPm2Sandbox, type Pm2Sandbox } from '../helpers/pm2-sandbox';
+import { killAndRespawn } from '../helpers/pm2-world';
 import { waitUntil } from '../helpers/wait-until';
 import { workerEnv } from '../helpers/worker-env';
 
 const REPO = path.resolve(__dirname, '..', '..');
+const WORKER = 'autonous-worker';
 const SUPERVISOR = 'autonous-supervisor';
 const CHAT = 101;
 const OLD_HELP = 'Commands:';
@@ -122,6 +124,10 @@ function rows<T = Record<string, unknown>>(world: World, sql: string): T[] {
   }
 }
 
+function toolResults(req: ChatCompletionRequest): string[] {
+  return req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+}
+
 function sent(world: World): SentMessage[] {
   return world.telegram.sentTo(CHAT);
 }
@@ -216,7 +222,22 @@ describe('self-release under PM2', () => {
     await ask(w, 'change the heading of /help', (m) => m.text.includes('I changed the heading'), 'the run');
     expect(git(selfRoot(w), 'log', '--format=%s', '-1')).not.toBe('the running autonous');
 
-    const card = await release(w);
+    // the worker dies while it builds: the message is taken again, built again, one card
+    w.telegram.pushMessage(CHAT, '/release');
+    await waitUntil(
+      () =>
+        rows(w, `SELECT 1 FROM self_releases WHERE status = 'checking' AND "commit" IS NOT NULL`).length ===
+        1,
+      60_000,
+      () => JSON.stringify(rows(w, 'SELECT id, status FROM self_releases')),
+    );
+    await killAndRespawn(w.pm2, WORKER);
+    await w.telegram.waitFor(
+      () => told(w, /^Release #1 of project self/).length === 1,
+      120_000,
+      'the card after the restart',
+    );
+    const card = sent(w).find((m) => /^Release #1 of project self/.test(m.text))!;
     expect(card.text).toMatch(/^Release #1 of project self, commit [0-9a-f]{7}/);
     expect(card.text).toMatch(/1 commit since r1-[0-9a-f]{7}/);
     expect(card.text).toContain('src/worker/commands.ts');
@@ -232,6 +253,14 @@ describe('self-release under PM2', () => {
       90_000,
       'the chat told of the release',
     );
+    // and the candidate is killed once while it runs (once it has recorded that it told the chat,
+    // which the fake sees a moment before): PM2 starts it again, it still gets promoted
+    await waitUntil(
+      () => rows(w, 'SELECT 1 FROM self_releases WHERE released_told_at IS NOT NULL').length === 1,
+      10_000,
+      () => JSON.stringify(rows(w, 'SELECT id, status, released_told_at FROM self_releases')),
+    );
+    await killAndRespawn(w.pm2, WORKER);
     await w.telegram.waitFor(
       () => told(w, /^r2-[0-9a-f]{7} is promoted/).length === 1,
       90_000,
@@ -258,7 +287,7 @@ describe('self-release under PM2', () => {
     );
   });
 
-  it('refuses before anything runs a change to the supervisor, to package.json, or a destructive migration', async () => {
+  it('refuses before anything runs a change to the supervisor, to package.json, or a destructive migration, from /release and from the agent’s release tool', async () => {
     world = await startWorld();
     const w = world;
     await ask(w, '/project self', (m) => m.text.startsWith('Switched to project self'), 'the switch');
@@ -279,9 +308,40 @@ describe('self-release under PM2', () => {
       expect(answer.keyboard).toBeUndefined();
       revertLastInSelf(w);
     }
+    // the agent's `release` tool is refused the same way, before anything runs
+    commitInSelf(w, 'src/supervisor-hooks/policy.ts', (t) => `${t}\n// a change\n`, 'touch the judge');
+    w.openai.script([
+      { toolCalls: [{ name: 'release', arguments: {} }] },
+      (req) => `TOOL SAID: ${toolResults(req).at(-1)}`,
+    ]);
+    const refusedByTool = await ask(w, 'release it', (m) => m.text.startsWith('TOOL SAID:'), 'the run');
+    expect(refusedByTool.text).toMatch(
+      /refused before anything ran: it changes src\/supervisor-hooks\/policy\.ts/,
+    );
+    revertLastInSelf(w);
     // nothing was built, nothing released
     expect(fs.existsSync(path.join(path.dirname(w.dbPath), 'self-builds'))).toBe(false);
     expect(fs.existsSync(path.join(selfRoot(w), 'dist'))).toBe(false);
+    expect(rows(w, 'SELECT id FROM supervisor_revisions')).toHaveLength(1);
+
+    // a change it may ship: the tool builds, checks and sends the card; Cancel releases nothing
+    commitInSelf(w, 'NOTES.md', () => 'A note.\n', 'a note');
+    w.openai.script([
+      { toolCalls: [{ name: 'release', arguments: {} }] },
+      (req) => `TOOL SAID: ${toolResults(req).at(-1)}`,
+    ]);
+    const sentByTool = await ask(w, 'release the note', (m) => m.text.startsWith('TOOL SAID:'), 'the run');
+    expect(sentByTool.text).toMatch(/The card was sent to the chat/);
+    const card = sent(w).find((m) => /^Release #\d+ of project self/.test(m.text))!;
+    expect(card.text).toMatch(/Checks passed/);
+    const cancel = (card.keyboard ?? []).flat().find((b) => b.text === 'Cancel')!;
+    w.telegram.pushCallbackQuery(CHAT, CHAT, card.messageId, String(cancel.callback_data));
+    await w.telegram.waitFor(
+      () => /Cancelled: nothing was released\.$/.test(w.telegram.message(CHAT, card.messageId)!.text),
+      30_000,
+      'the card closed',
+    );
+    expect(w.telegram.message(CHAT, card.messageId)!.keyboard).toBeUndefined();
     expect(rows(w, 'SELECT id FROM supervisor_revisions')).toHaveLength(1);
   });
 

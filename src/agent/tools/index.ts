@@ -8,6 +8,7 @@ import { findTool } from './find';
 import { grepTool } from './grep';
 import { lsTool } from './ls';
 import { readTool } from './read';
+import { releaseTool } from './release';
 import { sendFileTool } from './send-file';
 import { writeTool } from './write';
 
@@ -31,9 +32,12 @@ export interface ToolOptions {
   readonly killGraceMs?: number;
   /** Time limit of each git call after a command (AGENT_GIT_TIMEOUT_SECONDS; default git-runner's). */
   readonly gitTimeoutMs?: number;
+  /** AGENT_SELF=on: the `release` tool is offered too. */
+  readonly selfRelease?: boolean;
 }
 
 /** Every tool, in the order they are offered to the model. */
 export function createTools(options: ToolOptions): Tool[] {
-  return [readTool, writeTool, editTool, bashTool(options), grepTool, findTool, lsTool, sendFileTool];
+  const tools = [readTool, writeTool, editTool, bashTool(options), grepTool, findTool, lsTool, sendFileTool];
+  return options.selfRelease === true ? [...tools, releaseTool] : tools;
 }

@@ -74,6 +74,12 @@ export interface AgentRunDeps extends AnswerDeps {
   readonly files?: MessageFilesDeps;
   /** Whether `model` is given images (OPENAI_VISION); a model that is not is told their paths only. */
   readonly acceptsImages: (model: string) => boolean;
+  /** The `release` tool's port (AGENT_SELF=on): prepares a release of project self for the item. */
+  readonly release?: (
+    item: InboxRow,
+    project: string,
+    signal: AbortSignal,
+  ) => Promise<{ readonly ok: boolean; readonly text: string }>;
 }
 
 /** What joins a run to its session: the conversation before it, and the messages during it. */
@@ -289,6 +295,7 @@ export class AgentRunHandler implements Handler {
               signal,
             );
           },
+          ...(deps.release !== undefined ? { release: () => deps.release!(item, project, signal) } : {}),
         }),
         ...(deps.askApproval !== undefined ? { askApproval: deps.askApproval(item, root) } : {}),
         ...(sessions.steer !== undefined ? { steer: sessions.steer } : {}),
