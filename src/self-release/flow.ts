@@ -24,7 +24,7 @@ import {
 import { type CheckSummary, WORKER_APP } from '../shared/contracts';
 import { cut } from '../shared/cut';
 import { describeError, type Logger } from '../shared/log';
-import type { GitOptions } from '../workspace/git-runner';
+import { GIT_TIMEOUT_MS, type GitOptions } from '../workspace/git-runner';
 import type { SandboxDecision } from '../workspace/sandbox';
 import { ensureSelfClone, SELF_PROJECT, selfBaseCommit } from '../workspace/self-project';
 import type { CommandReply, MoreCommands } from '../worker/handlers/command';
@@ -137,7 +137,7 @@ export async function prepareRelease(
     }
   }
   const running = runningRevision(sqlite, WORKER_APP);
-  const clone = await ensureSelfClone(deps.workspaces, deps.checkout, deps.git.timeoutMs ?? 60_000);
+  const clone = await ensureSelfClone(deps.workspaces, deps.checkout, deps.git.timeoutMs ?? GIT_TIMEOUT_MS);
   const base = running.commit ?? selfBaseCommit(deps.workspaces);
   const id = beginSelfRelease(
     sqlite,
@@ -194,7 +194,9 @@ export async function prepareRelease(
   try {
     copyBuild(clone.root, buildDir);
   } catch (err) {
-    updateSelfRelease(sqlite, id, { status: 'refused', checks, reason: describeError(err) }, now());
+    // copyBuild's errors are sentences of our own
+    const reason = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
+    updateSelfRelease(sqlite, id, { status: 'refused', checks, reason }, now());
     return replyFor(deps, selfRelease(sqlite, id)!);
   }
   updateSelfRelease(sqlite, id, { status: 'ready', checks, buildDir }, now());

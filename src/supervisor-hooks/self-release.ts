@@ -141,5 +141,11 @@ function fail(
 
 /** An error's message as a clause: no full stop at its end. */
 function sentence(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\.\s*$/, '');
+  // by its shape, not `instanceof Error`: an error made by a native addon (SQLite) may come from
+  // another realm's Error (a test runner's sandbox), and String() would add its class name
+  const message =
+    typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string'
+      ? (err as { message: string }).message
+      : String(err);
+  return message.replace(/\.\s*$/, '');
 }

@@ -175,6 +175,9 @@ export function describePolicy(policy: SandboxPolicy): string {
     `read-only: ${read}; read-write: the project (its .git/config, hooks and info read-only); a private /tmp, fresh /dev and /proc`,
     'not mounted: the home folder, PM2 home, /run, /var, the checkout, the state folder, the env file; no capabilities, no network unless approved',
   ];
+  for (const [root, reads] of Object.entries(policy.projectReads)) {
+    for (const read of reads) lines.push(`also read-only in ${root}: ${read.source} at ${read.target}`);
+  }
   if (policy.asRoot) lines.push(rootWarning());
   return lines.join('\n');
 }

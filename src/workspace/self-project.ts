@@ -45,6 +45,9 @@ export function selfBaseCommit(workspaces: string): string | null {
   }
 }
 
+/** How many times a git call's time limit the clone itself may take. */
+const CLONE_TIME_FACTOR = 5;
+
 /** A clone that exists, and the commit it started from when it was made just now. */
 export interface SelfClone {
   /** Its real path. */
@@ -76,6 +79,7 @@ async function git(cwd: string, args: readonly string[], timeoutMs: number): Pro
 export async function ensureSelfClone(
   workspaces: string,
   checkout: string,
+  /** Each git call's time limit (AGENT_GIT_TIMEOUT_SECONDS). */
   timeoutMs: number,
 ): Promise<SelfClone> {
   const root = selfProjectPath(workspaces);
@@ -92,7 +96,12 @@ export async function ensureSelfClone(
   const staging = fs.mkdtempSync(path.join(path.dirname(root), '.self-'));
   try {
     const head = await git(checkout, ['rev-parse', 'HEAD'], timeoutMs);
-    await git(staging, ['clone', '-q', '--no-hardlinks', '--no-checkout', checkout, 'repo'], timeoutMs);
+    // the clone copies the whole history: it gets longer than one git call of a run
+    await git(
+      staging,
+      ['clone', '-q', '--no-hardlinks', '--no-checkout', checkout, 'repo'],
+      timeoutMs * CLONE_TIME_FACTOR,
+    );
     const repo = path.join(staging, 'repo');
     await git(repo, ['remote', 'remove', 'origin'], timeoutMs);
     await git(repo, ['checkout', '-q', '-B', SELF_BRANCH, head], timeoutMs);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { KV } from '../../queue/kv';
 import type { Store } from '../../queue/store';
 import type { WorkerConfig } from '../../shared/config';
-import type { GitOptions } from '../../workspace/git-runner';
+import { GIT_TIMEOUT_MS, type GitOptions } from '../../workspace/git-runner';
 import { DEFAULT_PROJECT, projectNameError, projectPath } from '../../workspace/projects';
 import { ensureSelfClone, SELF_PROJECT } from '../../workspace/self-project';
 import type { Conversation } from '../chat-session';
@@ -51,7 +51,7 @@ export async function resolveProject(
     const clone = await ensureSelfClone(
       config.workspaces,
       config.checkout,
-      (config.gitTimeoutSeconds ?? 60) * 1000 * 5,
+      config.gitTimeoutSeconds !== undefined ? config.gitTimeoutSeconds * 1000 : GIT_TIMEOUT_MS,
     );
     return { name, root: clone.root, listed: false };
   }
