@@ -106,7 +106,12 @@ export function sandboxPolicy(options: {
     projectReads: Object.fromEntries(
       Object.entries(options.projectReads ?? {}).map(([root, reads]) => [
         realAbsolute(root),
-        reads.map((r) => ({ source: realAbsolute(r.source), target: realAbsolute(r.target) })),
+        // the target's folder made real, never the target: a link planted there would carry the
+        // mount (and the folder made for it) wherever it points
+        reads.map((r) => ({
+          source: realAbsolute(r.source),
+          target: path.join(realAbsolute(path.dirname(r.target)), path.basename(r.target)),
+        })),
       ]),
     ),
   };

@@ -73,8 +73,8 @@ async function git(cwd: string, args: readonly string[], timeoutMs: number): Pro
 /**
  * Project self, cloned from `checkout` on first use: written under a temporary name and renamed
  * into place, so a kill half-way leaves no half clone that looks like the project. Its branch is
- * `self` at the checkout's HEAD, its identity autonous, no remote, and an empty `node_modules`
- * folder that the sandbox mounts the checkout's packages on (read-only).
+ * `self` at the checkout's HEAD, its identity autonous, no remote. The sandbox mounts the
+ * checkout's packages at its `node_modules` (read-only), making the mount point before each command.
  */
 export async function ensureSelfClone(
   workspaces: string,
@@ -83,10 +83,7 @@ export async function ensureSelfClone(
   timeoutMs: number,
 ): Promise<SelfClone> {
   const root = selfProjectPath(workspaces);
-  if (fs.existsSync(path.join(root, '.git'))) {
-    ensureNodeModulesMount(root);
-    return { root: fs.realpathSync(root), madeAt: null };
-  }
+  if (fs.existsSync(path.join(root, '.git'))) return { root: fs.realpathSync(root), madeAt: null };
   if (!fs.existsSync(path.join(checkout, '.git'))) {
     throw new Error(
       `Project self cannot be made: the checkout ${checkout} (AUTONOUS_HOME) is not a git repository.`,
@@ -110,7 +107,6 @@ export async function ensureSelfClone(
     // where the clone began, outside the project, so no command can move it
     fs.writeFileSync(selfBasePath(workspaces), `${head}\n`);
     fs.renameSync(repo, root);
-    ensureNodeModulesMount(root);
     return { root: fs.realpathSync(root), madeAt: head };
   } catch (err) {
     if (fs.existsSync(path.join(root, '.git'))) return { root: fs.realpathSync(root), madeAt: null };
@@ -118,22 +114,4 @@ export async function ensureSelfClone(
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-}
-
-/**
- * Makes `node_modules` in project self an empty folder for the sandbox to mount the checkout's
- * packages on: a link or a file the agent put there is replaced (a mount point must be a folder,
- * and a link would lead the mount elsewhere).
- */
-export function ensureNodeModulesMount(root: string): void {
-  const target = path.join(root, SELF_NODE_MODULES);
-  let stat: fs.Stats | null = null;
-  try {
-    stat = fs.lstatSync(target);
-  } catch {
-    stat = null;
-  }
-  if (stat?.isDirectory()) return;
-  if (stat !== null) fs.rmSync(target, { recursive: true, force: true });
-  fs.mkdirSync(target);
 }

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BWRAP_WORKS } from '../helpers/temp-dir';
-import { ask, bwrapOr, lastToolResults, useSecurityWorld } from '../helpers/security-world';
+import { ask, bwrapOr, lastToolResults, personGit, useSecurityWorld } from '../helpers/security-world';
 
 // Project self is a clone of the checkout the worker runs from. Its commands get the checkout's
 // packages to build and test with, read-only, and nothing else of the checkout: not its other
@@ -13,23 +12,15 @@ const w = useSecurityWorld();
 const BWRAP = bwrapOr('bwrap does not sandbox on this machine (BWRAP_WORKS is false)', BWRAP_WORKS);
 const itBwrap = BWRAP ? it : it.skip;
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
-  });
-}
-
 /** The checkout as a git repository with a package, and a file of the operator's next to it. */
 function makeCheckout(): void {
   const checkout = w.checkout;
   fs.mkdirSync(path.join(checkout, 'src'), { recursive: true });
   fs.writeFileSync(path.join(checkout, 'src', 'main.ts'), 'export const x = 1;\n');
   fs.writeFileSync(path.join(checkout, '.gitignore'), 'node_modules/\nlocal.secret\n');
-  git(checkout, 'init', '-q', '--initial-branch=main');
-  git(checkout, 'add', '-A');
-  git(checkout, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'checkout');
+  personGit(checkout, ['init', '-q', '--initial-branch=main']);
+  personGit(checkout, ['add', '-A']);
+  personGit(checkout, ['commit', '-qm', 'checkout']);
   fs.mkdirSync(path.join(checkout, 'node_modules', 'pkg'), { recursive: true });
   fs.writeFileSync(path.join(checkout, 'node_modules', 'pkg', 'index.js'), 'module.exports = "original";\n');
   fs.writeFileSync(path.join(checkout, 'local.secret'), `${w.canary}\n`);
@@ -76,8 +67,8 @@ describe('project self', () => {
       // a clone of its own: no link back into the checkout, no remote, its branch `self`
       const self = w.project('self');
       expect(fs.lstatSync(path.join(self, '.git')).isDirectory()).toBe(true);
-      expect(git(self, 'remote').trim()).toBe('');
-      expect(git(self, 'branch', '--show-current').trim()).toBe('self');
+      expect(personGit(self, ['remote']).trim()).toBe('');
+      expect(personGit(self, ['branch', '--show-current']).trim()).toBe('self');
     },
   );
 

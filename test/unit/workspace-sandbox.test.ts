@@ -102,6 +102,23 @@ describe('bwrapArgs', () => {
       ...over,
     });
 
+  it("mounts a project's own read-only folders in that project only, over a folder made for them, never through a link planted there", () => {
+    const root = dirs.make();
+    const other = dirs.make();
+    const packages = dirs.make();
+    const target = path.join(root, 'node_modules');
+    // a link where the mount point goes would lead the mount to its target
+    fs.symlinkSync(other, target);
+    const p = policy({ projectReads: { [root]: [{ source: packages, target }] } });
+    const line = bwrapArgs({ root, env: {}, policy: p }).join(' ');
+    expect(line).toContain(`--bind ${root} ${root}`);
+    expect(line).toContain(`--ro-bind ${packages} ${target}`);
+    expect(line.indexOf(`--ro-bind ${packages}`)).toBeGreaterThan(line.indexOf(`--bind ${root} ${root}`));
+    expect(fs.lstatSync(target).isDirectory()).toBe(true);
+    expect(fs.existsSync(other)).toBe(true); // the link was removed, not what it pointed at
+    expect(bwrapArgs({ root: other, env: {}, policy: p }).join(' ')).not.toContain(packages);
+  });
+
   it('mounts an allowlist: system folders read-only, never / itself, the project read-write, a clear env', () => {
     const args = bwrapArgs({ root: '/p', env: { PATH: '/bin', HOME: '/p' }, policy: policy() });
     expect(args).toContain('--unshare-all');
