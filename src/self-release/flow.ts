@@ -194,9 +194,9 @@ export async function prepareRelease(
   try {
     copyBuild(clone.root, buildDir);
   } catch (err) {
-    // copyBuild's errors are sentences of our own
-    const reason = err instanceof Error ? err.message.replace(/\.$/, '') : String(err);
-    updateSelfRelease(sqlite, id, { status: 'refused', checks, reason }, now());
+    // copyBuild's errors are sentences of our own; the checks ran, so it is not a refusal before
+    const reason = `The build cannot be released: ${err instanceof Error ? err.message : String(err)}`;
+    updateSelfRelease(sqlite, id, { status: 'failed', checks, reason }, now());
     return replyFor(deps, selfRelease(sqlite, id)!);
   }
   updateSelfRelease(sqlite, id, { status: 'ready', checks, buildDir }, now());

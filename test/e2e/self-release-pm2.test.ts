@@ -287,7 +287,7 @@ describe('self-release under PM2', () => {
     );
   });
 
-  it('refuses before anything runs a change to the supervisor, to package.json, or a destructive migration, from /release and from the agent’s release tool', async () => {
+  it('refuses before anything runs a change to the supervisor, to package.json, or a destructive migration, from /release and from the agent’s release tool, and a link a check plants in the build', async () => {
     world = await startWorld();
     const w = world;
     await ask(w, '/project self', (m) => m.text.startsWith('Switched to project self'), 'the switch');
@@ -342,6 +342,26 @@ describe('self-release under PM2', () => {
       'the card closed',
     );
     expect(w.telegram.message(CHAT, card.messageId)!.keyboard).toBeUndefined();
+    expect(rows(w, 'SELECT id FROM supervisor_revisions')).toHaveLength(1);
+
+    // the project's own tests run in the checks: one plants a link to a host file in the build
+    commitInSelf(
+      w,
+      'test/unit/commands.test.ts',
+      (t) =>
+        `${t}\nit('plants a link in the build', () => {\n  require('node:fs').symlinkSync('/etc/hostname', 'dist/worker/planted.js');\n});\n`,
+      'plant a link',
+    );
+    const planted = await release(w);
+    expect(planted.text).toMatch(
+      /^Release #\d+ not offered\. The build cannot be released: dist\/worker\/planted\.js .*a link/,
+    );
+    expect(planted.keyboard).toBeUndefined();
+    const builds = path.join(path.dirname(w.dbPath), 'self-builds');
+    const copied = fs
+      .readdirSync(builds)
+      .some((id) => fs.existsSync(path.join(builds, id, 'dist', 'worker', 'planted.js')));
+    expect(copied).toBe(false);
     expect(rows(w, 'SELECT id FROM supervisor_revisions')).toHaveLength(1);
   });
 
