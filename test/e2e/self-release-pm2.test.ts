@@ -334,6 +334,19 @@ describe('self-release under PM2', () => {
     expect(sentByTool.text).toMatch(/The card was sent to the chat/);
     const card = sent(w).find((m) => /^Release #\d+ of project self/.test(m.text))!;
     expect(card.text).toMatch(/Checks passed/);
+    // a press by someone who is not an approver decides nothing
+    const go = (card.keyboard ?? []).flat().find((b) => b.text === 'Release')!;
+    w.telegram.pushCallbackQuery(CHAT, 555, card.messageId, String(go.callback_data));
+    await w.telegram.waitFor(
+      () =>
+        w.telegram.callbackAnswers.some(
+          (a) => a.text === 'Only an approver (AGENT_APPROVERS) may release autonous.',
+        ),
+      30_000,
+      'the press refused',
+    );
+    expect(rows(w, `SELECT status FROM self_releases WHERE status IN ('requested', 'released')`)).toEqual([]);
+    expect(w.telegram.message(CHAT, card.messageId)!.keyboard).toBeDefined();
     const cancel = (card.keyboard ?? []).flat().find((b) => b.text === 'Cancel')!;
     w.telegram.pushCallbackQuery(CHAT, CHAT, card.messageId, String(cancel.callback_data));
     await w.telegram.waitFor(
